@@ -12,7 +12,8 @@
     ├── ExtractionError           extraction_error
     ├── LLMError                  llm_error
     ├── JobTimeout                job_timeout
-    └── JobCancelled              cancelled
+    ├── JobCancelled              cancelled
+    └── InternalError             internal_error      a bug of ours, never a page's fault
 
 Errors from libraries below (httpx, redis, openai ...) are translated into
 this tree where they are caught, and raised `from exc`. The codes are part of
@@ -104,6 +105,10 @@ class JobCancelled(JobError):
     code = "cancelled"
 
 
+class InternalError(JobError):
+    code = "internal_error"
+
+
 ERROR_CODES: tuple[str, ...] = tuple(
     cls.code
     for cls in (
@@ -119,5 +124,6 @@ ERROR_CODES: tuple[str, ...] = tuple(
         LLMError,
         JobTimeout,
         JobCancelled,
+        InternalError,
     )
 )

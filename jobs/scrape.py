@@ -1,0 +1,60 @@
+"""The `scrape` job: validate → fetch → parse → extract → store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .attempt import JobRun
+from .errors import ExtractionError, JobError
+from .extract import PageDocument, extract_page
+from .fetch import PageFetcher, validate_url
+from .fetch.addresses import AddressPolicy
+from .models import Format, ScrapeRequest
+
+# Pages bigger than this are extracted off the event loop, so one huge page
+# cannot stall the other jobs' events on this worker.
+INLINE_EXTRACT_BYTES = 256 * 1024
+
+
+async def extract_off_loop(content: bytes, **kwargs: Any) -> PageDocument:
+    try:
+        if len(content) <= INLINE_EXTRACT_BYTES:
+            return extract_page(content, **kwargs)
+        return await asyncio.to_thread(extract_page, content, **kwargs)
+    except JobError:
+        raise
+    except Exception as exc:  # a page must never take the worker down
+        raise ExtractionError(f"could not extract the page: {type(exc).__name__}: {exc}") from exc
+
+
+async def scrape_page(
+    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy
+) -> tuple[bytes, dict[str, Any]]:
+    spec = ScrapeRequest.model_validate(request)
+    await run.progress("validate", 5, f"Checking {spec.url}")
+    url = validate_url(spec.url, policy)
+
+    await run.progress("fetch", 20, f"Reading {url}")
+    page = await fetcher.fetch(url)
+
+    await run.progress("parse", 60, f"Parsing {len(page.content)} bytes of {page.media_type}")
+    formats = frozenset(f.value for f in spec.formats)
+    document = await extract_off_loop(
+        page.content, url=page.url, status=page.status, media_type=page.media_type,
+        charset=page.charset, formats=formats,
+    )
+
+    await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)))
+    result = document.model_dump_json(exclude_none=False).encode()
+    await run.progress("store", 95, f"Storing {len(result)} bytes")
+    summary = {
+        "url": document.url,
+        "status": document.status,
+        "title": document.title,
+        "product": document.product.name if document.product else None,
+        "bytes": len(page.content),
+    }
+    if Format.LINKS.value in formats:
+        summary["links"] = len(document.links)
+    return result, summary

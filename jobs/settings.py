@@ -1,0 +1,72 @@
+"""The one settings object, read from the environment (and `.env`) at the edge.
+
+The web app factory and the worker entry point build a `Settings` once and
+hand plain values down; nothing below them reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. `.env.example` lists each with a comment."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = Field(16, ge=2, le=1024)
+    key_prefix: str = Field("ss", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    retention_s: int = Field(86_400, ge=60)
+    stream_maxlen: int = Field(10_000, ge=100)
+
+    # Web
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    sse_keepalive_s: float = Field(15.0, gt=0)
+    sse_retry_ms: int = Field(2_000, ge=0)
+    sse_send_timeout_s: float = Field(30.0, gt=0)
+    sse_buffer_events: int = Field(1_000, ge=10)
+
+    # Worker
+    worker_concurrency: int = Field(32, ge=1, le=10_000)
+    worker_poll_s: float = Field(2.0, gt=0)
+    job_timeout_s: float = Field(120.0, gt=0)
+    max_job_timeout_s: float = Field(3_600.0, gt=0)
+
+    # Fetching
+    allow_private_addresses: str = "false"
+    allowed_ports: str = "80,443"
+    user_agent: str = "Scrapestream/0.1 (+https://github.com/scrapestream/scrapestream)"
+    fetch_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    fetch_max_redirects: int = Field(10, ge=0, le=50)
+    fetch_connect_timeout_s: float = Field(10.0, gt=0)
+    fetch_read_timeout_s: float = Field(15.0, gt=0)
+    fetch_timeout_s: float = Field(30.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def private_addresses_allowed(self) -> bool:
+        """True when anything beyond public addresses is admitted (dev mode)."""
+        return self.allow_private_addresses.strip().lower() not in ("", "false", "0", "no")

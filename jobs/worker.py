@@ -1,0 +1,213 @@
+"""The arq worker: job functions, startup, and pickup without waiting for a poll.
+
+arq's worker looks at its queue every `poll_delay`, so a job waits up to that
+long before it starts. `InstantWorker` subscribes to the wake channel that
+every submit (and every cancel) publishes to, and looks at the queue the
+moment a message arrives; the poll stays as a fallback for scheduled jobs and
+for a missed message (pub/sub is fire-and-forget).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.worker import Worker, func
+
+from streams.keys import Keyspace
+from streams.publish import StreamLimits
+
+from .attempt import JobEnv, run_attempt
+from .fetch import FetchLimits, PageFetcher
+from .fetch.addresses import AddressPolicy
+from .queue import QUEUE_KEY
+from .scrape import scrape_page
+from .serializer import deserialize_job, serialize_job
+from .settings import Settings
+from .workers import HEARTBEAT_EVERY_S, heartbeat, leave
+
+logger = logging.getLogger("scrapestream.worker")
+
+
+class InstantWorker(Worker):
+    """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
+
+    def __init__(self, *args: Any, wake_channel: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.wake_channel = wake_channel
+        self._wake = asyncio.Event()
+
+    def _release_sem_dec_counter_on_complete(self) -> None:
+        super()._release_sem_dec_counter_on_complete()
+        # A slot is free: a job that found every slot busy can start now.
+        self._wake.set()
+
+    async def _listen_for_wake(self) -> None:
+        while True:
+            pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.wake_channel)
+                self._wake.set()  # whatever was published while we were not listening
+                async for _message in pubsub.listen():
+                    self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("wake channel lost; polling until it is back", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def _heartbeat_forever(self) -> None:
+        # Its own task: a worker whose slots are all busy is alive all the same.
+        env: JobEnv = self.ctx["env"]
+        while True:
+            try:
+                await heartbeat(self.pool, env.keys, env.worker_name)
+            except Exception:
+                logger.warning("heartbeat failed", exc_info=True)
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    async def close(self) -> None:
+        env: JobEnv | None = self.ctx.get("env")
+        if env is not None and self._pool is not None:
+            with contextlib.suppress(Exception):
+                await leave(self.pool, env.keys, env.worker_name)
+        await super().close()
+
+    async def main(self) -> None:
+        """arq's `Worker.main`, with the poll sleep replaced by a wait for a wake."""
+        assert self._pool is not None, "InstantWorker is built with its redis_pool"
+        logger.info("worker %s ready for: %s", self.ctx.get("worker_name"), ", ".join(self.functions))
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        listener = asyncio.create_task(self._listen_for_wake(), name="wake-listener")
+        beat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
+        try:
+            while True:
+                self._wake.clear()
+                await self._poll_iteration()
+                if self.burst and await self._burst_done():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_delay_s):
+                        await self._wake.wait()
+        finally:
+            for task in (listener, beat):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _burst_done(self) -> bool:
+        if 0 <= self.max_burst_jobs <= self._jobs_started() or await self.pool.zcard(self.queue_name) == 0:
+            await asyncio.gather(*self.tasks.values())
+            return True
+        return False
+
+
+# ---- job functions (arq calls them with its ctx) ----
+
+
+async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any]) -> str:
+    env: JobEnv = ctx["env"]
+
+    async def body(run: Any, req: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+        return await scrape_page(run, req, ctx["fetcher"], ctx["policy"])
+
+    return await run_attempt(env, job_id, request, ctx["job_try"], body)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrides: Any) -> InstantWorker:
+    """A ready-to-run worker for these settings (tests pass overrides such as burst)."""
+    keys = Keyspace(settings.key_prefix)
+    pool = redis or ArqRedis.from_url(settings.redis_url, max_connections=settings.redis_max_connections)
+    pool.job_serializer = serialize_job
+    pool.job_deserializer = deserialize_job
+    policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
+    limits = FetchLimits(
+        max_bytes=settings.fetch_max_bytes,
+        max_redirects=settings.fetch_max_redirects,
+        connect_timeout_s=settings.fetch_connect_timeout_s,
+        read_timeout_s=settings.fetch_read_timeout_s,
+        total_timeout_s=settings.fetch_timeout_s,
+    )
+    name = worker_name()
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        ctx["env"] = JobEnv(
+            redis=pool,
+            keys=keys,
+            limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
+            worker_name=name,
+            default_timeout_s=settings.job_timeout_s,
+            max_timeout_s=settings.max_job_timeout_s,
+        )
+        ctx["policy"] = policy
+        ctx["fetcher"] = PageFetcher(limits=limits, policy=policy, user_agent=settings.user_agent)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        fetcher: PageFetcher | None = ctx.get("fetcher")
+        if fetcher is not None:
+            await fetcher.aclose()
+
+    options: dict[str, Any] = {
+        "functions": [func(scrape, name="scrape", timeout=settings.max_job_timeout_s + 30)],
+        "queue_name": QUEUE_KEY,
+        "redis_pool": pool,
+        "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
+        "max_jobs": settings.worker_concurrency,
+        "poll_delay": settings.worker_poll_s,
+        "keep_result": 0,  # results live in our own key, with the job's retention
+        "allow_abort_jobs": True,
+        "job_serializer": serialize_job,
+        "job_deserializer": deserialize_job,
+        "ctx": {"worker_name": name},
+        "wake_channel": keys.wake_channel(),
+    }
+    options.update(overrides)
+    return InstantWorker(**options)
+
+
+def run_worker(settings: Settings | None = None) -> None:
+    """Entry point of the `worker:` process."""
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def main() -> None:
+        worker = build_worker(settings)
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await worker.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            import uvloop
+
+            uvloop.run(main())
+        except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+            asyncio.run(main())
+
+
+class WorkerSettings:
+    """For `arq jobs.worker.WorkerSettings` (polling pickup); prefer `scrapestream worker`."""
+
+    functions = [func(scrape, name="scrape")]
+    job_serializer = staticmethod(serialize_job)
+    job_deserializer = staticmethod(deserialize_job)
+    allow_abort_jobs = True
+    keep_result = 0

@@ -1,0 +1,29 @@
+"""Live workers: each heartbeats into one sorted set; stale entries fall out."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from streams.events import now_ms
+from streams.keys import Keyspace
+
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER_MS = 20_000
+
+
+async def heartbeat(redis: Redis, keys: Keyspace, worker_name: str) -> None:
+    now = now_ms()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(keys.workers(), {worker_name: now})
+        pipe.zremrangebyscore(keys.workers(), "-inf", now - STALE_AFTER_MS)
+        pipe.expire(keys.workers(), STALE_AFTER_MS // 1000 * 3)
+        await pipe.execute()
+
+
+async def leave(redis: Redis, keys: Keyspace, worker_name: str) -> None:
+    await redis.zrem(keys.workers(), worker_name)
+
+
+async def count_live_workers(redis: Redis, keys: Keyspace) -> int:
+    count: int = await redis.zcount(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf")
+    return count

@@ -1,0 +1,64 @@
+"""The Starlette app factory: `uvicorn service.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route
+
+from jobs.settings import Settings
+
+from .errors import EXCEPTION_HANDLERS
+from .routes.events import job_events
+from .routes.health import health
+from .routes.jobs import cancel, get_job, get_result, submit
+from .state import AppState
+
+logger = logging.getLogger("scrapestream.service")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    state = AppState.from_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.hub.start()
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    routes = [
+        Route("/jobs", submit, methods=["POST"]),
+        Route("/jobs/{job_id}", get_job, methods=["GET"]),
+        Route("/jobs/{job_id}", cancel, methods=["DELETE"]),
+        Route("/jobs/{job_id}/events", job_events, methods=["GET"]),
+        Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+                expose_headers=["Location", "Retry-After"],
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.scrapestream = state
+    return app

@@ -1,0 +1,90 @@
+"""`GET /jobs/{id}/events`: the job's stream over SSE (or as JSON history)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+
+from jobs.records import load_raw_record, record_from_hash
+from streams.events import Event, EventType, now_ms, parse_stream_id
+from streams.hub import Gap
+from streams.replay import replay_events
+
+from ..errors import BadRequest, job_not_found
+from ..links import job_links
+from ..state import app_state
+
+
+def requested_last_id(request: Request) -> str | None:
+    """`Last-Event-ID` header or `?last_event_id=`; they mean the same thing."""
+    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    if raw is None or raw.strip() == "":
+        return None
+    parsed = parse_stream_id(raw)
+    if parsed is None:
+        raise BadRequest(f"not an event id: {raw[:64]!r} (expected e.g. 1732451234567-0)",
+                         code="invalid_event_id")
+    return f"{parsed[0]}-{parsed[1]}"
+
+
+def wants_json(request: Request) -> bool:
+    if request.query_params.get("format") == "json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/event-stream" not in accept
+
+
+def history_gap(after_id: str | None, oldest: Event | None) -> bool:
+    """Whether the follower would silently miss events: trimmed or expired history."""
+    if oldest is None:
+        return after_id is not None
+    if after_id is None:
+        return oldest.type != EventType.QUEUED  # the stream's first event was trimmed away
+    return (parse_stream_id(after_id) or (0, 0)) < oldest.order
+
+
+async def job_events(request: Request) -> Response:
+    state = app_state(request)
+    job_id = request.path_params["job_id"]
+    after_id = requested_last_id(request)
+    raw = await load_raw_record(state.redis, state.keys, job_id)
+    record = record_from_hash(raw)
+    if record is None:
+        raise job_not_found(job_id)
+    key = state.keys.events(job_id)
+
+    if wants_json(request):
+        events = await replay_events(state.redis, key, after_id)
+        body = orjson.dumps([event.to_dict() for event in events])
+        return Response(body, media_type="application/json")
+
+    terminal_id = raw.get(b"terminal_event_id")
+    if terminal_id and after_id is not None:
+        if (parse_stream_id(after_id) or (0, 0)) >= (parse_stream_id(terminal_id.decode()) or (0, 0)):
+            # The client saw the end; 204 tells EventSource to stop reconnecting.
+            return Response(status_code=204)
+
+    retry_hint = f"retry: {state.settings.sse_retry_ms}\n\n".encode()
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield retry_hint
+        async for item in state.hub.follow(key, after_id, detect_gap=history_gap):
+            if isinstance(item, Gap):
+                current = await load_raw_record(state.redis, state.keys, job_id)
+                now = record_from_hash(current) or record
+                data = {"record": now.public(job_links(job_id)), "ts": now_ms()}
+                yield ServerSentEvent(data=orjson.dumps(data).decode(), event=EventType.RESYNC).encode()
+            else:
+                yield item.sse()
+
+    settings = state.settings
+    return EventSourceResponse(
+        frames(),
+        ping=settings.sse_keepalive_s,
+        send_timeout=settings.sse_send_timeout_s,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

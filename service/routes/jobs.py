@@ -1,0 +1,100 @@
+"""Submitting, reading and cancelling jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from jobs.control import AlreadyFinished, cancel_job
+from jobs.fetch import validate_url
+from jobs.models import REQUEST_MODELS, JobStatus, ScrapeRequest
+from jobs.records import load_record
+from jobs.submit import submit_job
+
+from ..errors import Conflict, InvalidBody, from_validation_error, job_not_found
+from ..links import job_links
+from ..state import app_state
+
+PUBLIC_OWNER = "public"
+
+
+def owner_of(request: Request) -> str:
+    return PUBLIC_OWNER
+
+
+async def read_json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidBody("the body is empty; send a JSON object such as "
+                          '{"type": "scrape", "url": "https://example.com/"}', code="invalid_body")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidBody(f"the body is not valid JSON: {exc}", code="invalid_body") from exc
+
+
+def parse_job_request(body: Any) -> ScrapeRequest:
+    if not isinstance(body, dict):
+        raise InvalidBody("the body must be a JSON object", code="invalid_body")
+    job_type = body.get("type", "scrape")
+    model = REQUEST_MODELS.get(job_type) if isinstance(job_type, str) else None
+    if model is None:
+        kinds = ", ".join(sorted(REQUEST_MODELS))
+        raise InvalidBody(f"type: unknown job type {str(job_type)[:40]!r}; one of: {kinds}", field="type")
+    try:
+        return model.model_validate(body)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+
+
+async def submit(request: Request) -> Response:
+    state = app_state(request)
+    job_request = parse_job_request(await read_json_body(request))
+    validate_url(job_request.url, state.policy)
+    record = await submit_job(state.redis, state.queue, job_request, owner=owner_of(request))
+    links = job_links(record.id)
+    body = {"id": record.id, "type": record.type, "status": record.status, "links": links.model_dump()}
+    return JSONResponse(body, status_code=202, headers={"Location": links.self})
+
+
+async def _owned_record(request: Request) -> tuple[str, Any]:
+    state = app_state(request)
+    job_id = request.path_params["job_id"]
+    record = await load_record(state.redis, state.keys, job_id)
+    if record is None:
+        raise job_not_found(job_id)
+    return job_id, record
+
+
+async def get_job(request: Request) -> Response:
+    job_id, record = await _owned_record(request)
+    return JSONResponse(record.public(job_links(job_id)))
+
+
+async def get_result(request: Request) -> Response:
+    state = app_state(request)
+    job_id, record = await _owned_record(request)
+    if record.status != JobStatus.COMPLETED:
+        raise Conflict(f"job {job_id} is {record.status}, not completed", code="not_completed",
+                       job=record.public(job_links(job_id)))
+    raw = await state.redis.get(state.keys.result(job_id))
+    if raw is None:
+        raise job_not_found(job_id)
+    return Response(raw, media_type="application/json")
+
+
+async def cancel(request: Request) -> Response:
+    state = app_state(request)
+    job_id, _record = await _owned_record(request)
+    try:
+        record = await cancel_job(state.redis, state.queue, job_id, by="client")
+    except AlreadyFinished as exc:
+        raise Conflict(f"job {job_id} already {exc.record.status}", code="already_finished",
+                       job=exc.record.public(job_links(job_id))) from exc
+    if record is None:
+        raise job_not_found(job_id)
+    return JSONResponse(record.public(job_links(job_id)), status_code=202)

@@ -1,0 +1,63 @@
+"""What the web process holds for its whole life, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from starlette.requests import Request
+
+from jobs.fetch.addresses import AddressPolicy
+from jobs.settings import Settings
+from jobs.submit import QueueConfig
+from streams.hub import FollowerHub
+from streams.keys import Keyspace
+from streams.publish import StreamLimits
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    redis: Redis
+    queue: QueueConfig
+    policy: AddressPolicy
+    hub: FollowerHub
+
+    @property
+    def keys(self) -> Keyspace:
+        return self.queue.keys
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppState:
+        # A blocking pool: past `redis_max_connections` requests wait for a
+        # connection instead of failing, and the process never opens more.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections, timeout=5
+        )
+        redis = Redis(connection_pool=pool)
+        # The hub's reader blocks in XREAD: it gets a connection of its own.
+        reader = Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=1))
+        hub = FollowerHub(
+            reader, redis, control_key_prefix=f"{settings.key_prefix}:hub",
+            buffer_limit=settings.sse_buffer_events,
+        )
+        return cls(
+            settings=settings,
+            redis=redis,
+            hub=hub,
+            queue=QueueConfig(
+                keys=Keyspace(settings.key_prefix),
+                limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
+            ),
+            policy=AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports),
+        )
+
+    async def aclose(self) -> None:
+        await self.hub.stop()
+        await self.hub.reader.aclose(close_connection_pool=True)
+        await self.redis.aclose(close_connection_pool=True)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.scrapestream
+    return state

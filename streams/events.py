@@ -1,0 +1,95 @@
+"""The event schema: what a stream entry is, and how it goes out over SSE.
+
+A stream entry has two fields, readable as they are in `redis-cli`: `type`
+(a word) and `data` (a JSON object that always carries `ts`, the publisher's
+wall clock in ms). Over SSE the entry id is the event id.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+
+class EventType(StrEnum):
+    QUEUED = "queued"
+    STARTED = "started"
+    PROGRESS = "progress"
+    PAGE = "page"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RESYNC = "resync"
+
+
+TERMINAL_TYPES = frozenset({EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED})
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def encode_data(data: dict[str, Any], ts_ms: int | None = None) -> bytes:
+    """JSON for an entry's `data` field, stamped with `ts` (ms)."""
+    return orjson.dumps({**data, "ts": now_ms() if ts_ms is None else ts_ms})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stream entry. `data` stays the raw JSON text as stored in Redis."""
+
+    id: str
+    type: str
+    data: str
+    # (ms, seq) of `id`, parsed once, to order and dedupe entries cheaply.
+    order: tuple[int, int] = (0, 0)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.type in TERMINAL_TYPES
+
+    def json(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = orjson.loads(self.data)
+        return parsed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "data": self.json()}
+
+    def sse(self) -> bytes:
+        """The SSE frame for this entry, encoded once and shared by every follower."""
+        data = self.data
+        if "\n" in data or "\r" in data:
+            # Only hand-written entries (redis-cli XADD) can hold raw newlines;
+            # SSE needs one `data:` line per line to carry them intact.
+            data = "\ndata: ".join(data.splitlines())
+        return f"id: {self.id}\nevent: {self.type}\ndata: {data}\n\n".encode()
+
+    @classmethod
+    def from_entry(cls, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:
+        """Build from a raw XRANGE/XREAD entry; tolerate entries missing fields."""
+        raw_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        raw_type = fields.get(b"type", b"message")
+        raw_data = fields.get(b"data", b"{}")
+        return cls(
+            id=raw_id,
+            type=raw_type.decode(errors="replace"),
+            data=raw_data.decode(errors="replace"),
+            order=parse_stream_id(raw_id) or (0, 0),
+        )
+
+
+def parse_stream_id(value: str) -> tuple[int, int] | None:
+    """`1732451234567-0` → (ms, seq); None when it is not a stream id."""
+    ms, sep, seq = value.strip().partition("-")
+    if not ms.isdigit() or (sep and not seq.isdigit()) or len(ms) > 20 or len(seq) > 20:
+        return None
+    return int(ms), int(seq) if sep else 0
+
+
+def format_stream_id(parsed: tuple[int, int]) -> str:
+    return f"{parsed[0]}-{parsed[1]}"

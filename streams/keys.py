@@ -1,0 +1,46 @@
+"""Every Redis key name the service uses, built in one place.
+
+Each key of one job carries the job id as a hash tag (`{<id>}`), so all of a
+job's keys live on one shard of a Redis Cluster. arq keeps its own keys
+(`arq:queue`, `arq:job:<id>` ...); they are not ours to name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keyspace:
+    """Key names under one prefix (the `KEY_PREFIX` setting)."""
+
+    prefix: str = "ss"
+
+    def record(self, job_id: str) -> str:
+        """Hash: the job record (state, phase, timestamps, error, request)."""
+        return f"{self.prefix}:job:{{{job_id}}}"
+
+    def events(self, job_id: str) -> str:
+        """Stream: every event of the job, capped with MAXLEN ~."""
+        return f"{self.prefix}:job:{{{job_id}}}:events"
+
+    def result(self, job_id: str) -> str:
+        """String: the result document (JSON) of a completed job."""
+        return f"{self.prefix}:job:{{{job_id}}}:result"
+
+    def owner_jobs(self, owner: str) -> str:
+        """Sorted set: an owner's job ids scored by creation time (ms)."""
+        return f"{self.prefix}:owner:{owner}:jobs"
+
+    def workers(self) -> str:
+        """Sorted set: live workers scored by their last heartbeat (ms)."""
+        return f"{self.prefix}:workers"
+
+    def wake_channel(self) -> str:
+        """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
+        return f"{self.prefix}:wake"
+
+    def job_id_of_events_key(self, key: str) -> str:
+        """The job id inside an events key (the hub maps stream keys back to jobs)."""
+        start = key.index("{") + 1
+        return key[start : key.index("}", start)]

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+
+from jobs.settings import Settings
+from tests.support.redis_server import RedisServer
+from tests.support.servers import serve_in_thread
+from tests.support.site import site_app
+
+if TYPE_CHECKING:
+    from tests.support.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=redis_url,
+        allow_private_addresses="true",
+        allowed_ports="*",
+        fetch_timeout_s=10,
+        sse_keepalive_s=15,
+    )
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[str]:
+    with serve_in_thread(site_app()) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
+    from tests.support.stack import running_stack  # imports the worker, fetcher and extractors
+
+    async with running_stack(settings) as running:
+        yield running

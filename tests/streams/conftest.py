@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import ConnectionPool, Redis
+
+from streams.hub import FollowerHub
+from streams.keys import Keyspace
+from streams.publish import StreamLimits, append_event
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def keys() -> Keyspace:
+    return Keyspace("t")
+
+
+@pytest.fixture
+def limits() -> StreamLimits:
+    return StreamLimits(maxlen=10_000, ttl_s=3600)
+
+
+@pytest.fixture
+async def hub(redis_url: str, redis: Redis) -> AsyncIterator[FollowerHub]:
+    reader = Redis(connection_pool=ConnectionPool.from_url(redis_url, max_connections=1))
+    follower_hub = FollowerHub(reader, redis, control_key_prefix="t:hub", buffer_limit=50)
+    await follower_hub.start()
+    yield follower_hub
+    await follower_hub.stop()
+    await reader.aclose(close_connection_pool=True)
+
+
+async def open_stream(redis: Redis, keys: Keyspace, limits: StreamLimits, job_id: str) -> None:
+    """Create a state hash with its first (`queued`) event, as a submit does."""
+    async with redis.pipeline(transaction=True) as pipe:
+        from streams.publish import queue_create
+
+        queue_create(pipe, keys.events(job_id), keys.record(job_id), "queued", {},
+                     state={"id": job_id}, limits=limits)
+        await pipe.execute()
+
+
+async def publish(redis: Redis, keys: Keyspace, limits: StreamLimits, job_id: str, event_type: str,
+                  **data: object) -> str | None:
+    return await append_event(redis, keys.events(job_id), keys.record(job_id), event_type, data,
+                              limits=limits)

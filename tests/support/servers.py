@@ -1,0 +1,66 @@
+"""Real uvicorn servers on loopback: in the test's loop, or in a thread of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+
+
+def bound_socket(host: str = "127.0.0.1") -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    return sock
+
+
+def _config(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1, access_log=False,
+        ws="none",
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve_in_loop(app: Any) -> AsyncIterator[str]:
+    """Serve `app` from the running loop; yields its base URL."""
+    sock = bound_socket()
+    server = uvicorn.Server(_config(app))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # the test runner owns signals
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        host, port = sock.getsockname()
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` from a thread with its own loop, so the test loop cannot starve it."""
+    sock = bound_socket(host)
+    server = uvicorn.Server(_config(app))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("loopback server failed to start")
+            threading.Event().wait(0.01)
+        addr, port = sock.getsockname()
+        yield f"http://{addr}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -1,0 +1,73 @@
+"""A fixture website on loopback: product pages, slow pages, failing pages."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+PAGES = Path(__file__).resolve().parent.parent / "fixtures" / "pages"
+
+PLAIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Plain page</title><meta name="description" content="A page for tests"></head>
+<body><nav><a href="/nav-link">Nav</a></nav><main><h1>Hello</h1>
+<p>This is the main text of a plain test page, long enough to count as content.</p>
+<p><a href="/next">Next page</a></p></main><footer>Footer text</footer></body></html>"""
+
+
+async def fixture_page(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = (PAGES / name).resolve()
+    if path.parent != PAGES or not path.is_file():
+        return PlainTextResponse("no such fixture", status_code=404)
+    return Response(path.read_bytes(), media_type="text/html; charset=utf-8")
+
+
+async def plain(request: Request) -> Response:
+    return HTMLResponse(PLAIN_PAGE)
+
+
+async def slow(request: Request) -> Response:
+    """Answers after `?s=` seconds (a page the worker is still fetching when we cancel)."""
+    await asyncio.sleep(float(request.query_params.get("s", "30")))
+    return HTMLResponse(PLAIN_PAGE)
+
+
+async def status(request: Request) -> Response:
+    code = int(request.path_params["code"])
+    return PlainTextResponse(f"status {code}", status_code=code)
+
+
+async def pdf(request: Request) -> Response:
+    return Response(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n" * 20, media_type="application/pdf")
+
+
+async def endless(request: Request) -> Response:
+    async def chunks():  # type: ignore[no-untyped-def]
+        block = b"<p>" + b"x" * 65_536 + b"</p>"
+        while True:
+            yield block
+
+    return StreamingResponse(chunks(), media_type="text/html")
+
+
+async def redirect(request: Request) -> Response:
+    return RedirectResponse(request.query_params.get("to", "/plain"), status_code=302)
+
+
+def site_app() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/pages/{name}", fixture_page),
+            Route("/plain", plain),
+            Route("/slow", slow),
+            Route("/status/{code:int}", status),
+            Route("/doc.pdf", pdf),
+            Route("/endless", endless),
+            Route("/redirect", redirect),
+        ]
+    )
