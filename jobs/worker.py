@@ -91,9 +91,18 @@ class InstantWorker(Worker):
         listener = asyncio.create_task(self._listen_for_wake(), name="wake-listener")
         beat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
         try:
+            backoff = 0.1
             while True:
                 self._wake.clear()
-                await self._poll_iteration()
+                try:
+                    await self._poll_iteration()
+                    backoff = 0.1
+                except Exception:
+                    # Redis restarting, a network blip: keep the worker, retry shortly.
+                    logger.warning("poll failed; retrying in %.1f s", backoff, exc_info=True)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
                 if self.burst and await self._burst_done():
                     return
                 with contextlib.suppress(TimeoutError):

