@@ -16,7 +16,7 @@ from jobs.settings import Settings
 from .errors import EXCEPTION_HANDLERS
 from .routes.events import job_events
 from .routes.health import health
-from .routes.jobs import cancel, get_job, get_result, submit
+from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, submit
 from .state import AppState
 
 logger = logging.getLogger("scrapestream.service")
@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/jobs", submit, methods=["POST"]),
+        Route("/jobs", list_owned_jobs, methods=["GET"]),
         Route("/jobs/{job_id}", get_job, methods=["GET"]),
         Route("/jobs/{job_id}", cancel, methods=["DELETE"]),
         Route("/jobs/{job_id}/events", job_events, methods=["GET"]),

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from jobs.control import AlreadyFinished, cancel_job
 from jobs.fetch import validate_url
+from jobs.listing import list_jobs
 from jobs.models import REQUEST_MODELS, JobStatus, ScrapeRequest
 from jobs.records import load_record
 from jobs.submit import submit_job
@@ -98,3 +99,23 @@ async def cancel(request: Request) -> Response:
     if record is None:
         raise job_not_found(job_id)
     return JSONResponse(record.public(job_links(job_id)), status_code=202)
+
+
+async def list_owned_jobs(request: Request) -> Response:
+    state = app_state(request)
+    params = request.query_params
+    raw_status = params.get("status")
+    try:
+        status = JobStatus(raw_status) if raw_status else None
+    except ValueError as exc:
+        raise InvalidBody(f"status: one of {', '.join(JobStatus)}", field="status") from exc
+    raw_limit = params.get("limit", "20")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
+    try:
+        page = await list_jobs(state.redis, state.keys, owner_of(request), status=status,
+                               cursor=params.get("cursor"), limit=int(raw_limit))
+    except ValueError as exc:
+        raise InvalidBody(str(exc), field="cursor") from exc
+    jobs = [record.public(job_links(record.id)) for record in page.jobs]
+    return JSONResponse({"jobs": jobs, "next_cursor": page.next_cursor})
