@@ -1,0 +1,29 @@
+"""The guarded page fetcher: safe to point at the open internet and at hostile pages.
+
+    validate_url(url, policy)      submit time: parse, normalize, refuse (no DNS)
+    PageFetcher(...).fetch(url)    resolve once, check every address, connect to
+                                   a checked one; redirects by hand; bounded body
+    guarded_client(...)            the same guard for other requests (webhooks)
+"""
+
+from .addresses import AddressPolicy
+from .body import read_body
+from .fetcher import FetchedPage, PageFetcher
+from .limits import FetchLimits
+from .resolver import Resolver, SystemResolver
+from .translate import translate_error
+from .transport import guarded_client
+from .urls import validate_url
+
+__all__ = [
+    "AddressPolicy",
+    "FetchLimits",
+    "FetchedPage",
+    "PageFetcher",
+    "Resolver",
+    "SystemResolver",
+    "guarded_client",
+    "read_body",
+    "translate_error",
+    "validate_url",
+]

@@ -1,0 +1,82 @@
+"""Reading a response body raw, decoding it ourselves, within the limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from ..errors import TooLarge
+from .decompress import make_decoder
+from .limits import FetchLimits
+from .sniff import SNIFF_BYTES
+
+# Below this many decoded bytes the ratio is not judged: a tiny compressed
+# page of repetitive markup can legitimately expand a few hundred times.
+RATIO_FLOOR = 1024 * 1024
+
+
+class BoundedBody:
+    """Collects decoded pieces; raises TooLarge past the size or ratio limit."""
+
+    __slots__ = ("_inspect", "_max_bytes", "_pieces", "_ratio", "size", "wire")
+
+    def __init__(self, limits: FetchLimits, inspect: Callable[[bytes], None] | None) -> None:
+        self._max_bytes = limits.max_bytes
+        self._ratio = limits.max_decompression_ratio
+        self._inspect = inspect
+        self._pieces: list[bytes] = []
+        self.size = 0
+        self.wire: int | None = None  # compressed bytes received; None when not compressed
+
+    def append(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size > self._max_bytes:
+            raise TooLarge(f"the body is larger than {self._max_bytes} bytes")
+        if (
+            self.wire is not None
+            and self.size > RATIO_FLOOR
+            and self.size > self.wire * self._ratio
+        ):
+            raise TooLarge(f"the body expands more than {self._ratio} times when decompressed")
+        self._pieces.append(piece)
+        if self._inspect is not None and self.size >= SNIFF_BYTES:
+            inspect, self._inspect = self._inspect, None
+            inspect(b"".join(self._pieces)[:SNIFF_BYTES])
+
+    def content(self) -> bytes:
+        content = b"".join(self._pieces)
+        if self._inspect is not None:  # shorter than SNIFF_BYTES
+            inspect, self._inspect = self._inspect, None
+            inspect(content)
+        return content
+
+
+async def read_body(
+    response: httpx.Response,
+    limits: FetchLimits,
+    *,
+    inspect: Callable[[bytes], None] | None = None,
+) -> bytes:
+    """The decoded body of a streamed response, read within `limits`.
+
+    `inspect` sees the first SNIFF_BYTES decoded bytes (or the whole body if
+    shorter) as soon as they arrive, and may raise to stop reading.
+    Raises TooLarge, UnsupportedContent (unknown encoding) or FetchError.
+    """
+    body = BoundedBody(limits, inspect)
+    decoder = make_decoder(response.headers.get("content-encoding", ""), body.append)
+    if decoder is None:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes:
+            raise TooLarge(f"the body is {declared} bytes, more than {limits.max_bytes}")
+        async for chunk in response.aiter_raw():
+            body.append(chunk)
+    else:
+        wire = 0
+        async for chunk in response.aiter_raw():
+            wire += len(chunk)
+            body.wire = wire
+            decoder.feed(chunk)
+        decoder.finish()
+    return body.content()

@@ -1,0 +1,52 @@
+"""Fixtures for the fetcher tests: real loopback servers, fetchers that get closed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
+
+from .servers import Canary, HTTPServer
+
+FetcherFactory = Callable[..., PageFetcher]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[HTTPServer]:
+    srv = await HTTPServer().start()
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    c = Canary("127.0.0.1")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def canary6() -> Iterator[Canary]:
+    c = Canary("::1")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+async def make_fetcher() -> AsyncIterator[FetcherFactory]:
+    """PageFetcher(...) with test-friendly defaults (any loopback address, any port)."""
+    made: list[PageFetcher] = []
+
+    def make(**kwargs: Any) -> PageFetcher:
+        kwargs.setdefault("limits", FetchLimits())
+        kwargs.setdefault("policy", AddressPolicy(allow_private=True))
+        fetcher = PageFetcher(**kwargs)
+        made.append(fetcher)
+        return fetcher
+
+    yield make
+    for fetcher in made:
+        await fetcher.aclose()
