@@ -1,0 +1,92 @@
+"""Parse a page once with Lexbor (selectolax) and read the cheap parts of it.
+
+Title, description, language, canonical and links all come from this one tree;
+the metadata and Markdown modules read the same tree, so a page is parsed once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser
+
+from jobs.extract.depth import flatten_deep_nesting
+from jobs.extract.limits import MAX_LINKS, MAX_TEXT_FIELD_CHARS
+from jobs.extract.urls import URLResolver
+
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class ParsedPage:
+    """One parsed HTML page: the tree, the source it was parsed from, and its base URL."""
+
+    tree: LexborHTMLParser
+    source: str
+    """The HTML as parsed: decoded, with absurdly deep nesting unwrapped."""
+    resolver: URLResolver
+    """Resolves hrefs against `<base href>` if the page has one, else the page URL."""
+
+
+def parse_page(html: str, url: str) -> ParsedPage:
+    """Parse `html`; never raises for any input (Lexbor recovers from everything)."""
+    source = flatten_deep_nesting(html)
+    tree = LexborHTMLParser(source)
+    resolver = URLResolver(url)
+    base = tree.css_first("base[href]")
+    if base is not None:
+        base_url = resolver.resolve(base.attributes.get("href"))
+        if base_url is not None:
+            resolver = URLResolver(base_url)
+    return ParsedPage(tree=tree, source=source, resolver=resolver)
+
+
+def clean_text(value: str | None) -> str | None:
+    """Whitespace collapsed, cut to MAX_TEXT_FIELD_CHARS; None when nothing is left."""
+    if not value:
+        return None
+    value = _SPACES.sub(" ", value[: MAX_TEXT_FIELD_CHARS * 2]).strip()
+    return value[:MAX_TEXT_FIELD_CHARS] or None
+
+
+def page_title(page: ParsedPage) -> str | None:
+    node = page.tree.css_first("title")
+    return clean_text(node.text()) if node is not None else None
+
+
+def page_language(page: ParsedPage) -> str | None:
+    """`<html lang>`, else a `Content-Language` meta."""
+    root = page.tree.root
+    if root is not None and root.tag == "html":
+        lang = clean_text(root.attributes.get("lang") or root.attributes.get("xml:lang"))
+        if lang:
+            return lang
+    for node in page.tree.css("meta[http-equiv]"):
+        if (node.attributes.get("http-equiv") or "").lower() == "content-language":
+            return clean_text(node.attributes.get("content"))
+    return None
+
+
+def page_canonical(page: ParsedPage) -> str | None:
+    """The absolute URL of `<link rel="canonical">` (rel is a token list)."""
+    for node in page.tree.css("link[rel][href]"):
+        rel = (node.attributes.get("rel") or "").lower().split()
+        if "canonical" in rel:
+            canonical = page.resolver.resolve(node.attributes.get("href"))
+            if canonical is not None:
+                return canonical[:MAX_TEXT_FIELD_CHARS]
+    return None
+
+
+def page_links(page: ParsedPage) -> list[str]:
+    """Absolute http(s) links of `<a>` and `<area>`, without fragments, deduped in order."""
+    resolve = page.resolver.resolve
+    links: dict[str, None] = {}  # a dict keeps first-seen order
+    for node in page.tree.css("a[href], area[href]"):
+        link = resolve(node.attrs.get("href"))
+        if link is not None and link not in links:
+            links[link] = None
+            if len(links) >= MAX_LINKS:
+                break
+    return list(links)

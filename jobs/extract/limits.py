@@ -1,0 +1,71 @@
+"""Caps on what extraction reads and returns, so a hostile page costs bounded time and memory.
+
+Every number a page can push up is capped here, in one place; the modules import
+them by name. A cap cuts the output short (the result stays useful), it never fails
+the page.
+"""
+
+from __future__ import annotations
+
+# --- what a PageDocument returns -------------------------------------------------
+
+MAX_LINKS = 5_000
+"""Links kept per page (the first ones in document order, after dedup)."""
+
+MAX_MARKDOWN_CHARS = 1_000_000
+"""Markdown kept per page (about 1 MB of text); longer output is cut at a line end."""
+
+MAX_TEXT_FIELD_CHARS = 2_000
+"""title, description, language and canonical are cut to this many characters."""
+
+MAX_META_ENTRIES = 300
+"""`<meta name>` / OpenGraph / Twitter entries kept per page, each."""
+
+MAX_META_VALUE_CHARS = 10_000
+"""One meta, OpenGraph or Twitter value is cut to this many characters."""
+
+MAX_IMAGES = 50
+"""Product images kept."""
+
+MAX_HTML_FIELD_CHARS = 10_000_000
+"""The raw `html` field (format "html") is cut to this many characters."""
+
+# --- what extraction reads --------------------------------------------------------
+
+MAX_HTML_DEPTH = 256
+"""Elements nested deeper than this are unwrapped (their text is kept).
+
+Lexbor's tree builder is quadratic in nesting depth for block elements (100,000
+nested <div>s take ~18 s), libxml2 stops parsing at depth 256, and the microdata,
+RDFa and Markdown walkers recurse. Browsers cap depth too (Blink at 512).
+"""
+
+DEPTH_SCAN_MIN_TAGS = 4_000
+"""Pages with fewer `<` than this skip the depth scan: their worst case parses in ~30 ms."""
+
+MAX_JSONLD_BLOCKS = 100
+"""`<script type="application/ld+json">` blocks read per page."""
+
+MAX_JSONLD_BLOCK_CHARS = 2_000_000
+"""A JSON-LD block longer than this is skipped."""
+
+MAX_JSON_DEPTH = 64
+"""Walks over parsed JSON-LD / microdata / RDFa go at most this deep."""
+
+MAX_JSON_NODES = 20_000
+"""Walks over parsed JSON-LD / microdata / RDFa visit at most this many nodes."""
+
+MAX_MICRODATA_HTML_CHARS = 5_000_000
+"""Microdata (extruct, lxml) runs only on pages up to this size."""
+
+MAX_RDFA_HTML_CHARS = 1_000_000
+"""RDFa (extruct, pyRdfa + rdflib, ~10 ms per 55 KB) runs only on pages up to this size."""
+
+MAX_MARKDOWN_INPUT_CHARS = 5_000_000
+"""Main-content HTML longer than this is cut before conversion to Markdown."""
+
+MAX_MARKDOWN_DEPTH = 1_024
+"""html-to-markdown's own traversal depth limit (its default), stated here to be explicit."""
+
+MAX_JSON_PRETTY_INPUT_CHARS = 2_000_000
+"""JSON bodies longer than this are not re-indented, only fenced (and cut)."""
