@@ -1,0 +1,32 @@
+"""The SDK against the app in process (httpx.ASGITransport), with the app's lifespan run."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from jobs.settings import Settings
+from service.app import create_app
+from service.client import Client, RetryPolicy
+
+# Retries in tests: as many as in real life, but without the long waits.
+QUICK_RETRY = RetryPolicy(attempts=3, budget_s=30, base_s=0.01, cap_s=0.05)
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: Any, **kwargs: Any) -> AsyncIterator[Client]:
+    """A Client talking to `app` in process; ASGITransport does not run lifespans, so we do."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with Client("http://scrapestream.test", transport=transport, **kwargs) as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    async with asgi_client(create_app(settings)) as sdk:
+        yield sdk

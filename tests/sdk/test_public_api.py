@@ -1,0 +1,53 @@
+"""What `service.client` exports, and what importing it costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import service.client
+from service.client import (
+    APIError,
+    Conflict,
+    JobCancelled,
+    JobError,
+    JobFailed,
+    ScrapestreamError,
+    ServerError,
+    ServiceUnavailable,
+    WaitTimeout,
+)
+from tests.support.process import ROOT
+
+PUBLIC_NAMES = [
+    "APIError", "BadRequest", "Client", "Conflict", "EventStreamLost", "InvalidRequest",
+    "JobCancelled", "JobError", "JobEvent", "JobFailed", "NotFound", "RateLimited", "RetryPolicy",
+    "ScrapestreamError", "ServerError", "ServiceUnavailable", "TransportError", "Unauthorized",
+    "WaitTimeout",
+]
+
+
+def test_public_names_do_not_drift() -> None:
+    assert service.client.__all__ == sorted(service.client.__all__)
+    assert service.client.__all__ == PUBLIC_NAMES
+    assert all(hasattr(service.client, name) for name in PUBLIC_NAMES)
+
+
+def test_every_exception_is_a_scrapestream_error() -> None:
+    errors = [getattr(service.client, name) for name in PUBLIC_NAMES]
+    errors = [kind for kind in errors if isinstance(kind, type) and issubclass(kind, BaseException)]
+    assert len(errors) == 16
+    assert all(issubclass(kind, ScrapestreamError) for kind in errors)
+    assert issubclass(ServiceUnavailable, ServerError) and issubclass(Conflict, APIError)
+    assert issubclass(JobFailed, JobError) and issubclass(JobCancelled, JobError)
+    assert issubclass(WaitTimeout, TimeoutError)
+
+
+def test_importing_the_sdk_does_not_import_the_server() -> None:
+    """The SDK ships to programs that have no business loading Starlette, arq or uvicorn."""
+    check = ("import service.client, sys; "
+             "server = {'starlette', 'arq', 'uvicorn', 'sse_starlette', 'redis'}; "
+             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in server or m == 'jobs.worker'); "
+             "assert not loaded, loaded")
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
