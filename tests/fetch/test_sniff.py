@@ -1,0 +1,70 @@
+"""Content types: declared, parsed, and checked against the bytes."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.errors import UnsupportedContent
+from jobs.fetch.sniff import binary_kind, check_declared, parse_content_type, sniff
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("text/html", ("text/html", None)),
+        ("Text/HTML; Charset=UTF-8", ("text/html", "utf-8")),
+        ('text/html; foo=bar; charset="ISO-8859-1"', ("text/html", "iso-8859-1")),
+        ("text/html; charset=no-such-charset", ("text/html", None)),
+        ("application/ld+json", ("application/ld+json", None)),
+        ("", (None, None)),
+        (None, (None, None)),
+        ("html", (None, None)),
+        ("text/html garbage", (None, None)),
+    ],
+)
+def test_parse_content_type(value: str | None, expected: tuple[str | None, str | None]) -> None:
+    assert parse_content_type(value) == expected
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    ["application/pdf", "image/png", "application/octet-stream", "video/mp4", "text/css",
+     "application/javascript", "application/zip"],
+)
+def test_declared_non_pages_are_unsupported(media_type: str) -> None:
+    with pytest.raises(UnsupportedContent):
+        check_declared(media_type, "https://example.com/")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"PK\x03\x04",
+        b"\x1f\x8b\x08", b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"\x28\xb5\x2f\xfd", b"OggS\x00",
+        b"BZh91AY&SY", b"<html>\x00</html>",
+    ],
+)
+def test_binary_heads_are_recognised(head: bytes) -> None:
+    assert binary_kind(head) is not None
+    with pytest.raises(UnsupportedContent):
+        sniff(head, "text/html", "https://example.com/")
+
+
+@pytest.mark.parametrize(
+    ("head", "media_type"),
+    [
+        (b"<!DOCTYPE html><html>", "text/html"),
+        (b"\xef\xbb\xbf  <html lang=en>", "text/html"),
+        (b"<p>hello", "text/html"),
+        (b"<!-- comment --><div>", "text/html"),
+        (b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>", "text/html"),
+        (b"<?xml version='1.0'?><feed/>", "application/xml"),
+        (b"<pre>", "text/plain"),
+        (b"BZh is not bzip2 here", "text/plain"),
+        (b'{"a": 1}', "text/plain"),
+        (b"", "text/plain"),
+        ("\ufeff<html>".encode("utf-16"), "text/plain"),
+    ],
+)
+def test_untyped_text_is_sniffed(head: bytes, media_type: str) -> None:
+    assert sniff(head, None, "https://example.com/") == media_type
