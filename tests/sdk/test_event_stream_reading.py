@@ -60,7 +60,8 @@ class ScriptedServer:
 async def follow(
     server: ScriptedServer, last_event_id: str | None = None, retry: RetryPolicy = QUICK_RETRY
 ) -> list[JobEvent]:
-    async with Client("http://scripted.test", transport=httpx.ASGITransport(app=server), retry=retry) as client:
+    transport = httpx.ASGITransport(app=server)
+    async with Client("http://scripted.test", transport=transport, retry=retry) as client:
         return [event async for event in client.events(JOB, last_event_id=last_event_id)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,7 +37,8 @@ class WebProcess:
         self.env = {**os.environ, **env}
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = tempfile.TemporaryFile()  # read when a start fails
+        self.log_dir = Path(tempfile.mkdtemp(prefix="ss-web-"))
+        self.log_path = self.log_dir / "uvicorn.log"  # read when a start fails
 
     @property
     def base_url(self) -> str:
@@ -48,12 +50,15 @@ class WebProcess:
         args = [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
                 "--no-access-log", "--lifespan", "on", "--timeout-graceful-shutdown", "1"]
-        self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log)
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.to_thread(
+                subprocess.Popen, args, cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
             for _ in range(600):
                 if self.process.poll() is not None:
-                    self.log.seek(0)
-                    raise RuntimeError(f"uvicorn exited: {self.log.read().decode(errors='replace')}")
+                    self.process = None
+                    raise RuntimeError(f"uvicorn exited: {self.log_path.read_text(errors='replace')}")
                 with contextlib.suppress(httpx.TransportError):
                     await client.get("/health")
                     return self
@@ -84,4 +89,4 @@ async def web_process(settings: Settings, **overrides: str) -> AsyncIterator[Web
         yield await web.start()
     finally:
         await web.stop()
-        web.log.close()
+        shutil.rmtree(web.log_dir, ignore_errors=True)
