@@ -16,6 +16,9 @@ from jobs.extract.limits import MAX_LINKS, MAX_TEXT_FIELD_CHARS
 from jobs.extract.urls import URLResolver
 
 _SPACES = re.compile(r"\s+")
+# C0 controls but tab, newline, carriage return; they mean nothing in text and
+# break whatever displays it.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -90,3 +93,8 @@ def page_links(page: ParsedPage) -> list[str]:
             if len(links) >= MAX_LINKS:
                 break
     return list(links)
+
+
+def strip_controls(text: str) -> str:
+    """`text` without C0 control characters (tab, newline, carriage return stay)."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text

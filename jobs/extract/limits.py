@@ -40,8 +40,9 @@ nested <div>s take ~18 s), libxml2 stops parsing at depth 256, and the microdata
 RDFa and Markdown walkers recurse. Browsers cap depth too (Blink at 512).
 """
 
-DEPTH_SCAN_MIN_TAGS = 4_000
-"""Pages with fewer `<` than this skip the depth scan: their worst case parses in ~30 ms."""
+DEPTH_SCAN_MIN_TAGS = 10_000
+"""Pages with fewer `<` than this skip the depth scan (~0.5 us a tag): nested as deep as
+they can be, they still parse in ~0.2 s, and deep trees fail gracefully further on."""
 
 MAX_JSONLD_BLOCKS = 100
 """`<script type="application/ld+json">` blocks read per page."""
@@ -61,11 +62,24 @@ MAX_MICRODATA_HTML_CHARS = 5_000_000
 MAX_RDFA_HTML_CHARS = 1_000_000
 """RDFa (extruct, pyRdfa + rdflib, ~10 ms per 55 KB) runs only on pages up to this size."""
 
-MAX_MARKDOWN_INPUT_CHARS = 5_000_000
-"""Main-content HTML longer than this is cut before conversion to Markdown."""
+MAX_MARKDOWN_INPUT_CHARS = 2_000_000
+"""Main-content HTML longer than this is cut before conversion to Markdown (html-to-markdown
+costs ~1.5 us an element: 2 MB of markup is ~1 s, and more than MAX_MARKDOWN_CHARS of text)."""
+
+MAX_MARKDOWN_ATTRIBUTE_CHARS = 4_096
+"""In main-content HTML over 256 KB, attribute values longer than this are emptied before
+conversion, so a 5 MB `data-*` value cannot push the text out of MAX_MARKDOWN_INPUT_CHARS."""
 
 MAX_MARKDOWN_DEPTH = 1_024
 """html-to-markdown's own traversal depth limit (its default), stated here to be explicit."""
 
 MAX_JSON_PRETTY_INPUT_CHARS = 2_000_000
 """JSON bodies longer than this are not re-indented, only fenced (and cut)."""
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at a line end if one is in the last half."""
+    if len(text) <= limit:
+        return text
+    end = text.rfind("\n", limit // 2, limit)
+    return text[: end if end > 0 else limit]

@@ -20,8 +20,14 @@ from dataclasses import replace
 from html_to_markdown import ConversionOptions, PreprocessingOptions, convert
 from selectolax.lexbor import LexborNode
 
-from jobs.extract.html import ParsedPage
-from jobs.extract.limits import MAX_MARKDOWN_CHARS, MAX_MARKDOWN_DEPTH, MAX_MARKDOWN_INPUT_CHARS
+from jobs.extract.html import ParsedPage, strip_controls
+from jobs.extract.limits import (
+    MAX_MARKDOWN_ATTRIBUTE_CHARS,
+    MAX_MARKDOWN_CHARS,
+    MAX_MARKDOWN_DEPTH,
+    MAX_MARKDOWN_INPUT_CHARS,
+    cut_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,9 @@ _OPTIONS = ConversionOptions(
 )
 
 _BLANK_LINES = re.compile(r"\n{3,}")
+_LONG_ATTRIBUTE = re.compile(
+    rf"""="[^"]{{{MAX_MARKDOWN_ATTRIBUTE_CHARS},}}"|='[^']{{{MAX_MARKDOWN_ATTRIBUTE_CHARS},}}'"""
+)
 
 
 def content_root(page: ParsedPage) -> LexborNode | None:
@@ -123,16 +132,14 @@ def main_markdown(page: ParsedPage) -> str | None:
         return None
     prune(root)
     source = root.html or ""
-    if len(source) > MAX_MARKDOWN_INPUT_CHARS:
-        source = source[:MAX_MARKDOWN_INPUT_CHARS]
+    if len(source) > 256_000:
+        source = _LONG_ATTRIBUTE.sub('=""', source)
+    source = source[:MAX_MARKDOWN_INPUT_CHARS]
     try:
         # base_url makes relative links and images absolute, like the `links` field.
         result = convert(source, replace(_OPTIONS, base_url=page.resolver.base))
     except Exception as exc:  # the converter's own error tree; a failure costs only the Markdown
         logger.debug("markdown conversion failed: %r", exc)
         return None
-    text = _BLANK_LINES.sub("\n\n", result.content or "").strip()
-    if len(text) > MAX_MARKDOWN_CHARS:
-        cut = text.rfind("\n", 0, MAX_MARKDOWN_CHARS)
-        text = text[: cut if cut > 0 else MAX_MARKDOWN_CHARS]
-    return text or None
+    text = strip_controls(_BLANK_LINES.sub("\n\n", result.content or "")).strip()
+    return cut_text(text, MAX_MARKDOWN_CHARS) or None

@@ -8,7 +8,8 @@ import re
 import lxml.etree
 import orjson
 
-from jobs.extract.limits import MAX_JSON_PRETTY_INPUT_CHARS, MAX_MARKDOWN_CHARS
+from jobs.extract.html import strip_controls
+from jobs.extract.limits import MAX_JSON_PRETTY_INPUT_CHARS, MAX_MARKDOWN_CHARS, cut_text
 
 _BACKTICK_RUNS = re.compile(r"`{3,}")
 _TAGS = re.compile(r"<[^<>]*>")
@@ -31,7 +32,7 @@ def json_markdown(text: str) -> str | None:
         # Not JSON after all (or nested past orjson's limit): fenced as it is.
         with contextlib.suppress(orjson.JSONDecodeError, orjson.JSONEncodeError):
             body = orjson.dumps(orjson.loads(body), option=orjson.OPT_INDENT_2).decode()
-    body = _cut(body, MAX_MARKDOWN_CHARS - 64)
+    body = cut_text(body, MAX_MARKDOWN_CHARS - 64)
     longest = max((len(run) for run in _BACKTICK_RUNS.findall(body)), default=2)
     fence = "`" * (longest + 1)  # a fence longer than any run of backticks inside
     return f"{fence}json\n{body}\n{fence}"
@@ -39,7 +40,7 @@ def json_markdown(text: str) -> str | None:
 
 def text_markdown(text: str) -> str | None:
     """Plain text is its own Markdown (cut to MAX_MARKDOWN_CHARS)."""
-    body = _cut(text.replace("\x00", "").strip(), MAX_MARKDOWN_CHARS)
+    body = cut_text(strip_controls(text).strip(), MAX_MARKDOWN_CHARS)
     return body or None
 
 
@@ -63,11 +64,3 @@ def xml_markdown(content: bytes) -> str | None:
             if size > MAX_MARKDOWN_CHARS:
                 break
     return text_markdown("\n".join(parts))
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, at a line end when there is one."""
-    if len(text) <= limit:
-        return text
-    end = text.rfind("\n", 0, limit)
-    return text[: end if end > limit // 2 else limit]

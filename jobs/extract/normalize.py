@@ -12,6 +12,7 @@ _NUMBER = re.compile(r"\d[\d.,'\s\u00a0\u202f\u2009]*")
 _DIGITS = re.compile(r"\D")
 _GROUPING = re.compile(r"[\s'\u00a0\u202f\u2009]")
 _SPACES = re.compile(r"\s+")
+_GTIN_LENGTHS = (8, 12, 13, 14)
 _WORD_BREAKS = re.compile(r"[^a-z0-9]+")
 
 # Symbols for when the page gives a price like "€12" and no currency code. "$" is
@@ -158,15 +159,23 @@ def parse_availability(value: Any) -> str | None:
     return "".join(word.capitalize() for word in words)
 
 
-def parse_gtin(value: Any) -> str | None:
-    """The digits of a GTIN-8/12/13/14 ("4006381333931", "0 12345 67890 5", 4006381333931)."""
+def parse_gtin(value: Any, length: int | None = None) -> str | None:
+    """The digits of a GTIN-8/12/13/14 ("4006381333931", "0 12345 67890 5", 4006381333931).
+
+    A GTIN written as a JSON number has lost its leading zeros (gtin12 012345678905
+    becomes 12345678905), so they are put back: to `length` for gtin8/12/13/14, else
+    to the next valid GTIN length.
+    """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = text_value(value)
     if text is None:
         return None
     digits = _DIGITS.sub("", text)
-    return digits if 8 <= len(digits) <= 14 else None
+    if not digits or len(digits) > 14:
+        return None
+    target = length or next(size for size in _GTIN_LENGTHS if size >= len(digits))
+    return digits.zfill(target) if len(digits) >= 6 else None
 
 
 def parse_rating(value: Any) -> float | None:

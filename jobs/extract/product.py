@@ -23,7 +23,14 @@ from jobs.extract.normalize import (
 from jobs.extract.schema import PRODUCT_TYPES, Node, find_typed, index_by_id
 from jobs.extract.urls import URLResolver
 
-_GTIN_KEYS = ("gtin13", "gtin12", "gtin14", "gtin8", "gtin", "isbn")
+_GTIN_KEYS: tuple[tuple[str, int | None], ...] = (
+    ("gtin13", 13),
+    ("gtin12", 12),
+    ("gtin14", 14),
+    ("gtin8", 8),
+    ("gtin", None),
+    ("isbn", 13),
+)
 
 ProductSource = Callable[[], Product | None]
 """A source computed only when an earlier one left a field empty (microdata and RDFa cost)."""
@@ -86,7 +93,7 @@ def product_from_node(node: Node, by_id: dict[str, Node], resolver: URLResolver)
         name=text_value(node.get("name")),
         brand=_name_of(follow(node.get("brand"))),
         sku=text_value(node.get("sku")),
-        gtin=next((g for key in _GTIN_KEYS if (g := parse_gtin(node.get(key)))), None),
+        gtin=next((g for key, size in _GTIN_KEYS if (g := parse_gtin(node.get(key), size))), None),
         price=parse_price(price_value),
         currency=currency,
         availability=availability,

@@ -1,0 +1,72 @@
+"""The public surface of jobs.extract: names, formats and the result model."""
+
+from __future__ import annotations
+
+import pytest
+
+import jobs.extract
+from jobs.extract import DEFAULT_FORMATS, FORMATS, PageDocument, Product
+from tests.extract.pages import extract
+
+
+def test_public_names_do_not_drift() -> None:
+    assert jobs.extract.__all__ == sorted(jobs.extract.__all__)
+    assert set(jobs.extract.__all__) == {
+        "DEFAULT_FORMATS",
+        "FORMATS",
+        "PageDocument",
+        "Product",
+        "decode_html",
+        "extract_page",
+    }
+
+
+def test_formats() -> None:
+    assert frozenset({"markdown", "metadata", "product", "links", "html"}) == FORMATS
+    assert FORMATS - {"html"} == DEFAULT_FORMATS
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="screenshot"):
+        extract("<p>x</p>", formats=frozenset({"markdown", "screenshot"}))
+
+
+def test_only_the_requested_formats_are_filled() -> None:
+    page = '<html lang="en"><title>T</title><p><a href="/a">a</a></p></html>'
+    document = extract(page, formats=frozenset({"links"}))
+    assert document.links == ["http://127.0.0.1:8080/a"]
+    assert document.markdown is None
+    assert document.metadata == {}
+    assert document.product is None
+    assert document.html is None
+    # The cheap fields are always there.
+    assert document.title == "T"
+    assert document.language == "en"
+
+
+def test_html_format_returns_the_decoded_page() -> None:
+    page = "<html><title>Café</title></html>".encode("cp1252")
+    document = extract(page, charset="windows-1252", formats=frozenset({"html"}))
+    assert document.html == "<html><title>Café</title></html>"
+
+
+def test_document_round_trips_through_json() -> None:
+    document = extract(
+        '<title>T</title><script type="application/ld+json">{"@type":"Product","name":"P"}</script>'
+    )
+    again = PageDocument.model_validate_json(document.model_dump_json())
+    assert again == document
+    assert again.product == Product(name="P")
+
+
+def test_stored_results_with_fields_added_later_still_load() -> None:
+    """Results are stored as JSON; a newer writer may add fields (an LLM `extract`, `cached`)."""
+    stored = {"url": "https://x.example/", "status": 200, "cached": True, "extract": {"a": 1}}
+    document = PageDocument.model_validate(stored)
+    assert document.url == "https://x.example/"
+    assert "cached" not in document.model_dump()
+
+
+def test_product_rejects_unknown_fields() -> None:
+    with pytest.raises(ValueError):
+        Product.model_validate({"name": "x", "colour": "red"})
