@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_max_connections: int = Field(16, ge=2, le=1024)
+    redis_max_connections: int = Field(3, ge=2, le=1024)
     key_prefix: str = Field("ss", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     retention_s: int = Field(86_400, ge=60)
     stream_maxlen: int = Field(10_000, ge=100)

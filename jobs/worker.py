@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 from typing import Any
 
@@ -75,11 +76,21 @@ class InstantWorker(Worker):
             await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     async def close(self) -> None:
+        """arq's `Worker.close`, leaving the live-workers set, with redis-py 5's `aclose`."""
+        if not self._handle_signals:
+            self.handle_sig(signal.SIGUSR1)
+        if not self._pool:
+            return
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         env: JobEnv | None = self.ctx.get("env")
-        if env is not None and self._pool is not None:
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            if env is not None:
                 await leave(self.pool, env.keys, env.worker_name)
-        await super().close()
+            await self.pool.delete(self.health_check_key)
+        if self.on_shutdown:
+            await self.on_shutdown(self.ctx)
+        await self.pool.aclose(close_connection_pool=True)
+        self._pool = None
 
     async def main(self) -> None:
         """arq's `Worker.main`, with the poll sleep replaced by a wait for a wake."""

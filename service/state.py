@@ -40,6 +40,8 @@ class AppState:
         hub = FollowerHub(
             reader, redis, control_key_prefix=f"{settings.key_prefix}:hub",
             buffer_limit=settings.sse_buffer_events,
+            send_timeout_s=settings.sse_send_timeout_s,
+            keepalive_s=settings.sse_keepalive_s,
         )
         return cls(
             settings=settings,

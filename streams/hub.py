@@ -1,25 +1,32 @@
-"""One blocking reader per process, fanning stream entries out to every follower.
+"""One blocking reader per process, writing each stream entry to every follower.
 
 A web process may have thousands of SSE followers. Instead of one XREAD BLOCK
-(and one Redis connection) each, `FollowerHub` runs a single XREAD BLOCK over
-every watched stream on one dedicated connection and hands each entry to the
-followers of its stream in memory. Entries stay as Redis stored them; the SSE
-layer encodes each once.
+(and one Redis connection) each, `FollowerHub` runs one XREAD BLOCK over every
+watched stream on a dedicated connection and writes each entry to the
+followers of its stream. An entry is encoded once (`Event.sse`) and the same
+bytes go to every follower.
 
 The subtle parts:
 
 * Replay → live without gap or duplicate (as Mercure does it): a follower is
   registered *before* its history is read, so nothing published meanwhile can
-  slip past it; then the history is read with XRANGE, then what the hub
-  buffered is flushed, and every entry not newer than the last one handed out
-  is dropped (ids are totally ordered).
+  slip past it: the hub buffers it. Then the history is read (XRANGE), then the
+  buffer is flushed, and an entry is never written unless its id is newer than
+  the last one written (ids are totally ordered).
+* Writing without waking a task per follower: once caught up, a follower is
+  written to by the hub itself. `sink(frame)` is stepped synchronously; on an
+  ASGI server it completes without suspending unless the client's socket is
+  full. Only then does a task take over that follower until it is caught up
+  again (what asyncio's eager tasks do in Python ≥ 3.12).
+* A slow follower never grows memory: while its write is blocked, at most
+  `buffer_limit` entries wait for it; beyond that they are dropped and the
+  follower is caught up from Redis (XRANGE after its last id), which is exact
+  because ids are resumable. A write blocked longer than `send_timeout_s`
+  ends the follower (the client resumes with Last-Event-ID).
 * Adding a stream to a blocked XREAD: the XREAD also watches a per-hub control
-  stream from its last seen id; whoever changes the watch set XADDs to it. If
-  that XADD reaches Redis before the XREAD does, the XREAD sees it at once, so
-  there is no window in which a change is missed (CLIENT UNBLOCK would have one).
-* A slow follower never grows memory: its buffer is bounded; on overflow the
-  buffer is dropped and the follower catches up from Redis (XRANGE after its
-  last id), which is exact because ids are resumable.
+  stream from its last seen id, and whoever changes the watch set XADDs to it.
+  If that XADD reaches Redis before the XREAD does, the XREAD sees it at once,
+  so no change is ever missed (CLIENT UNBLOCK would leave that window open).
 """
 
 from __future__ import annotations
@@ -28,53 +35,79 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 
-from .events import Event, parse_stream_id
+from .events import Event, format_stream_id, parse_stream_id
 from .replay import replay_events, replay_with_oldest
 
 logger = logging.getLogger("scrapestream.hub")
 
-_MAX_ID = "18446744073709551615-18446744073709551615"
+Sink = Callable[[bytes], Coroutine[Any, Any, None]]
+"""Writes bytes to one client (an ASGI `send` of a body chunk, typically)."""
+
+GapFrame = Callable[[str | None, Event | None], Awaitable[bytes | None]]
+"""Given (after_id, oldest entry left), the frame announcing lost history, or None."""
+
+PING = b": ping\n\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """History the follower asked for is gone (trimmed or expired); `oldest` is what is left."""
-
-    oldest: Event | None
+class FollowerClosed(Exception):
+    """The follower's writes failed, timed out, or the hub stopped."""
 
 
 class Follower:
-    """One consumer of one stream: a bounded buffer filled by the hub."""
+    """One client following one stream."""
 
-    __slots__ = ("_wakeup", "buffer", "key", "lagging", "limit")
+    __slots__ = ("busy", "drainer", "finished", "key", "lagging", "last", "pending", "sink")
 
-    def __init__(self, key: str, limit: int) -> None:
+    def __init__(self, key: str, sink: Sink, after: tuple[int, int]) -> None:
         self.key = key
-        self.limit = limit
-        self.buffer: deque[Event] = deque()
+        self.sink = sink
+        self.last = after
+        # While busy, the hub queues entries here instead of writing them.
+        self.busy = True
+        self.pending: list[Event] = []
         self.lagging = False
-        self._wakeup = asyncio.Event()
+        self.drainer: asyncio.Task[None] | None = None
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def deliver(self, event: Event) -> None:
-        if self.lagging:
+    def close(self, exc: BaseException | None = None) -> None:
+        if not self.finished.done():
+            if exc is None:
+                self.finished.set_result(None)
+            else:
+                self.finished.set_exception(exc)
+
+
+def _step(coro: Coroutine[Any, Any, None]) -> Any:
+    """Run `coro` until it first suspends; StopIteration means it completed."""
+    return coro.send(None)
+
+
+async def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+    """Finish a coroutine that `_step` left suspended on `yielded`."""
+    while True:
+        try:
+            if yielded is None:
+                await asyncio.sleep(0)
+            else:
+                # The inner `await` marked the future as awaited; a Task clears the
+                # mark before waiting on it, and so must we (asyncio's C futures
+                # refuse a second awaiter otherwise).
+                yielded._asyncio_future_blocking = False
+                await yielded
+        except asyncio.CancelledError:
+            coro.close()
+            raise
+        except BaseException:  # noqa: S110 - the coroutine sees the failure itself when resumed
+            pass
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
             return
-        if len(self.buffer) >= self.limit:
-            # Fell behind: drop what is buffered and re-read from Redis later.
-            self.buffer.clear()
-            self.lagging = True
-        else:
-            self.buffer.append(event)
-        self._wakeup.set()
-
-    async def wait(self) -> None:
-        await self._wakeup.wait()
-        self._wakeup.clear()
 
 
 class FollowerHub:
@@ -89,6 +122,8 @@ class FollowerHub:
         block_ms: int = 30_000,
         batch: int = 500,
         buffer_limit: int = 1_000,
+        send_timeout_s: float = 30.0,
+        keepalive_s: float = 15.0,
     ) -> None:
         # `reader` must be a client of its own (it blocks); `commands` is the shared pool.
         self.reader = reader
@@ -97,29 +132,38 @@ class FollowerHub:
         self.block_ms = block_ms
         self.batch = batch
         self.buffer_limit = buffer_limit
+        self.send_timeout_s = send_timeout_s
+        self.keepalive_s = keepalive_s
         self.followers: dict[str, set[Follower]] = {}
         self.cursors: dict[str, str] = {}
         self._control_cursor = "0-0"
         self._changed = asyncio.Event()
         self._reading = False
         self._wake_sent = False
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._wake_tasks: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ----
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="follower-hub")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(), name="follower-hub"),
+                asyncio.create_task(self._keepalive(), name="follower-hub-keepalive"),
+            ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         for task in list(self._wake_tasks):
             task.cancel()
+        for group in list(self.followers.values()):
+            for follower in list(group):
+                follower.close(FollowerClosed("the server is shutting down"))
         with contextlib.suppress(Exception):
             await self.commands.delete(self.control_key)
 
@@ -129,55 +173,102 @@ class FollowerHub:
 
     @property
     def pending_tasks(self) -> int:
-        return len(self._wake_tasks)
+        drainers = sum(1 for g in self.followers.values() for f in g if f.drainer and not f.drainer.done())
+        return len(self._wake_tasks) + drainers
 
     # ---- following ----
 
-    async def follow(
-        self, key: str, after_id: str | None, *, detect_gap: Callable[[str | None, Event | None], bool]
-    ) -> AsyncIterator[Event | Gap]:
-        """Every entry after `after_id`, then live ones, until a terminal event.
+    async def serve(self, key: str, after_id: str | None, sink: Sink, *, gap_frame: GapFrame) -> None:
+        """Write every entry after `after_id`, then live ones, until a terminal entry.
 
-        `detect_gap(after_id, oldest_entry)` decides whether missing history must
-        be announced (it knows what the first entry of a stream should be).
+        Returns once the terminal entry is written; raises FollowerClosed when
+        the follower had to be dropped. Cancel it when the client goes away.
         """
-        follower = self._register(key)
+        follower = Follower(key, sink, parse_stream_id(after_id or "0-0") or (0, 0))
+        self.followers.setdefault(key, set()).add(follower)
         try:
             replay = await replay_with_oldest(self.commands, key, after_id)
-            if detect_gap(after_id, replay.oldest):
-                yield Gap(replay.oldest)
-            last = parse_stream_id(after_id or "0-0") or (0, 0)
-            for event in replay.events:
-                last = event.order
-                yield event
-                if event.is_terminal:
-                    return
-            self._watch_from(key, f"{last[0]}-{last[1]}")
-            while True:
-                await follower.wait()
-                if follower.lagging:
-                    follower.lagging = False
-                    follower.buffer.clear()
-                    pending = await replay_events(self.commands, key, f"{last[0]}-{last[1]}")
-                else:
-                    pending = list(follower.buffer)
-                    follower.buffer.clear()
-                for event in pending:
-                    if event.order <= last:
-                        continue  # already handed out (replay overlap or a lowered cursor)
-                    last = event.order
-                    yield event
-                    if event.is_terminal:
-                        return
+            frame = await gap_frame(after_id, replay.oldest)
+            if frame is not None:
+                await sink(frame)
+            if not await self._write_all(follower, replay.events):
+                await self._catch_up(follower)
+            await follower.finished
         finally:
             self._unregister(follower)
 
-    def _register(self, key: str) -> Follower:
-        follower = Follower(key, self.buffer_limit)
-        self.followers.setdefault(key, set()).add(follower)
-        return follower
+    async def _write_all(self, follower: Follower, events: list[Event]) -> bool:
+        """Write events newer than the follower's last; True once a terminal one is written."""
+        for event in events:
+            if event.order <= follower.last:
+                continue  # already written (replay overlap or a lowered cursor)
+            follower.last = event.order
+            await follower.sink(event.sse())
+            if event.is_terminal:
+                follower.close()
+                return True
+        return False
+
+    async def _catch_up(self, follower: Follower) -> None:
+        """Flush what queued up (or re-read Redis after a lag), then hand over to the hub."""
+        self._watch_from(follower.key, format_stream_id(follower.last))
+        while not follower.finished.done():
+            if follower.lagging:
+                follower.lagging = False
+                follower.pending = []
+                events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
+            elif follower.pending:
+                events, follower.pending = follower.pending, []
+            else:
+                follower.busy = False  # from here on the hub writes to it directly
+                return
+            if await self._write_all(follower, events):
+                return
+
+    async def _drain(
+        self, follower: Follower, coro: Coroutine[Any, Any, None] | None = None, yielded: Any = None
+    ) -> None:
+        """Finish a blocked write (if any), then catch the follower up, within the send timeout."""
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                if coro is not None:
+                    await _resume(coro, yielded)
+                await self._catch_up(follower)
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            follower.close(FollowerClosed(f"the client accepted nothing for {self.send_timeout_s:g} s"))
+        except Exception as exc:
+            follower.close(FollowerClosed(f"writing to the client failed: {exc!r}"))
+
+    def _write_now(self, follower: Follower, frame: bytes, terminal: bool) -> None:
+        """Write from the hub itself; a write that would block continues in a task."""
+        coro = follower.sink(frame)
+        try:
+            yielded = _step(coro)
+        except StopIteration:
+            if terminal:
+                follower.close()
+            return
+        except Exception as exc:
+            follower.close(FollowerClosed(f"writing to the client failed: {exc!r}"))
+            return
+        follower.busy = True
+        if terminal:
+            # Nothing follows a terminal entry; the drain ends the follower after it.
+            follower.pending = []
+        follower.drainer = asyncio.create_task(self._drain_then_close(follower, coro, yielded, terminal))
+
+    async def _drain_then_close(
+        self, follower: Follower, coro: Coroutine[Any, Any, None], yielded: Any, terminal: bool
+    ) -> None:
+        await self._drain(follower, coro, yielded)
+        if terminal:
+            follower.close()
 
     def _unregister(self, follower: Follower) -> None:
+        if follower.drainer is not None and not follower.drainer.done():
+            follower.drainer.cancel()
         group = self.followers.get(follower.key)
         if group is None:
             return
@@ -224,11 +315,16 @@ class FollowerHub:
                 logger.warning("hub reader failed; reconnecting in %.1fs", backoff, exc_info=True)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-                # Followers catch up from Redis after a reconnect (their ids are exact).
-                for group in self.followers.values():
-                    for follower in group:
-                        follower.lagging = True
-                        follower._wakeup.set()
+                self._lag_everyone()
+
+    def _lag_everyone(self) -> None:
+        # After a reconnect, followers catch up from Redis (their ids are exact).
+        for group in self.followers.values():
+            for follower in group:
+                follower.lagging = True
+                if not follower.busy:
+                    follower.busy = True
+                    follower.drainer = asyncio.create_task(self._drain(follower))
 
     async def _read_forever(self) -> None:
         while True:
@@ -252,12 +348,32 @@ class FollowerHub:
                 self._dispatch(key, entries)
 
     def _dispatch(self, key: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        group = self.followers.get(key)
-        if group is None:
-            return
-        events = [Event.from_entry(entry_id, fields) for entry_id, fields in entries]
-        for follower in list(group):
-            for event in events:
-                follower.deliver(event)
         if key in self.cursors:
-            self.cursors[key] = events[-1].id
+            self.cursors[key] = entries[-1][0].decode()
+        group = self.followers.get(key)
+        if not group:
+            return
+        for raw_id, fields in entries:
+            event = Event.from_entry(raw_id, fields)
+            frame = event.sse()  # encoded once, written to every follower
+            terminal = event.is_terminal
+            for follower in list(group):
+                if follower.busy:
+                    if follower.lagging:
+                        continue
+                    if len(follower.pending) >= self.buffer_limit:
+                        follower.pending = []
+                        follower.lagging = True
+                    else:
+                        follower.pending.append(event)
+                elif event.order > follower.last:
+                    follower.last = event.order
+                    self._write_now(follower, frame, terminal)
+
+    async def _keepalive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_s)
+            for group in list(self.followers.values()):
+                for follower in list(group):
+                    if not follower.busy and not follower.finished.done():
+                        self._write_now(follower, PING, False)

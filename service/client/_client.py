@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Self
@@ -29,6 +30,8 @@ from ._errors import (
 )
 from ._retry import Backoff, RetryPolicy, retryable
 from ._sse import JobEvent, event_from, sse_frames, sse_lines
+
+logger = logging.getLogger("scrapestream.client")
 
 
 class Client:
@@ -201,6 +204,7 @@ class Client:
             delay = backoff.next_delay(getattr(failure, "retry_after", None), hint_s)
             if delay is None:
                 raise EventStreamLost(job_id, last, backoff.attempts) from failure
+            logger.info("events of job %s: %s; resuming after %s in %.2f s", job_id, failure, last, delay)
             await asyncio.sleep(delay)
 
     async def _call(
@@ -223,6 +227,7 @@ class Client:
                 delay = backoff.next_delay(getattr(exc, "retry_after", None))
                 if delay is None:
                     raise
+                logger.info("%s %s: %s; retrying in %.2f s", method, path, exc, delay)
             await asyncio.sleep(delay)
 
 

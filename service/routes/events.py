@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 
 from jobs.records import load_raw_record, record_from_hash
 from streams.events import Event, EventType, now_ms, parse_stream_id
-from streams.hub import Gap
 from streams.replay import replay_events
 
 from ..errors import BadRequest, job_not_found
 from ..links import job_links
+from ..sse import EventStreamResponse
 from ..state import app_state
 
 
@@ -68,23 +65,14 @@ async def job_events(request: Request) -> Response:
             # The client saw the end; 204 tells EventSource to stop reconnecting.
             return Response(status_code=204)
 
-    retry_hint = f"retry: {state.settings.sse_retry_ms}\n\n".encode()
+    async def gap_frame(after: str | None, oldest: Event | None) -> bytes | None:
+        if not history_gap(after, oldest):
+            return None
+        current = record_from_hash(await load_raw_record(state.redis, state.keys, job_id)) or record
+        data = orjson.dumps({"record": current.public(job_links(job_id)), "ts": now_ms()})
+        # No `id:` line: the client keeps resuming from the last real entry it saw.
+        return b"event: resync\ndata: " + data + b"\n\n"
 
-    async def frames() -> AsyncIterator[bytes]:
-        yield retry_hint
-        async for item in state.hub.follow(key, after_id, detect_gap=history_gap):
-            if isinstance(item, Gap):
-                current = await load_raw_record(state.redis, state.keys, job_id)
-                now = record_from_hash(current) or record
-                data = {"record": now.public(job_links(job_id)), "ts": now_ms()}
-                yield ServerSentEvent(data=orjson.dumps(data).decode(), event=EventType.RESYNC).encode()
-            else:
-                yield item.sse()
-
-    settings = state.settings
-    return EventSourceResponse(
-        frames(),
-        ping=settings.sse_keepalive_s,
-        send_timeout=settings.sse_send_timeout_s,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    return EventStreamResponse(
+        state.hub, key, after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms
     )

@@ -31,7 +31,7 @@ async def test_product_page_lifecycle(stack: Stack, site: str, page: str) -> Non
     events = await stack.wait_terminal(job_id)
     types = [e["type"] for e in events]
     assert types[0] == "queued" and types[1] == "started"
-    assert types[-1] == "completed"
+    assert types[-1] == "completed", events[-1]
     assert sum(t in ("completed", "failed", "cancelled") for t in types) == 1
     phases = [e["data"]["phase"] for e in events if e["type"] == "progress"]
     assert phases == ["validate", "fetch", "parse", "extract", "store"]

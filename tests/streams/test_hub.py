@@ -3,41 +3,74 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from redis.asyncio import Redis
 
 from streams.events import Event
-from streams.hub import FollowerHub, Gap
+from streams.hub import FollowerClosed, FollowerHub
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
 from .conftest import open_stream, publish
 
-
-def never_gap(after: str | None, oldest: Event | None) -> bool:
-    return False
+ID = re.compile(rb"^id: (\S+)$", re.M)
 
 
-async def collect(hub: FollowerHub, key: str, after: str | None = None) -> list[str]:
-    ids = []
-    async for item in hub.follow(key, after, detect_gap=never_gap):
-        assert isinstance(item, Event)
-        ids.append(item.id)
-    return ids
+async def no_gap(after: str | None, oldest: Event | None) -> bytes | None:
+    return None
+
+
+class Recorder:
+    """A sink that keeps what it is given; `gate` (if set) blocks every write until opened."""
+
+    def __init__(self, gate: asyncio.Event | None = None) -> None:
+        self.frames: list[bytes] = []
+        self.gate = gate
+
+    async def __call__(self, frame: bytes) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.frames.append(frame)
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.decode() for f in self.frames for m in ID.findall(f)]
+
+
+async def stored_ids(redis: Redis, key: str) -> list[str]:
+    return [e[0].decode() for e in await redis.xrange(key)]
+
+
+async def follow(hub: FollowerHub, key: str, after: str | None = None) -> list[str]:
+    sink = Recorder()
+    await hub.serve(key, after, sink, gap_frame=no_gap)
+    return sink.ids
 
 
 async def test_replay_then_live_until_the_terminal_event(hub: FollowerHub, redis: Redis, keys: Keyspace,
                                                          limits: StreamLimits) -> None:
     await open_stream(redis, keys, limits, "j1")
     await publish(redis, keys, limits, "j1", "started", attempt=1)
-    follower = asyncio.create_task(collect(hub, keys.events("j1")))
+    follower = asyncio.create_task(follow(hub, keys.events("j1")))
     await asyncio.sleep(0.05)
     for i in range(5):
         await publish(redis, keys, limits, "j1", "progress", percent=i)
     await publish(redis, keys, limits, "j1", "completed")
-    ids = await asyncio.wait_for(follower, 10)
-    stored = [e[0].decode() for e in await redis.xrange(keys.events("j1"))]
-    assert ids == stored
+    assert await asyncio.wait_for(follower, 10) == await stored_ids(redis, keys.events("j1"))
+
+
+async def test_frames_carry_the_stored_data_untouched(hub: FollowerHub, redis: Redis, keys: Keyspace,
+                                                      limits: StreamLimits) -> None:
+    await open_stream(redis, keys, limits, "j1")
+    await publish(redis, keys, limits, "j1", "progress", phase="fetch", percent=7, message="ünïcode")
+    await publish(redis, keys, limits, "j1", "completed")
+    sink = Recorder()
+    await hub.serve(keys.events("j1"), None, sink, gap_frame=no_gap)
+    entries = await redis.xrange(keys.events("j1"))
+    expected = [f"id: {i.decode()}\nevent: {f[b'type'].decode()}\ndata: {f[b'data'].decode()}\n\n".encode()
+                for i, f in entries]
+    assert sink.frames == expected
 
 
 async def test_events_published_while_followers_attach_arrive_once_each(
@@ -57,12 +90,12 @@ async def test_events_published_while_followers_attach_arrive_once_each(
     async def late_follower(delay_steps: int) -> list[str]:
         for _ in range(delay_steps):
             await asyncio.sleep(0)
-        return await collect(hub, key)
+        return await follow(hub, key)
 
     followers = [asyncio.create_task(late_follower(n * 7)) for n in range(40)]
     await asyncio.wait_for(publisher(), 30)
     results = await asyncio.wait_for(asyncio.gather(*followers), 30)
-    stored = [e[0].decode() for e in await redis.xrange(key)]
+    stored = await stored_ids(redis, key)
     assert len(stored) == 402
     for ids in results:
         assert ids == stored
@@ -74,44 +107,82 @@ async def test_resume_strictly_after_an_id(hub: FollowerHub, redis: Redis, keys:
     for i in range(5):
         await publish(redis, keys, limits, "j1", "progress", percent=i)
     await publish(redis, keys, limits, "j1", "completed")
-    stored = [e[0].decode() for e in await redis.xrange(keys.events("j1"))]
-    assert await collect(hub, keys.events("j1"), stored[2]) == stored[3:]
+    stored = await stored_ids(redis, keys.events("j1"))
+    assert await follow(hub, keys.events("j1"), stored[2]) == stored[3:]
 
 
-async def test_a_slow_follower_is_caught_up_from_redis(hub: FollowerHub, redis: Redis, keys: Keyspace,
-                                                       limits: StreamLimits) -> None:
-    """The hub buffers at most `buffer_limit` (50) events per follower; the rest come from Redis."""
+async def test_a_blocked_follower_is_caught_up_from_redis(hub: FollowerHub, redis: Redis, keys: Keyspace,
+                                                          limits: StreamLimits) -> None:
+    """While a follower's writes block, at most `buffer_limit` (50) entries wait; the rest come from Redis."""
     await open_stream(redis, keys, limits, "slow")
     key = keys.events("slow")
-    stream = hub.follow(key, None, detect_gap=never_gap)
-    first = await stream.__anext__()  # attached, replay started
-    received = [first.id]  # type: ignore[union-attr]
+    fast, gate = Recorder(), asyncio.Event()
+    slow = Recorder(gate)
+    slow_task = asyncio.create_task(hub.serve(key, None, slow, gap_frame=no_gap))
+    fast_task = asyncio.create_task(hub.serve(key, None, fast, gap_frame=no_gap))
+    await asyncio.sleep(0.1)
+    gate.set()  # let the replay of `queued` through, then block again
+    await asyncio.sleep(0.1)
+    gate.clear()
     for i in range(300):
         await publish(redis, keys, limits, "slow", "progress", percent=i % 100)
     await publish(redis, keys, limits, "slow", "completed")
-    await asyncio.sleep(0.2)
-    followers = hub.followers[key]
-    assert all(len(f.buffer) <= 50 for f in followers)
-    async for item in stream:
-        received.append(item.id)  # type: ignore[union-attr]
-    stored = [e[0].decode() for e in await redis.xrange(key)]
-    assert received == stored
+    await asyncio.wait_for(fast_task, 10)
+    waiting = [f for f in hub.followers[key]]
+    assert len(waiting) == 1 and len(waiting[0].pending) <= 50
+    gate.set()
+    await asyncio.wait_for(slow_task, 10)
+    stored = await stored_ids(redis, key)
+    assert fast.ids == stored
+    assert slow.ids == stored
+
+
+async def test_a_follower_that_accepts_nothing_is_dropped(redis_url: str, redis: Redis, keys: Keyspace,
+                                                          limits: StreamLimits) -> None:
+    from redis.asyncio import ConnectionPool
+
+    reader = Redis(connection_pool=ConnectionPool.from_url(redis_url, max_connections=1))
+    hub = FollowerHub(reader, redis, control_key_prefix="t:hub", send_timeout_s=0.5)
+    await hub.start()
+    try:
+        await open_stream(redis, keys, limits, "dead")
+        stuck = Recorder(asyncio.Event())
+        task = asyncio.create_task(hub.serve(keys.events("dead"), "0-0", stuck, gap_frame=no_gap))
+        await asyncio.sleep(0.1)
+        # The replay write itself blocks; once live, a blocked write is timed out.
+        stuck.gate.set()  # type: ignore[union-attr]
+        await asyncio.sleep(0.1)
+        stuck.gate.clear()  # type: ignore[union-attr]
+        await publish(redis, keys, limits, "dead", "progress", percent=1)
+        try:
+            await asyncio.wait_for(task, 10)
+        except FollowerClosed as exc:
+            assert "accepted nothing" in str(exc)
+        else:
+            raise AssertionError("a follower that accepts nothing must be dropped")
+        assert hub.follower_count == 0
+    finally:
+        await hub.stop()
+        await reader.aclose(close_connection_pool=True)
 
 
 async def test_gap_is_announced_when_history_is_gone(hub: FollowerHub, redis: Redis, keys: Keyspace) -> None:
     limits = StreamLimits(maxlen=100, ttl_s=600)
     await open_stream(redis, keys, limits, "trim")
-    first_id = (await redis.xrange(keys.events("trim")))[0][0].decode()
+    first_id = (await stored_ids(redis, keys.events("trim")))[0]
     for i in range(1_000):
         await publish(redis, keys, limits, "trim", "progress", percent=i % 100)
     await publish(redis, keys, limits, "trim", "completed")
 
-    def older_than_oldest(after: str | None, oldest: Event | None) -> bool:
-        return after is not None and oldest is not None and after < oldest.id
+    async def gap(after: str | None, oldest: Event | None) -> bytes | None:
+        if after is not None and oldest is not None and after < oldest.id:
+            return b"event: resync\ndata: {}\n\n"
+        return None
 
-    items = [item async for item in hub.follow(keys.events("trim"), first_id, detect_gap=older_than_oldest)]
-    assert isinstance(items[0], Gap)
-    assert isinstance(items[-1], Event) and items[-1].type == "completed"
+    sink = Recorder()
+    await hub.serve(keys.events("trim"), first_id, sink, gap_frame=gap)
+    assert sink.frames[0] == b"event: resync\ndata: {}\n\n"
+    assert b"event: completed" in sink.frames[-1]
 
 
 async def test_disconnects_free_everything(hub: FollowerHub, redis: Redis, keys: Keyspace,
@@ -120,13 +191,13 @@ async def test_disconnects_free_everything(hub: FollowerHub, redis: Redis, keys:
     await open_stream(redis, keys, limits, "busy")
     key = keys.events("busy")
     for _ in range(1_000):
-        stream = hub.follow(key, None, detect_gap=never_gap)
-        await stream.__anext__()  # the `queued` event: attached
-        task = asyncio.create_task(stream.__anext__())  # now waiting on live events
+        sink = Recorder()
+        task = asyncio.create_task(hub.serve(key, None, sink, gap_frame=no_gap))
+        while not sink.frames:
+            await asyncio.sleep(0)
         await asyncio.sleep(0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await stream.aclose()
     await asyncio.sleep(0.05)
     assert hub.follower_count == 0
     assert hub.followers == {} and hub.cursors == {}

@@ -49,7 +49,9 @@ async def pdf(request: Request) -> Response:
 async def endless(request: Request) -> Response:
     async def chunks():  # type: ignore[no-untyped-def]
         block = b"<p>" + b"x" * 65_536 + b"</p>"
-        while True:
+        # Stop when the client hangs up: writes to a closed connection do not
+        # suspend, and this loop would otherwise hog the fixture server.
+        while not await request.is_disconnected():
             yield block
 
     return StreamingResponse(chunks(), media_type="text/html")
