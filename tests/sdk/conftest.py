@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from jobs.settings import Settings
 from service.app import create_app
@@ -18,10 +19,13 @@ QUICK_RETRY = RetryPolicy(attempts=3, budget_s=30, base_s=0.01, cap_s=0.05)
 
 
 @contextlib.asynccontextmanager
-async def asgi_client(app: Any, **kwargs: Any) -> AsyncIterator[Client]:
-    """A Client talking to `app` in process; ASGITransport does not run lifespans, so we do."""
+async def asgi_client(app: Starlette, *, front: Any = None, **kwargs: Any) -> AsyncIterator[Client]:
+    """A Client talking to `app` (through `front`, if given) in process.
+
+    ASGITransport does not run lifespans, so we run the app's.
+    """
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=front or app)
         async with Client("http://scrapestream.test", transport=transport, **kwargs) as client:
             yield client
 
