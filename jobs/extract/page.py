@@ -29,9 +29,13 @@ from jobs.extract.product import merge_products, product_from_nodes, product_fro
 from jobs.extract.schema import microdata_to_jsonld, rdfa_to_jsonld
 
 _BINARY_SAMPLE_CHARS = 8_192
-_BINARY_RATIO = 0.3
-# C0 controls other than tab, newline, form feed, carriage return, and U+FFFD (undecodable bytes).
-_NON_TEXT = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+_BINARY_RATIO = 0.05
+# Control characters other than tab, newline, form feed, carriage return: text has
+# next to none, binary data ~11% (one byte value in nine). U+FFFD is not counted: it
+# comes from a wrong charset, which is no reason to give up on a page.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+# Any of these near the start is a page, however many NUL bytes surround it.
+_MARKUP = re.compile(r"<(?:!doctype|html|head|body|meta|title|div|p[\s>]|script|link|table)", re.I)
 
 
 def extract_page(
@@ -155,13 +159,13 @@ def _product(page: ParsedPage, embedded: EmbeddedData) -> Product | None:
 def _refuse_binary(text: str, media_type: str) -> None:
     """Raise ExtractionError when the body is binary data (an image or archive served as text)."""
     sample = text[:_BINARY_SAMPLE_CHARS]
-    if not sample or "<" in sample:  # markup: Lexbor will make something of it
+    if not sample or _MARKUP.search(sample):
         return
-    bad = len(_NON_TEXT.findall(sample))
-    if bad > len(sample) * _BINARY_RATIO:
+    bad = len(_CONTROL.findall(sample))
+    if bad > 16 and bad > len(sample) * _BINARY_RATIO:  # a few stray control bytes are still text
+        kind = media_type.split(";", 1)[0].strip() or "text"
         raise ExtractionError(
-            f"the body is binary data, not {media_type or 'text'} "
-            f"({bad} of its first {len(sample)} characters are not text)"
+            f"the body is binary data, not {kind} ({bad} of its first {len(sample)} characters are not text)"
         )
 
 
