@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from jobs.settings import Settings
 
@@ -17,9 +18,18 @@ from .errors import EXCEPTION_HANDLERS
 from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, submit
+from .sse import SERVER_SEND
 from .state import AppState
 
 logger = logging.getLogger("scrapestream.service")
+
+
+class ScrapestreamApp(Starlette):
+    """Starlette, keeping the server's own `send` for the SSE hot path (see `service.sse`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SERVER_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -55,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_age=600,
             )
         )
-    app = Starlette(
+    app = ScrapestreamApp(
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -14,10 +14,11 @@ The subtle parts:
   buffer is flushed, and an entry is never written unless its id is newer than
   the last one written (ids are totally ordered).
 * Writing without waking a task per follower: once caught up, a follower is
-  written to by the hub itself. `sink(frame)` is stepped synchronously; on an
-  ASGI server it completes without suspending unless the client's socket is
-  full. Only then does a task take over that follower until it is caught up
-  again (what asyncio's eager tasks do in Python ≥ 3.12).
+  written to by the hub itself: `sink.try_write(frame)` when the sink can
+  write without blocking, else `sink.write(frame)` stepped synchronously (it
+  completes without suspending unless the client's socket is full). Only a
+  write that does suspend gets a task, which owns that follower until it is
+  caught up again (what asyncio's eager tasks do in Python ≥ 3.12).
 * A slow follower never grows memory: while its write is blocked, at most
   `buffer_limit` entries wait for it; beyond that they are dropped and the
   follower is caught up from Redis (XRANGE after its last id), which is exact
@@ -36,7 +37,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -45,8 +46,14 @@ from .replay import replay_events, replay_with_oldest
 
 logger = logging.getLogger("scrapestream.hub")
 
-Sink = Callable[[bytes], Coroutine[Any, Any, None]]
-"""Writes bytes to one client (an ASGI `send` of a body chunk, typically)."""
+class Sink(Protocol):
+    """Where one follower's bytes go (an HTTP response, typically)."""
+
+    def try_write(self, frame: bytes) -> bool:
+        """Write now without blocking, or refuse (False) and let `write` do it."""
+
+    async def write(self, frame: bytes) -> None:
+        """Write, waiting for the client if its socket is full."""
 
 GapFrame = Callable[[str | None, Event | None], Awaitable[bytes | None]]
 """Given (after_id, oldest entry left), the frame announcing lost history, or None."""
@@ -190,7 +197,7 @@ class FollowerHub:
             replay = await replay_with_oldest(self.commands, key, after_id)
             frame = await gap_frame(after_id, replay.oldest)
             if frame is not None:
-                await sink(frame)
+                await sink.write(frame)
             if not await self._write_all(follower, replay.events):
                 await self._catch_up(follower)
             await follower.finished
@@ -203,7 +210,7 @@ class FollowerHub:
             if event.order <= follower.last:
                 continue  # already written (replay overlap or a lowered cursor)
             follower.last = event.order
-            await follower.sink(event.sse())
+            await follower.sink.write(event.sse())
             if event.is_terminal:
                 follower.close()
                 return True
@@ -243,7 +250,16 @@ class FollowerHub:
 
     def _write_now(self, follower: Follower, frame: bytes, terminal: bool) -> None:
         """Write from the hub itself; a write that would block continues in a task."""
-        coro = follower.sink(frame)
+        try:
+            written = follower.sink.try_write(frame)
+        except Exception as exc:
+            follower.close(FollowerClosed(f"writing to the client failed: {exc!r}"))
+            return
+        if written:
+            if terminal:
+                follower.close()
+            return
+        coro = follower.sink.write(frame)
         try:
             yielded = _step(coro)
         except StopIteration:
