@@ -35,8 +35,10 @@ ACCEPT = (
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Redirects and error pages this small are read to the end so that their
-# keep-alive connection goes back to the pool (a crawl meets many).
+# keep-alive connection goes back to the pool (a crawl meets many), unless
+# that takes long: a slow error page must not turn into a timeout.
 DRAIN_BYTES = 64 * 1024
+DRAIN_TIMEOUT_S = 1.0
 # Sent by the caller for one site; never carried to another origin.
 _CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
@@ -189,9 +191,10 @@ async def _drain(response: httpx.Response) -> None:
     if not (length.isdigit() and int(length) <= DRAIN_BYTES):
         return
     try:
-        async for _ in response.aiter_raw():
-            pass
-    except httpx.HTTPError:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            async for _ in response.aiter_raw():
+                pass
+    except (TimeoutError, httpx.HTTPError):
         pass  # only a reuse missed: the connection is dropped, the answer stands
 
 

@@ -95,6 +95,7 @@ class HTTPServer:
     connections: int = 0
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def origin(self) -> str:
@@ -108,6 +109,11 @@ class HTTPServer:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    async def wait_for_request(self, path: str) -> None:
+        while not any(r.path == path for r in self.requests):
+            self._arrived.clear()
+            await self._arrived.wait()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -131,6 +137,7 @@ class HTTPServer:
                     return
                 request = _parse(data)
                 self.requests.append(request)
+                self._arrived.set()
                 handler = self.routes.get(request.path.partition("?")[0])
                 if handler is None:
                     handler = reply("404 Not Found", b"no such route")

@@ -151,6 +151,9 @@ async def hostile() -> AsyncIterator[HTTPServer]:
     r["/503"] = reply("503 Service Unavailable", b"<p>later</p>")
     r["/429"] = reply("429 Too Many Requests", b"")
     r["/599"] = reply("599 Strange Thing", b"")
+    r["/slow-404"] = raw(
+        head("404 Not Found", [*page, ("Content-Length", "100")]), *[b"a"] * 100, delay_s=0.5
+    )
     yield srv
     await srv.close()
 
@@ -472,3 +475,23 @@ async def test_error_statuses_raise_http_status_error(
     assert info.value.status == status
     assert info.value.is_transient is transient
     assert str(info.value) == f"{hostile.url(path)} answered {reason}"
+
+
+async def test_a_slow_error_page_is_still_an_http_status_error(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    with pytest.raises(HTTPStatusError):
+        await fetch(make_fetcher, hostile, "/slow-404", total_timeout_s=5)
+
+
+async def test_cancelling_a_fetch_cancels_it_and_leaves_the_fetcher_usable(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """Cancellation (a cancelled job) is not a fetch error: it must propagate untouched."""
+    fetcher = make_fetcher()
+    task = asyncio.create_task(fetcher.fetch(hostile.url("/trickle")))
+    await hostile.wait_for_request("/trickle")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await fetcher.fetch(hostile.url("/page"))).content == HTML
