@@ -14,6 +14,7 @@ from .sniff import SNIFF_BYTES
 # Below this many decoded bytes the ratio is not judged: a tiny compressed
 # page of repetitive markup can legitimately expand a few hundred times.
 RATIO_FLOOR = 1024 * 1024
+RATIO_STEP = 8 * 1024
 
 
 class BoundedBody:
@@ -75,8 +76,12 @@ async def read_body(
     else:
         wire = 0
         async for chunk in response.aiter_raw():
-            wire += len(chunk)
-            body.wire = wire
-            decoder.feed(chunk)
+            # In slices, so the ratio is judged on the input actually consumed:
+            # 64 KiB of a bomb would otherwise pass as allowing 200 x 64 KiB.
+            for start in range(0, len(chunk), RATIO_STEP):
+                piece = chunk[start : start + RATIO_STEP] if len(chunk) > RATIO_STEP else chunk
+                wire += len(piece)
+                body.wire = wire
+                decoder.feed(piece)
         decoder.finish()
     return body.content()

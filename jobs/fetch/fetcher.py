@@ -117,15 +117,15 @@ class PageFetcher:
 
             response = await self._client.send(request, stream=True)
             try:
-                location = response.headers.get("location")
-                if response.status_code not in REDIRECT_STATUSES or location is None:
+                locations = response.headers.get_list("location")
+                if response.status_code not in REDIRECT_STATUSES or not locations:
                     return await self._page(url, response, redirects, started)
                 if len(redirects) >= self.limits.max_redirects:
                     raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
                 if "set-cookie" in response.headers:
                     cookies = cookies or httpx.Cookies()
                     cookies.extract_cookies(response)
-                target = self._redirect_target(url, location)
+                target = self._redirect_target(url, locations[0])
                 await _drain(response)
             finally:
                 await response.aclose()

@@ -33,7 +33,7 @@ DEFAULT_USER_AGENT = "Scrapestream/0.1 (+https://github.com/scrapestream)"
 
 # One fetcher per worker serves a whole crawl: room for many hosts at once.
 MAX_CONNECTIONS = 256
-MAX_KEEPALIVE_CONNECTIONS = 64
+MAX_KEEPALIVE_CONNECTIONS = 128
 KEEPALIVE_EXPIRY_S = 15.0
 
 SocketOptions = Iterable[httpcore.SOCKET_OPTION] | None
@@ -144,17 +144,21 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         now = time.monotonic()
         sweep = now >= self._next_sweep
-        if not sweep and all(not r.is_queued() for r in self._requests):
+        queued = [r for r in self._requests if r.is_queued()]
+        if not queued and not sweep:
             return []  # a response closed and nobody waits: the sweep tidies up later
         if sweep:
             self._next_sweep = now + self.SWEEP_INTERVAL_S
+        # A connection handed to a request still looks idle until the request
+        # starts on it; httpcore would hand it out again and let the loser retry.
+        taken = {id(r.connection) for r in self._requests if r.connection is not None}
         closing: list[AsyncConnectionInterface] = []
         kept: list[AsyncConnectionInterface] = []
         idle: list[AsyncConnectionInterface] = []
         for connection in self._connections:
             if connection.is_closed():
                 continue
-            if connection.is_idle():
+            if connection.is_idle() and id(connection) not in taken:
                 if (sweep and connection.has_expired()) or (
                     len(idle) >= self._max_keepalive_connections
                 ):
@@ -164,12 +168,7 @@ class LinearConnectionPool(httpcore.AsyncConnectionPool):
             kept.append(connection)
         self._connections = kept
 
-        # A connection handed to a request still looks idle until the request
-        # starts on it; httpcore would hand it out again and let the loser retry.
-        taken = {id(r.connection) for r in self._requests if r.connection is not None}
-        for pool_request in self._requests:
-            if not pool_request.is_queued():
-                continue
+        for pool_request in queued:
             origin = pool_request.request.url.origin
             reused = self._reusable(origin, taken, closing)
             if reused is not None:
