@@ -127,3 +127,17 @@ def test_a_short_main_element_is_not_trusted() -> None:
 def test_page_without_text_has_no_markdown() -> None:
     assert extract("<html><body><nav><a href='/'>Home</a></nav></body></html>").markdown is None
     assert extract(b"").markdown is None
+
+
+def test_native_converter_agrees_with_the_public_api() -> None:
+    """The fast path calls html-to-markdown's native module; its public API is the fallback."""
+    from dataclasses import replace
+
+    from html_to_markdown import convert
+
+    from jobs.extract import markdown
+
+    source = fixture("article.html").decode()
+    base = "https://blog.example/post"
+    public = convert(source, replace(markdown._OPTIONS, base_url=base)).content
+    assert markdown._convert(source, base) == public
