@@ -45,6 +45,7 @@ class LeanFollower(asyncio.Protocol):
         self.latencies = latencies
         self.tail = b""
         self.seen_queued = False
+        self.first_line = b""
         self.done = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -53,6 +54,8 @@ class LeanFollower(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         now = time.time_ns()
         chunk = self.tail + data
+        if not self.first_line:
+            self.first_line = data.split(b"\r\n", 1)[0]
         if not self.seen_queued and b"event: queued" in chunk:
             self.seen_queued = True
             self.counter[0] += 1
@@ -109,7 +112,14 @@ async def run(base_url: str, web_pid: int, redis_url: str, followers: int, event
             batch.append(loop.create_connection(lambda p=proto: p, host, int(port)))  # type: ignore[misc]
         for transport, _ in await asyncio.gather(*batch):
             transports.append(transport)
-    await asyncio.wait_for(attached.wait(), 120)
+    try:
+        await asyncio.wait_for(attached.wait(), 60)
+    except TimeoutError:
+        statuses: dict[bytes, int] = {}
+        for proto in protocols:
+            key = proto.first_line
+            statuses[key] = statuses.get(key, 0) + 1
+        raise SystemExit(f"only {counter[0]} of {followers} attached; first lines: {statuses}") from None
     attach_s = time.perf_counter() - started
     await asyncio.sleep(0.5)
     rss_after = rss_bytes(web_pid)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from starlette.requests import Request
@@ -10,6 +10,7 @@ from starlette.requests import Request
 from jobs.fetch.addresses import AddressPolicy
 from jobs.settings import Settings
 from jobs.submit import QueueConfig
+from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
@@ -22,6 +23,7 @@ class AppState:
     queue: QueueConfig
     policy: AddressPolicy
     hub: FollowerHub
+    records: Coalescer[dict[bytes, bytes]] = field(default_factory=Coalescer)
 
     @property
     def keys(self) -> Keyspace:
@@ -32,7 +34,7 @@ class AppState:
         # A blocking pool: past `redis_max_connections` requests wait for a
         # connection instead of failing, and the process never opens more.
         pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections, timeout=5
+            settings.redis_url, max_connections=settings.redis_max_connections, timeout=20
         )
         redis = Redis(connection_pool=pool)
         # The hub's reader blocks in XREAD: it gets a connection of its own.

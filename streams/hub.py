@@ -41,8 +41,9 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from .coalesce import Coalescer
 from .events import Event, format_stream_id, parse_stream_id
-from .replay import replay_events, replay_with_oldest
+from .replay import Replay, replay_events, replay_with_oldest
 
 logger = logging.getLogger("scrapestream.hub")
 
@@ -149,6 +150,7 @@ class FollowerHub:
         self._wake_sent = False
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_tasks: set[asyncio.Task[None]] = set()
+        self._replays: Coalescer[Replay] = Coalescer()
 
     # ---- lifecycle ----
 
@@ -194,7 +196,12 @@ class FollowerHub:
         follower = Follower(key, sink, parse_stream_id(after_id or "0-0") or (0, 0))
         self.followers.setdefault(key, set()).add(follower)
         try:
-            replay = await replay_with_oldest(self.commands, key, after_id)
+            # Followers attaching together share one read. Safe although the read may
+            # predate this registration: `_watch_from` rewinds the reader to where
+            # this follower's replay ends, and duplicates are never written.
+            replay = await self._replays.get(
+                (key, after_id), lambda: replay_with_oldest(self.commands, key, after_id)
+            )
             frame = await gap_frame(after_id, replay.oldest)
             if frame is not None:
                 await sink.write(frame)
@@ -361,11 +368,13 @@ class FollowerHub:
                 if key == self.control_key:
                     self._control_cursor = entries[-1][0].decode()
                     continue
+                if self.cursors.get(key) == streams[key]:
+                    self.cursors[key] = entries[-1][0].decode()
+                # else a follower rewound this cursor while we read: keep the rewind,
+                # the next read returns those entries again (followers skip duplicates).
                 self._dispatch(key, entries)
 
     def _dispatch(self, key: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        if key in self.cursors:
-            self.cursors[key] = entries[-1][0].decode()
         group = self.followers.get(key)
         if not group:
             return

@@ -48,7 +48,8 @@ async def job_events(request: Request) -> Response:
     state = app_state(request)
     job_id = request.path_params["job_id"]
     after_id = requested_last_id(request)
-    raw = await load_raw_record(state.redis, state.keys, job_id)
+    # A thousand followers of one job attaching at once read its record once.
+    raw = await state.records.get(job_id, lambda: load_raw_record(state.redis, state.keys, job_id))
     record = record_from_hash(raw)
     if record is None:
         raise job_not_found(job_id)
