@@ -196,13 +196,14 @@ class AddressPolicy:
 
     def admits_private(self, ip: IPAddress) -> bool:
         """Whether `allow_private` lets this (non-public) address through."""
-        if self._admit_all:
-            return ip not in _METADATA
-        if not self._networks:
+        if not self._admit_all and not self._networks:
             return False
+        # Judged in every spelling: ::ffff:169.254.169.254 is still the metadata service.
         candidates: tuple[IPAddress, ...] = (ip,)
         if isinstance(ip, IPv6Address):
             candidates += embedded_ipv4(ip)
+        if self._admit_all:
+            return not any(c in _METADATA for c in candidates)
         return any(c in net for c in candidates for net in self._networks)
 
     def refusal(self, ip: IPAddress, port: int) -> str | None:

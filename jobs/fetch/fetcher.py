@@ -81,7 +81,7 @@ class PageFetcher:
         self.limits = limits
         self.policy = policy
         self._client = guarded_client(policy, limits, resolver, user_agent=user_agent)
-        self._headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        self._headers = httpx.Headers({"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING})
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedPage:
         """GET a page. Raises a JobError subclass, and nothing else but cancellation."""
@@ -101,7 +101,9 @@ class PageFetcher:
         self, hop: _Hop, extra_headers: Mapping[str, str] | None, started: float
     ) -> FetchedPage:
         url = hop.url = validate_url(hop.url, self.policy)
-        headers = {**self._headers, **extra_headers} if extra_headers else self._headers
+        headers = httpx.Headers(self._headers)
+        if extra_headers:
+            headers.update(extra_headers)  # case-insensitively: the caller's value wins
         redirects: list[str] = []
         seen: set[tuple[str, str | None]] = set()
         cookies: httpx.Cookies | None = None  # only this fetch's, set along its redirects
@@ -131,7 +133,8 @@ class PageFetcher:
                 await response.aclose()
             redirects.append(url)
             if _origin(target) != _origin(url):
-                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
+                for name in _CREDENTIAL_HEADERS:
+                    headers.pop(name, None)
             url = hop.url = target
 
     def _redirect_target(self, url: str, location: str) -> str:

@@ -97,7 +97,8 @@ def test_allow_private_true_admits_private_ranges_but_not_cloud_metadata() -> No
     policy = AddressPolicy.from_setting("true", "80,443")
     for admitted in ("127.0.0.1", "10.1.2.3", "192.168.1.1", "::1", "fd00::1", "169.254.1.1"):
         policy.check(ip_address(admitted), 5000)
-    for metadata in ("169.254.169.254", "fd00:ec2::254"):
+    for metadata in ("169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254",
+                     "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::"):
         with pytest.raises(BlockedAddress):
             policy.check(ip_address(metadata), 80)
     AddressPolicy(allow_private=["169.254.169.254/32"]).check(ip_address("169.254.169.254"), 80)
