@@ -16,6 +16,9 @@ from functools import cached_property
 from typing import Any
 
 import lxml.html
+from extruct.rdfa import RDFaExtractor
+from extruct.w3cmicrodata import MicrodataExtractor
+from extruct.xmldom import XmlDomHTMLParser
 
 from jobs.extract.html import ParsedPage
 from jobs.extract.jsonld import parse_jsonld_blocks
@@ -120,8 +123,6 @@ class EmbeddedData:
         """extruct's microdata items; [] without `itemscope`, on a huge page, or on failure."""
         if not self.has_microdata() or len(self.page.source) > MAX_MICRODATA_HTML_CHARS:
             return []
-        from extruct.w3cmicrodata import MicrodataExtractor
-
         try:
             tree = lxml.html.document_fromstring(
                 self._lxml_input(), parser=lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
@@ -137,9 +138,6 @@ class EmbeddedData:
         """extruct's RDFa graph (expanded JSON-LD); [] without RDFa markers, on a big page, or on failure."""
         if not self.has_rdfa() or len(self.page.source) > MAX_RDFA_HTML_CHARS:
             return []
-        from extruct.rdfa import RDFaExtractor
-        from extruct.xmldom import XmlDomHTMLParser
-
         try:
             tree = lxml.html.document_fromstring(
                 self._lxml_input(), parser=XmlDomHTMLParser(encoding="utf-8", huge_tree=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import jobs.extract
@@ -70,3 +74,17 @@ def test_stored_results_with_fields_added_later_still_load() -> None:
 def test_product_rejects_unknown_fields() -> None:
     with pytest.raises(ValueError):
         Product.model_validate({"name": "x", "colour": "red"})
+
+
+def test_importing_the_models_does_not_load_the_parsers() -> None:
+    """The SDK and the API import PageDocument; they must not pay for lxml, extruct and rdflib."""
+    code = (
+        "import sys\n"
+        "from jobs.extract import PageDocument, Product, FORMATS\n"
+        "heavy = {'selectolax', 'lxml', 'extruct', 'rdflib', 'html_to_markdown'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "from jobs.extract import extract_page\n"
+        "assert callable(extract_page) and 'selectolax' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parent.parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
