@@ -29,7 +29,6 @@ _GTIN_KEYS: tuple[tuple[str, int | None], ...] = (
     ("gtin14", 14),
     ("gtin8", 8),
     ("gtin", None),
-    ("isbn", 13),
 )
 
 ProductSource = Callable[[], Product | None]
@@ -87,11 +86,11 @@ def product_from_node(node: Node, by_id: dict[str, Node], resolver: URLResolver)
             offer.get("priceCurrency") or _spec(offer, follow).get("priceCurrency"), price_value
         )
         availability = parse_availability(offer.get("availability"))
-    rating = follow(node.get("aggregateRating"))
-    rating = rating if isinstance(rating, dict) else {}
+    ratings = (follow(item) for item in _as_list(follow(node.get("aggregateRating")))[:5])
+    rating: Node = next((item for item in ratings if isinstance(item, dict)), {})
     return Product(
         name=text_value(node.get("name")),
-        brand=_name_of(follow(node.get("brand"))),
+        brand=_name_of(follow(node.get("brand")), follow),
         sku=text_value(node.get("sku")),
         gtin=next((g for key, size in _GTIN_KEYS if (g := parse_gtin(node.get(key), size))), None),
         price=parse_price(price_value),
@@ -114,7 +113,7 @@ def product_from_opengraph(og: dict[str, Any], resolver: URLResolver) -> Product
         name=text_value(_first(og, "og:title", "product:title")),
         brand=text_value(_first(og, "product:brand", "og:brand")),
         sku=text_value(_first(og, "product:retailer_item_id", "product:sku")),
-        gtin=parse_gtin(_first(og, "product:gtin", "product:ean", "product:upc", "product:isbn")),
+        gtin=parse_gtin(_first(og, "product:gtin", "product:ean", "product:upc")),
         price=parse_price(price_value),
         currency=parse_currency(
             _first(og, "product:price:currency", "og:price:currency", "product:sale_price:currency"),
@@ -157,9 +156,9 @@ def _spec(offer: Node, follow: Callable[[Any], Any]) -> Node:
     return next((spec for spec in specs if isinstance(spec, dict)), {})
 
 
-def _name_of(value: Any) -> str | None:
+def _name_of(value: Any, follow: Callable[[Any], Any]) -> str | None:
     """A brand as a string: a Brand/Organization's name, or the string itself."""
-    for item in _as_list(value)[:5]:
+    for item in (follow(item) for item in _as_list(value)[:5]):
         name = text_value(item.get("name")) if isinstance(item, dict) else text_value(item)
         if name:
             return name
