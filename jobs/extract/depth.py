@@ -25,49 +25,20 @@ _TOKEN = re.compile(r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>")
 _RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "noscript"})
 _RAW_TEXT_END = {name: re.compile(rf"</{name}\s*>", re.I) for name in _RAW_TEXT}
 
-# Elements that never hold children, or whose end tag the parser implies: they
-# cannot make the stack grow with every repetition.
+# Elements that cannot make the stack grow by repetition: void elements, those whose
+# end tag the parser implies (p, li, td ...), and those a second start tag closes or
+# ignores instead of nesting (a, button, form, headings, select): a page that forgets
+# to close its links must not look deep, or its links would be unwrapped.
 _FLAT = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "keygen",
-        "frame",
-        "p",
-        "li",
-        "dt",
-        "dd",
-        "option",
-        "optgroup",
-        "tr",
-        "td",
-        "th",
-        "thead",
-        "tbody",
-        "tfoot",
-        "colgroup",
-        "caption",
-        "rb",
-        "rt",
-        "rtc",
-        "rp",
-        "html",
-        "head",
-        "body",
-    ]
-)
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "keygen", "frame",
+        "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot",
+        "colgroup", "caption", "rb", "rt", "rtc", "rp",
+        "a", "nobr", "button", "form", "select", "h1", "h2", "h3", "h4", "h5", "h6",
+        "html", "head", "body",
+    }
+)  # fmt: skip
 
 # Start or end tags of elements that nest; the group is "/" for an end tag. Case is
 # folded with character classes ([bB][rR]): the re.I flag makes this scan 2x slower.

@@ -30,3 +30,10 @@ def test_tags_inside_scripts_and_comments_are_not_counted() -> None:
     noise = "<script>" + "<div>" * 20_000 + "</script><!--" + "<div>" * 20_000 + "-->"
     page = noise + "<div><p>x</p></div>" * 5_000
     assert flatten_deep_nesting(page) == page
+
+
+def test_links_left_open_are_not_depth() -> None:
+    """A page that never closes its <a> tags is flat to a browser (a new <a> closes the
+    last one); counting them as nesting would unwrap, and so lose, its links."""
+    page = "".join(f'<a href="/p/{i}">product {i}' for i in range(20_000))
+    assert flatten_deep_nesting(page) is page
