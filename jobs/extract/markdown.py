@@ -57,6 +57,7 @@ _BOILERPLATE_ATTRIBUTES = ", ".join(
     [f"[class*={word} i]" for word in _BOILERPLATE_CLASS_WORDS]
     + [f"[id*={word} i]" for word in _BOILERPLATE_ID_WORDS]
 )
+_SECTIONING = frozenset({"article", "section", "main"})
 _MAYBE_HIDDEN = "[role], [hidden], [aria-hidden], [aria-modal], [style*=display i], [style*=visibility i]"
 
 _OPTIONS = ConversionOptions(
@@ -112,12 +113,13 @@ def prune(root: LexborNode) -> None:
         href = "".join((node.attributes.get("href") or "").split()).lower()
         if href.startswith(("javascript:", "vbscript:", "data:")):
             del node.attrs["href"]
-    # A <header> is the site's masthead unless it belongs to an article (then it
-    # holds the headline and the byline, which are content).
-    root_is_article = root.tag == "article"
-    for node in root.css("header"):
-        if not root_is_article and not _inside_article(node, root):
-            node.decompose()
+    # A <header> is the site's masthead unless it heads a section of the content (an
+    # article's headline and byline, a product's title): under <main> or <article>
+    # every header is content; under <body>, those inside a sectioning element are.
+    if root.tag == "body":
+        for node in root.css("header"):
+            if not _inside_section(node, root):
+                node.decompose()
 
 
 def _is_hidden_or_furniture(node: LexborNode) -> bool:
@@ -132,10 +134,10 @@ def _is_hidden_or_furniture(node: LexborNode) -> bool:
     return (attributes.get("role") or "").strip().lower() in _BOILERPLATE_ROLES
 
 
-def _inside_article(node: LexborNode, root: LexborNode) -> bool:
+def _inside_section(node: LexborNode, root: LexborNode) -> bool:
     parent = node.parent
     while parent is not None and parent.mem_id != root.mem_id:
-        if parent.tag == "article":
+        if parent.tag in _SECTIONING:
             return True
         parent = parent.parent
     return False

@@ -141,3 +141,17 @@ def test_native_converter_agrees_with_the_public_api() -> None:
     base = "https://blog.example/post"
     public = convert(source, replace(markdown._OPTIONS, base_url=base)).content
     assert markdown._convert(source, base) == public
+
+
+def test_a_header_inside_main_is_content() -> None:
+    page = """<body><header><a href="/">Shop</a></header><main><header><h1>Trail Shoe</h1>
+      <p>By Example Co</p></header><p>A light shoe for long runs on rough ground.</p></main></body>"""
+    markdown = markdown_of(page)
+    assert markdown.startswith("# Trail Shoe")
+    assert "Shop" not in markdown
+
+
+def test_a_header_inside_a_section_of_the_body_is_content() -> None:
+    page = """<body><header>Site</header><div><section><header><h2>Part one</h2></header>
+      <p>Text of part one.</p></section></div></body>"""
+    assert markdown_of(page) == "## Part one\n\nText of part one."
