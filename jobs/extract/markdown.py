@@ -50,13 +50,26 @@ _BOILERPLATE_ROLES = frozenset(
 # ~8 us a page, so the list holds the words that pay for themselves.
 _BOILERPLATE_CLASS_WORDS = (
     "cookie", "consent", "gdpr", "newsletter", "breadcrumb", "sidebar", "share", "social",
-    "advert", "popup", "modal", "skip-link", "related", "recommend", "comments",
+    "advert", "popup", "modal", "skip-link", "related", "recommend", "comments", "menu",
+    "navbar", "navigation", "footer", "masthead",
 )  # fmt: skip
-_BOILERPLATE_ID_WORDS = ("cookie", "consent", "gdpr", "onetrust", "sidebar", "comments")
+_BOILERPLATE_ID_WORDS = (
+    "cookie", "consent", "gdpr", "onetrust", "sidebar", "comments", "menu", "nav", "footer",
+    "header", "masthead",
+)  # fmt: skip
 _BOILERPLATE_ATTRIBUTES = ", ".join(
     [f"[class*={word} i]" for word in _BOILERPLATE_CLASS_WORDS]
     + [f"[id*={word} i]" for word in _BOILERPLATE_ID_WORDS]
 )
+# Where the content lives on pages without <main> or a single <article>, the most
+# telling markers first (schema.org microdata, then CMS classes, then common ids).
+_CONTENT_CONTAINERS = (
+    "[itemprop=articleBody]",
+    ".entry-content, .post-content, .article-body, .article-content, .post-body",
+    "#content, #main-content, #maincontent, #main, #primary",
+)
+# A candidate root with less text than this is a stub (an empty <main> a script fills).
+_MIN_ROOT_TEXT = 50
 _SECTIONING = frozenset({"article", "section", "main"})
 _MAYBE_HIDDEN = "[role], [hidden], [aria-hidden], [aria-modal], [style*=display i], [style*=visibility i]"
 
@@ -88,15 +101,20 @@ _LONG_ATTRIBUTE = re.compile(
 
 
 def content_root(page: ParsedPage) -> LexborNode | None:
-    """`<main>`, else `[role=main]`, else the only `<article>`, else `<body>`."""
+    """`<main>`, else `[role=main]`, else the only `<article>`, else a container whose
+    id or class says content (`#content`, `.entry-content` ...), else `<body>`."""
     tree = page.tree
     for selector in ("main", "[role=main]"):
         node = tree.css_first(selector)
-        if node is not None and len(node.text(strip=True)) >= 50:
+        if node is not None and len(node.text(strip=True)) >= _MIN_ROOT_TEXT:
             return node
     articles = tree.css("article")
     if len(articles) == 1:
         return articles[0]
+    for selector in _CONTENT_CONTAINERS:
+        node = tree.css_first(selector)
+        if node is not None and len(node.text(strip=True)) >= _MIN_ROOT_TEXT:
+            return node
     return tree.body
 
 

@@ -155,3 +155,18 @@ def test_a_header_inside_a_section_of_the_body_is_content() -> None:
     page = """<body><header>Site</header><div><section><header><h2>Part one</h2></header>
       <p>Text of part one.</p></section></div></body>"""
     assert markdown_of(page) == "## Part one\n\nText of part one."
+
+
+def test_div_layout_without_semantic_tags() -> None:
+    markdown = markdown_of(fixture("article_div_layout.html"))
+    assert markdown.startswith("# The history of the widget")
+    assert "more than two million widgets a year" in markdown
+    for boilerplate in ("ACME Widgets", "About us", "Gizmos", "Copyright"):
+        assert boilerplate not in markdown
+
+
+def test_menus_and_footers_marked_by_id_or_class() -> None:
+    page = """<body><div id="site-menu"><a href="/">Home</a> <a href="/shop">Shop</a></div>
+      <div class="wrap"><h1>Title</h1><p>The body text of this page.</p></div>
+      <div class="page-footer">Company address</div></body>"""
+    assert markdown_of(page) == "# Title\n\nThe body text of this page."
