@@ -26,7 +26,17 @@ _LEXEMES = re.compile(r'"(?:[^"\\]|\\.)*"|//[^\n]*|/\*.*?(?:\*/|\Z)|,(?=\s*[}\]]
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _VALID_ESCAPES = frozenset('"\\/bfnrtu')
 _SEPARATORS = frozenset(" \t\r\n\f;,")
-_DECODER = json.JSONDecoder(strict=False)  # strict=False admits raw control characters in strings
+
+
+def _int_or_float(text: str) -> int | float:
+    # As orjson does on the strict path: an integer past 64 bits becomes a float, so the
+    # result stays serializable by orjson (which refuses bigger ints) whichever path read it.
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
+
+
+# strict=False admits raw control characters in strings.
+_DECODER = json.JSONDecoder(strict=False, parse_int=_int_or_float)
 
 
 def parse_jsonld(text: str) -> Any | None:

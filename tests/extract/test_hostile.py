@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 
+import orjson
 import pytest
 
 from jobs.errors import ExtractionError
 from jobs.extract import FORMATS, PageDocument
 from jobs.extract.limits import MAX_LINKS, MAX_MARKDOWN_CHARS, MAX_META_VALUE_CHARS
-from tests.extract.pages import extract, fixture
+from tests.extract.pages import PAGES, extract, fixture
 from tests.fixtures import hostile_pages
 
 EVERYTHING = FORMATS
@@ -132,3 +133,10 @@ def test_markup_full_of_nul_bytes_is_still_a_page() -> None:
     document = extract(b"<html><title>T</title><body>" + b"\x00" * 100_000 + b"<p>ok</p></body></html>")
     assert document.title == "T"
     assert document.markdown == "ok"
+
+
+@pytest.mark.parametrize("name", [path.name for path in sorted(PAGES.glob("*.html"))])
+def test_every_fixture_document_serializes(name: str) -> None:
+    """Results are stored as JSON: nothing extraction returns may trip a serializer."""
+    document = extract(fixture(name), formats=EVERYTHING)
+    assert orjson.loads(orjson.dumps(document.model_dump())) == orjson.loads(document.model_dump_json())

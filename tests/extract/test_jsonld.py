@@ -51,3 +51,12 @@ def test_flatten_unpacks_lists_and_graphs_and_drops_non_objects() -> None:
         {"@type": "C", "@context": "own"},
         {"@type": "D"},
     ]
+
+
+def test_huge_integers_become_floats_on_both_paths() -> None:
+    """orjson reads integers past 64 bits as floats and refuses to write big ints; the
+    lenient path must give the same, or storing the result with orjson would fail."""
+    strict = parse_jsonld('{"n": 123456789012345678901234567890}')
+    lenient = parse_jsonld('{"n": 123456789012345678901234567890,}')
+    assert strict == lenient == {"n": 1.2345678901234568e29}
+    assert parse_jsonld('{"n": 42,}') == {"n": 42}
