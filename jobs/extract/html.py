@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from jobs.extract.depth import flatten_deep_nesting
 from jobs.extract.limits import MAX_LINKS, MAX_TEXT_FIELD_CHARS
@@ -55,8 +55,20 @@ def clean_text(value: str | None) -> str | None:
 
 
 def page_title(page: ParsedPage) -> str | None:
-    node = page.tree.css_first("title")
+    """The document's `<title>`; an SVG icon's `<title>` in the body is not the page's."""
+    node = page.tree.css_first("head > title")
+    if node is None:
+        node = next((title for title in page.tree.css("title") if not _in_svg(title)), None)
     return clean_text(node.text()) if node is not None else None
+
+
+def _in_svg(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "svg":
+            return True
+        parent = parent.parent
+    return False
 
 
 def page_language(page: ParsedPage) -> str | None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-MAX_URL_CHARS = 8_192
-"""Longer hrefs are ignored: no server accepts them, and urljoin on megabytes is slow."""
+from jobs.extract.limits import MAX_URL_CHARS
 
 # The common, already clean shapes: `http(s)://host/path` or `/path`, with no
 # whitespace or backslash, an optional fragment after. Anything else, urljoin.

@@ -73,3 +73,10 @@ def test_language_from_content_language_meta() -> None:
 def test_page_url_is_the_base_without_base_href() -> None:
     assert extract('<a href="next.html">n</a>').links == ["http://127.0.0.1:8080/shop/next.html"]
     assert PAGE_URL == "http://127.0.0.1:8080/shop/page.html"
+
+
+def test_an_svg_title_is_not_the_page_title() -> None:
+    page = "<html><head></head><body><svg><g><title>Cart icon</title></g></svg><p>x</p></body></html>"
+    assert extract(page).title is None
+    page = '<head><meta property="og:title" content="From OG"></head><body><svg><title>Icon</title></svg>'
+    assert extract(page).title == "From OG"
