@@ -35,7 +35,11 @@ logger = logging.getLogger("scrapestream.client")
 
 
 class Client:
-    """One connection pool to a Scrapestream server; use it as `async with`."""
+    """One connection pool to a Scrapestream server; use it as `async with`.
+
+    `stream_idle_timeout` is how long an event stream may stay silent (the
+    server pings every 15 s) before it counts as lost and is reconnected.
+    """
 
     def __init__(
         self,
@@ -47,8 +51,6 @@ class Client:
         stream_idle_timeout: float = 60.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        """`stream_idle_timeout`: silence on an event stream (the server pings every 15 s)
-        after which it counts as lost and is reconnected."""
         if httpx.URL(base_url).scheme not in ("http", "https"):
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
         headers = {"User-Agent": "scrapestream-sdk/0.1", "Accept": "application/json"}
@@ -73,8 +75,10 @@ class Client:
         self, request: Mapping[str, Any] | BaseModel, *, idempotency_key: str | None = None
     ) -> SubmitResponse:
         """Submit a job (`{"type": ..., ...}` or a request model); answers at once."""
-        body = request.model_dump(mode="json", exclude_none=True) if isinstance(request, BaseModel) \
-            else dict(request)
+        if isinstance(request, BaseModel):
+            body = request.model_dump(mode="json", exclude_none=True)
+        else:
+            body = dict(request)
         # Sent once and reused by every retry, so a server that honours it runs the job once.
         headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         response = await self._call("POST", "/jobs", json=body, headers=headers)
@@ -119,7 +123,7 @@ class Client:
             params["cursor"] = page["next_cursor"]
 
     async def result(
-        self, job_id: str, *, wait: bool = False, timeout: float | None = None  # noqa: ASYNC109 (the API asked for)
+        self, job_id: str, *, wait: bool = False, timeout: float | None = None  # noqa: ASYNC109 (the SDK's API)
     ) -> Any:
         """The result of a completed job. JobFailed/JobCancelled if it ended otherwise.
 
