@@ -134,3 +134,21 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+@contextlib.contextmanager
+def page_server() -> Iterator[str]:
+    """bench/page_server.py under uvicorn: the page every bench job scrapes."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.page_server:app", "--host", "127.0.0.1", "--port", str(port),
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+         "--lifespan", "off"],
+        cwd=ROOT, env=_env("redis://unused"),
+    )
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}/product"
+    finally:
+        process.terminate()
+        process.wait()

@@ -18,6 +18,7 @@ import socket
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.asyncio import BlockingConnectionPool
 from arq.worker import Worker, func
 
 from streams.keys import Keyspace
@@ -151,7 +152,13 @@ def worker_name() -> str:
 def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrides: Any) -> InstantWorker:
     """A ready-to-run worker for these settings (tests pass overrides such as burst)."""
     keys = Keyspace(settings.key_prefix)
-    pool = redis or ArqRedis.from_url(settings.redis_url, max_connections=settings.redis_max_connections)
+    # Blocking: past the cap, a command waits for a connection instead of failing.
+    # One more than the setting: the wake subscription holds one for good.
+    pool = redis or ArqRedis(
+        connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections + 1, timeout=30
+        )
+    )
     pool.job_serializer = serialize_job
     pool.job_deserializer = deserialize_job
     policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
