@@ -1,16 +1,17 @@
-"""Publishing: one atomic step that appends an event and updates the job state.
+"""Publishing: one atomic step that appends events and updates the job state.
 
-`append_event` runs one Lua script: XADD (capped with MAXLEN ~), HSET of the
-state fields, EXPIRE of both keys. A terminal event seals the stream: the
-script records its id in the state hash and refuses every later append, so
-the terminal event is always the last entry and the state and the stream
-never disagree, whoever (worker or API) gets there first.
+`append_events` runs one Lua script: XADD of each event (capped with
+MAXLEN ~), HSET of their state fields, EXPIRE of the keys, all in one round
+trip. A terminal event seals the stream: the script records its id in the
+state hash and refuses every later append, so the terminal event is always the
+last entry and the state and the stream never disagree, whoever (worker or
+API) gets there first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,22 +26,34 @@ SEALED_FIELD = "terminal_event_id"
 _APPEND = LuaScript(
     """
 -- KEYS: stream, state hash, [attachment key]
--- ARGV: type, data, maxlen, ttl_s, mode ("create" | "update"), terminal ("1" | "0"),
---       attachment value ("" if none), field, value, ...
-if ARGV[5] == "create" then
+-- ARGV: maxlen, ttl_s, mode ("create" | "update"), attachment ("" if none), event count,
+--       then per event: type, data, terminal ("1" | "0"), field count, field, value, ...
+if ARGV[3] == "create" then
     if redis.call("EXISTS", KEYS[2]) == 1 then return false end
 elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], "terminal_event_id") == 1 then
     return false
 end
-local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[3], "*", "type", ARGV[1], "data", ARGV[2])
-if #ARGV > 7 then redis.call("HSET", KEYS[2], unpack(ARGV, 8)) end
-if ARGV[6] == "1" then redis.call("HSET", KEYS[2], "terminal_event_id", id) end
-if KEYS[3] then redis.call("SET", KEYS[3], ARGV[7], "EX", ARGV[4]) end
-redis.call("EXPIRE", KEYS[1], ARGV[4])
-redis.call("EXPIRE", KEYS[2], ARGV[4])
-return id
+local ids = {}
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
+    local nfields = tonumber(ARGV[i + 3])
+    local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
+    if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 4, i + 3 + 2 * nfields)) end
+    ids[#ids + 1] = id
+    if ARGV[i + 2] == "1" then
+        redis.call("HSET", KEYS[2], "terminal_event_id", id)
+        break
+    end
+    i = i + 4 + 2 * nfields
+end
+if KEYS[3] then redis.call("SET", KEYS[3], ARGV[4], "EX", ARGV[2]) end
+redis.call("EXPIRE", KEYS[1], ARGV[2])
+redis.call("EXPIRE", KEYS[2], ARGV[2])
+return ids
 """
 )
+
+StateFields = Mapping[str, str | int | float | bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,35 +62,38 @@ class StreamLimits:
     ttl_s: int = 86_400
 
 
-def _args(
-    event_type: str,
-    data: Mapping[str, Any],
-    state: Mapping[str, str | int | float | bytes],
-    limits: StreamLimits,
-    mode: str,
-    attachment: bytes = b"",
-) -> list[Any]:
-    terminal = "1" if event_type in TERMINAL_TYPES else "0"
-    args: list[Any] = [
-        event_type, encode_data(dict(data)), limits.maxlen, limits.ttl_s, mode, terminal, attachment
-    ]
-    for field, value in state.items():
-        args.extend((field, value))
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event to publish: its type, its data (stamped with `ts` now) and state changes."""
+
+    type: str
+    data: bytes
+    state: StateFields = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, event_type: str, data: Mapping[str, Any], state: StateFields | None = None) -> PendingEvent:
+        return cls(event_type, encode_data(dict(data)), state or {})
+
+
+def _args(events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachment: bytes) -> list[Any]:
+    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, attachment, len(events)]
+    for event in events:
+        args.extend((event.type, event.data, "1" if event.type in TERMINAL_TYPES else "0", len(event.state)))
+        for name, value in event.state.items():
+            args.extend((name, value))
     return args
 
 
-async def append_event(
+async def append_events(
     redis: Redis,
     stream_key: str,
     state_key: str,
-    event_type: str,
-    data: Mapping[str, Any],
+    events: Sequence[PendingEvent],
     *,
-    state: Mapping[str, str | int | float | bytes] | None = None,
     attach: tuple[str, bytes] | None = None,
     limits: StreamLimits,
-) -> str | None:
-    """Append one event and update the state hash; None if the stream is sealed or gone.
+) -> list[str] | None:
+    """Append events (in order) and their state changes; None if the stream is sealed or gone.
 
     `attach` = (key, value) is stored with the same lifetime, only if the
     append happens: a result never outlives, or contradicts, its terminal event.
@@ -87,10 +103,28 @@ async def append_event(
     if attach is not None:
         keys.append(attach[0])
         attachment = attach[1]
-    entry_id = await _APPEND(
-        redis, keys, _args(event_type, data, state or {}, limits, "update", attachment)
+    ids = await _APPEND(redis, keys, _args(events, limits, "update", attachment))
+    if not ids:
+        return None
+    return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+
+async def append_event(
+    redis: Redis,
+    stream_key: str,
+    state_key: str,
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    state: StateFields | None = None,
+    attach: tuple[str, bytes] | None = None,
+    limits: StreamLimits,
+) -> str | None:
+    """Append one event; its id, or None if the stream is sealed or gone."""
+    ids = await append_events(
+        redis, stream_key, state_key, [PendingEvent.make(event_type, data, state)], attach=attach, limits=limits
     )
-    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return ids[-1] if ids else None
 
 
 def queue_create(
@@ -100,8 +134,9 @@ def queue_create(
     event_type: str,
     data: Mapping[str, Any],
     *,
-    state: Mapping[str, str | int | float | bytes],
+    state: StateFields,
     limits: StreamLimits,
 ) -> None:
     """Queue, in a pipeline, the creation of a state hash with its first event."""
-    _APPEND.queue(pipe, [stream_key, state_key], _args(event_type, data, state, limits, "create"))
+    _APPEND.queue(pipe, [stream_key, state_key], _args([PendingEvent.make(event_type, data, state)], limits,
+                                                      "create", b""))
