@@ -1,10 +1,14 @@
 """One attempt of one job, told top to bottom: started → phases → one terminal event.
 
 Every job coroutine runs inside `run_attempt`, which owns the job's state
-transitions. All writes go through `streams.publish.append_event`, which
+transitions. All writes go through `streams.publish.append_events`, which
 refuses to append once the stream is sealed by a terminal event; so when an
 append is refused, someone else (a cancel) has ended the job and the attempt
 stops where it is.
+
+Events that happen back to back (`started` and the first phases; the last
+phases and `completed`) are published together, in one round trip: each keeps
+its own timestamp and its place in the stream.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from redis.asyncio import Redis
 
 from streams.events import EventType
 from streams.keys import Keyspace
-from streams.publish import StreamLimits, append_event
+from streams.publish import PendingEvent, StreamLimits, append_events
 
 from .errors import InternalError, JobCancelled, JobError, JobTimeout
 from .models import JobStatus
@@ -48,37 +52,48 @@ class JobRun:
     env: JobEnv
     job_id: str
     attempt: int
-    _percent: int = field(default=0)
+    _percent: int = 0
+    # Events waiting to ride along with the next publish.
+    _outbox: list[PendingEvent] = field(default_factory=list)
 
-    async def _append(
-        self, event_type: str, data: dict[str, Any], state: dict[str, Any] | None = None,
+    async def publish(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        state: dict[str, Any] | None = None,
+        *,
         attach: tuple[str, bytes] | None = None,
-    ) -> str:
-        entry_id = await append_event(
+        defer: bool = False,
+    ) -> None:
+        """Publish an event (with whatever was deferred before it), or defer it."""
+        self._outbox.append(PendingEvent.make(event_type, data, state))
+        if defer:
+            return
+        events, self._outbox = self._outbox, []
+        ids = await append_events(
             self.env.redis,
             self.env.keys.events(self.job_id),
             self.env.keys.record(self.job_id),
-            event_type,
-            data,
-            state=state,
+            events,
             attach=attach,
             limits=self.env.limits,
         )
-        if entry_id is None:
+        if ids is None:
             raise JobCancelled("the job was ended while it ran (cancelled or expired)")
-        return entry_id
 
-    async def progress(self, phase: str, percent: int, message: str) -> None:
+    async def progress(self, phase: str, percent: int, message: str, *, defer: bool = False) -> None:
+        """A `progress` event; `defer` it when the next one follows within microseconds."""
         # Percent only rises: a client's progress bar never moves backwards.
         self._percent = max(self._percent, min(100, percent))
-        await self._append(
+        await self.publish(
             EventType.PROGRESS,
             {"phase": phase, "percent": self._percent, "message": message},
             {"phase": phase, "percent": self._percent},
+            defer=defer,
         )
 
     async def page(self, url: str, status: int | None, title: str | None, **extra: Any) -> None:
-        await self._append(EventType.PAGE, {"url": url, "status": status, "title": title, **extra})
+        await self.publish(EventType.PAGE, {"url": url, "status": status, "title": title, **extra})
 
 
 JobBody = Callable[[JobRun, dict[str, Any]], Awaitable[tuple[bytes, dict[str, Any]]]]
@@ -88,19 +103,20 @@ JobBody = Callable[[JobRun, dict[str, Any]], Awaitable[tuple[bytes, dict[str, An
 async def run_attempt(
     env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody
 ) -> str:
-    """Run one attempt; returns the final status. Never raises a job's failure to arq."""
-    run = JobRun(env, job_id, attempt)
-    try:
-        await run._append(
-            EventType.STARTED,
-            {"attempt": attempt, "worker": env.worker_name},
-            {"status": JobStatus.RUNNING, "attempt": attempt, "started_at": iso_now(),
-             "worker": env.worker_name, "phase": "validate"},
-        )
-    except JobCancelled:
-        logger.info("job %s was ended before it started; not running it", job_id)
-        return JobStatus.CANCELLED
+    """Run one attempt; returns the final status. Never raises a job's failure to arq.
 
+    `started` is deferred to ride with the job's first progress event: if the
+    job was cancelled while queued, that publish is refused before the job has
+    done anything with an effect (validation has none).
+    """
+    run = JobRun(env, job_id, attempt)
+    await run.publish(
+        EventType.STARTED,
+        {"attempt": attempt, "worker": env.worker_name},
+        {"status": JobStatus.RUNNING, "attempt": attempt, "started_at": iso_now(),
+         "worker": env.worker_name, "phase": "validate"},
+        defer=True,
+    )
     timeout_s = min(float(request.get("timeout_s") or env.default_timeout_s), env.max_timeout_s)
     try:
         try:
@@ -108,16 +124,15 @@ async def run_attempt(
                 result, summary = await body(run, request)
         except TimeoutError as exc:
             raise JobTimeout(f"the job did not finish within {timeout_s:g} s") from exc
-        result_url = f"/jobs/{job_id}/result"
-        await run._append(
+        await run.publish(
             EventType.COMPLETED,
-            {"summary": summary, "result_url": result_url},
-            {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100,
-             "finished_at": iso_now()},
+            {"summary": summary, "result_url": f"/jobs/{job_id}/result"},
+            {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
             attach=(env.keys.result(job_id), result),
         )
         return JobStatus.COMPLETED
     except JobCancelled:
+        logger.info("job %s was ended by someone else; attempt %s stops", job_id, attempt)
         return JobStatus.CANCELLED
     except JobError as exc:
         await _fail(run, exc)
@@ -136,7 +151,8 @@ async def run_attempt(
 async def _fail(run: JobRun, exc: JobError) -> None:
     error = exc.to_dict()
     try:
-        await run._append(
+        # Whatever was deferred (e.g. `started`) goes out first, then the failure.
+        await run.publish(
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},

@@ -32,7 +32,7 @@ async def scrape_page(
     run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy
 ) -> tuple[bytes, dict[str, Any]]:
     spec = ScrapeRequest.model_validate(request)
-    await run.progress("validate", 5, f"Checking {spec.url}")
+    await run.progress("validate", 5, f"Checking {spec.url}", defer=True)
     url = validate_url(spec.url, policy)
 
     await run.progress("fetch", 20, f"Reading {url}")
@@ -45,9 +45,10 @@ async def scrape_page(
         charset=page.charset, formats=formats,
     )
 
-    await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)))
+    # These two ride with `completed`: one round trip for the last three events.
+    await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)), defer=True)
     result = document.model_dump_json(exclude_none=False).encode()
-    await run.progress("store", 95, f"Storing {len(result)} bytes")
+    await run.progress("store", 95, f"Storing {len(result)} bytes", defer=True)
     summary = {
         "url": document.url,
         "status": document.status,
