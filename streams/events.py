@@ -7,6 +7,7 @@ wall clock in ms). Over SSE the entry id is the event id.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,8 @@ class EventType(StrEnum):
     CANCELLED = "cancelled"
     RESYNC = "resync"
 
+
+_SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 TERMINAL_TYPES = frozenset({EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED})
 
@@ -65,8 +68,10 @@ class Event:
         data = self.data
         if "\n" in data or "\r" in data:
             # Only hand-written entries (redis-cli XADD) can hold raw newlines;
-            # SSE needs one `data:` line per line to carry them intact.
-            data = "\ndata: ".join(data.splitlines())
+            # SSE needs one `data:` line per line to carry them intact. Only CR,
+            # LF and CRLF end an SSE line (str.splitlines would also split on
+            # U+2028 and friends, which JSON leaves raw).
+            data = "\ndata: ".join(_SSE_LINE_BREAK.split(data))
         return f"id: {self.id}\nevent: {self.type}\ndata: {data}\n\n".encode()
 
     @classmethod

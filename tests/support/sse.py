@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import orjson
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+async def sse_lines(response: httpx.Response) -> AsyncIterator[str]:
+    """Lines ended by CR, LF or CRLF only (httpx's `aiter_lines` also splits on U+2028)."""
+    buffer = ""
+    async for text in response.aiter_text():
+        buffer += text
+        while True:
+            match = LINE_BREAK.search(buffer)
+            if match is None or (match.group() == "\r" and match.end() == len(buffer)):
+                break  # a lone CR at the end may be the first half of a CRLF
+            yield buffer[: match.start()]
+            buffer = buffer[match.end() :]
+    if buffer:
+        yield buffer
+
 
 async def iter_frames(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
     """Parse `text/event-stream` per the spec: fields until a blank line."""
     frame: dict[str, Any] = {}
     data_lines: list[str] = []
-    async for line in response.aiter_lines():
+    async for line in sse_lines(response):
         if line == "":
             if data_lines or "event" in frame:
                 frame["data"] = "\n".join(data_lines)
