@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
@@ -93,7 +93,9 @@ def web_process(redis_url: str, **extra_env: str) -> Iterator[tuple[str, subproc
 
 
 @contextlib.contextmanager
-def worker_processes(redis_url: str, count: int = 1, **extra_env: str) -> Iterator[list[subprocess.Popen[bytes]]]:
+def worker_processes(
+    redis_url: str, count: int = 1, **extra_env: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     processes = [
         subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=_env(redis_url, **extra_env),
                          cwd=ROOT)

@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvloop  # noqa: E402
-from redis.asyncio import Redis  # noqa: E402
+import uvloop
+from redis.asyncio import Redis
 
-from bench._harness import machine, percentile, raise_fd_limit, redis_server, rss_bytes, web_process  # noqa: E402
-from jobs.records import iso_now  # noqa: E402
-from streams.keys import Keyspace  # noqa: E402
-from streams.publish import StreamLimits, append_event, queue_create  # noqa: E402
+from bench._harness import machine, percentile, raise_fd_limit, redis_server, rss_bytes, web_process
+from jobs.records import iso_now
+from streams.keys import Keyspace
+from streams.publish import StreamLimits, append_event, queue_create
 
 MARK = b'"bench_ns":'
 KEYS = Keyspace("ss")

@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
-import uvloop  # noqa: E402
-from redis.asyncio import Redis  # noqa: E402
+import orjson
+import uvloop
+from redis.asyncio import Redis
 
-from bench._harness import machine, page_server, redis_server, web_process, worker_processes  # noqa: E402
-from bench.lean_http import LeanConnection  # noqa: E402
-from bench.pickup import wait_for_workers  # noqa: E402
+from bench._harness import machine, page_server, redis_server, web_process, worker_processes
+from bench.lean_http import LeanConnection
+from bench.pickup import wait_for_workers
 
 
 async def submit_all(base_url: str, page: str, jobs: int, connections: int = 8) -> list[str]:

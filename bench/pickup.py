@@ -18,12 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
-import uvloop  # noqa: E402
-from redis.asyncio import Redis  # noqa: E402
+import orjson
+import uvloop
+from redis.asyncio import Redis
 
-from bench._harness import machine, page_server, percentile, redis_server, web_process, worker_processes  # noqa: E402
-from bench.lean_http import LeanConnection  # noqa: E402
+from bench._harness import machine, page_server, percentile, redis_server, web_process, worker_processes
+from bench.lean_http import LeanConnection
 
 
 async def wait_for_workers(conn: LeanConnection, count: int) -> None:

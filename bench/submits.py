@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvloop  # noqa: E402
+import uvloop
 
-from bench._harness import machine, percentile, redis_server, web_process  # noqa: E402
-from bench.lean_http import LeanConnection  # noqa: E402
+from bench._harness import machine, percentile, redis_server, web_process
+from bench.lean_http import LeanConnection
 
 BODY = b'{"type": "scrape", "url": "https://shop.example/p/42"}'
 

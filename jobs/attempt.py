@@ -14,6 +14,7 @@ its own timestamp and its place in the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -150,12 +151,10 @@ async def run_attempt(
 
 async def _fail(run: JobRun, exc: JobError) -> None:
     error = exc.to_dict()
-    try:
-        # Whatever was deferred (e.g. `started`) goes out first, then the failure.
+    # Whatever was deferred (e.g. `started`) goes out first, then the failure.
+    with contextlib.suppress(JobCancelled):
         await run.publish(
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
         )
-    except JobCancelled:
-        pass

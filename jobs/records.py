@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
@@ -44,7 +45,7 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord | None:
 
 
 async def load_raw_record(redis: Redis, keys: Keyspace, job_id: str) -> dict[bytes, bytes]:
-    raw: dict[bytes, bytes] = await redis.hgetall(keys.record(job_id))
+    raw = await cast(Awaitable[dict[bytes, bytes]], redis.hgetall(keys.record(job_id)))
     return raw
 
 
@@ -54,5 +55,5 @@ async def load_record(redis: Redis, keys: Keyspace, job_id: str) -> JobRecord | 
 
 async def load_record_fields(redis: Redis, keys: Keyspace, job_id: str) -> dict[str, Any]:
     """The raw hash as text, for callers that need more than the public record."""
-    raw = await redis.hgetall(keys.record(job_id))
+    raw = await load_raw_record(redis, keys, job_id)
     return {k.decode(): v.decode() for k, v in raw.items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from arq.jobs import serialize_job
@@ -51,7 +52,7 @@ async def submit_job(
         enqueued_ms,
         serializer=to_json,
     )
-    state = {
+    state: dict[str, str | int | bytes] = {
         "id": job_id,
         "type": request.type,
         "status": JobStatus.QUEUED.value,
@@ -74,5 +75,5 @@ async def submit_job(
         pipe.publish(keys.wake_channel(), b"job")
         await pipe.execute()
     return JobRecord(
-        id=job_id, type=request.type, status=JobStatus.QUEUED, created_at=created_at  # type: ignore[arg-type]
+        id=job_id, type=request.type, status=JobStatus.QUEUED, created_at=datetime.fromisoformat(created_at)
     )

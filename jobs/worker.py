@@ -81,7 +81,7 @@ class InstantWorker(Worker):
                 await asyncio.sleep(1.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _heartbeat_forever(self) -> None:
         # Its own task: a worker whose slots are all busy is alive all the same.

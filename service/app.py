@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = ScrapestreamApp(
         routes=routes,
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.scrapestream = state

@@ -110,7 +110,7 @@ async def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         except asyncio.CancelledError:
             coro.close()
             raise
-        except BaseException:  # noqa: S110 - the coroutine sees the failure itself when resumed
+        except BaseException:
             pass
         try:
             yielded = coro.send(None)
@@ -357,7 +357,7 @@ class FollowerHub:
                 continue
             self._reading = True
             self._wake_sent = False
-            streams = dict(self.cursors)
+            streams: dict[Any, Any] = dict(self.cursors)
             streams[self.control_key] = self._control_cursor
             try:
                 reply = await self.reader.xread(streams, count=self.batch, block=self.block_ms)

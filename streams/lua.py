@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -25,10 +26,10 @@ class LuaScript:
 
     async def __call__(self, client: Redis, keys: list[str], args: list[Any]) -> Any:
         try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
+            return await cast(Awaitable[Any], client.evalsha(self.sha, len(keys), *keys, *args))
         except NoScriptError:
             # A restarted (or different) Redis has an empty script cache.
-            return await client.eval(self.source, len(keys), *keys, *args)
+            return await cast(Awaitable[Any], client.eval(self.source, len(keys), *keys, *args))
 
     def queue(self, pipe: Pipeline, keys: list[str], args: list[Any]) -> None:
         pipe.eval(self.source, len(keys), *keys, *args)

@@ -121,9 +121,8 @@ async def append_event(
     limits: StreamLimits,
 ) -> str | None:
     """Append one event; its id, or None if the stream is sealed or gone."""
-    ids = await append_events(
-        redis, stream_key, state_key, [PendingEvent.make(event_type, data, state)], attach=attach, limits=limits
-    )
+    event = PendingEvent.make(event_type, data, state)
+    ids = await append_events(redis, stream_key, state_key, [event], attach=attach, limits=limits)
     return ids[-1] if ids else None
 
 

@@ -61,10 +61,14 @@ async def job_events(request: Request) -> Response:
         return Response(body, media_type="application/json")
 
     terminal_id = raw.get(b"terminal_event_id")
-    if terminal_id and after_id is not None:
-        if (parse_stream_id(after_id) or (0, 0)) >= (parse_stream_id(terminal_id.decode()) or (0, 0)):
-            # The client saw the end; 204 tells EventSource to stop reconnecting.
-            return Response(status_code=204)
+    saw_the_end = (
+        terminal_id is not None
+        and after_id is not None
+        and (parse_stream_id(after_id) or (0, 0)) >= (parse_stream_id(terminal_id.decode()) or (0, 0))
+    )
+    if saw_the_end:
+        # 204 tells EventSource to stop reconnecting.
+        return Response(status_code=204)
 
     async def gap_frame(after: str | None, oldest: Event | None) -> bytes | None:
         if not history_gap(after, oldest):

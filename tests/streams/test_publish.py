@@ -77,4 +77,5 @@ def test_sse_frame_keeps_unicode_line_separators_inside_data() -> None:
     frame = Event(id="1-0", type="progress", data='{"message":"a\u2028b"}').sse()
     assert frame == 'id: 1-0\nevent: progress\ndata: {"message":"a\u2028b"}\n\n'.encode()
     hand_written = Event(id="2-0", type="note", data="line one\r\nline two\rthree\u2028same").sse()
-    assert hand_written == "id: 2-0\nevent: note\ndata: line one\ndata: line two\ndata: three\u2028same\n\n".encode()
+    expected = "id: 2-0\nevent: note\ndata: line one\ndata: line two\ndata: three\u2028same\n\n"
+    assert hand_written == expected.encode()
