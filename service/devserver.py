@@ -17,6 +17,8 @@ from pathlib import Path
 
 DATA_DIR = Path(".data")
 EMBEDDED_REDIS_PORT = 6390
+# Where `make run` notes the embedded Redis's URL, for `scrapestream redis-cli` in another shell.
+REDIS_URL_FILE = DATA_DIR / "redis-url"
 
 
 def _port_free(port: int) -> bool:
@@ -88,6 +90,7 @@ def run_dev_stack() -> int:
             port = _free_port()
         redis_process = start_embedded_redis(port)
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        REDIS_URL_FILE.write_text(env["REDIS_URL"] + "\n")
     # Development defaults: fetch the pages you serve yourself on loopback.
     env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -101,6 +104,7 @@ def run_dev_stack() -> int:
     try:
         manager.loop()
     finally:
+        REDIS_URL_FILE.unlink(missing_ok=True)
         if redis_process is not None and redis_process.poll() is None:
             redis_process.terminate()
             try:
