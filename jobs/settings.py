@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     sse_send_timeout_s: float = Field(30.0, gt=0)
     sse_buffer_events: int = Field(1_000, ge=10)
 
+    # Access
+    auth_required: bool = True
+    token_secret: str = ""
+    token_ttl_s: int = Field(86_400, ge=60)
+    submits_per_minute: int = Field(600, ge=0)
+    submit_burst: int = Field(60, ge=1)
+    max_running_per_key: int = Field(100, ge=0)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
     # Worker
     worker_concurrency: int = Field(32, ge=1, le=10_000)
     worker_poll_s: float = Field(2.0, gt=0)

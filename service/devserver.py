@@ -74,6 +74,11 @@ def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> st
             "  WARNING    ALLOW_PRIVATE_ADDRESSES=" + env["ALLOW_PRIVATE_ADDRESSES"]
             + ": jobs may fetch loopback and private addresses (development only)"
         )
+    if env.get("AUTH_REQUIRED", "true").lower() in ("false", "0", "no"):
+        lines.append(
+            "  WARNING    AUTH_REQUIRED=false: the API is open to anyone who can reach it. It listens on"
+            " 127.0.0.1 only; never expose it like this"
+        )
     lines += ["  Stop       Ctrl-C stops everything started here", ""]
     return "\n".join(lines)
 
@@ -93,6 +98,7 @@ def run_dev_stack() -> int:
         REDIS_URL_FILE.write_text(env["REDIS_URL"] + "\n")
     # Development defaults: fetch the pages you serve yourself on loopback.
     env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
+    env.setdefault("AUTH_REQUIRED", "false")
     env.setdefault("PYTHONUNBUFFERED", "1")
     web_port = int(env.get("PORT", "8000"))
     scrapestream = shutil.which("scrapestream", path=os.path.dirname(sys.executable)) or "scrapestream"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
@@ -15,6 +16,12 @@ from streams.hub import FollowerHub
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
+from .apikeys import KeyVerifier
+from .tokens import shared_secret
+
+
+logger = logging.getLogger("scrapestream.service")
+
 
 @dataclass(slots=True)
 class AppState:
@@ -23,7 +30,22 @@ class AppState:
     queue: QueueConfig
     policy: AddressPolicy
     hub: FollowerHub
+    verifier: KeyVerifier
     records: Coalescer[dict[bytes, bytes]] = field(default_factory=Coalescer)
+    # Signs link tokens; set at startup (TOKEN_SECRET, or one shared through Redis).
+    token_secret: bytes = b""
+
+    async def start(self) -> None:
+        await self.hub.start()
+        try:
+            await self.link_secret()
+        except Exception:  # Redis may come up after us; the first request tries again
+            logger.warning("could not read the link-token secret from Redis yet", exc_info=True)
+
+    async def link_secret(self) -> bytes:
+        if not self.token_secret:
+            self.token_secret = await shared_secret(self.redis, self.keys, self.settings.token_secret)
+        return self.token_secret
 
     @property
     def keys(self) -> Keyspace:
@@ -45,12 +67,14 @@ class AppState:
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,
         )
+        keys = Keyspace(settings.key_prefix)
         return cls(
             settings=settings,
             redis=redis,
             hub=hub,
+            verifier=KeyVerifier(redis, keys),
             queue=QueueConfig(
-                keys=Keyspace(settings.key_prefix),
+                keys=keys,
                 limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
             ),
             policy=AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports),

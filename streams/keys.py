@@ -36,6 +36,26 @@ class Keyspace:
         """Sorted set: live workers scored by their last heartbeat (ms)."""
         return f"{self.prefix}:workers"
 
+    def api_key(self, key_id: str) -> str:
+        """Hash: one API key (name, SHA-256 of its secret, created_at). No expiry."""
+        return f"{self.prefix}:apikey:{key_id}"
+
+    def api_key_index(self) -> str:
+        """Set: every API key id. No expiry."""
+        return f"{self.prefix}:apikeys"
+
+    def token_secret(self) -> str:
+        """String: the secret link tokens are signed with, when TOKEN_SECRET is not set."""
+        return f"{self.prefix}:token-secret"
+
+    def submit_rate(self, owner: str) -> str:
+        """String: GCRA theoretical arrival time (ms) of an owner's submissions."""
+        return f"{self.prefix}:rate:{owner}"
+
+    def running(self, owner: str) -> str:
+        """Sorted set: an owner's running job ids, scored by start time (ms)."""
+        return f"{self.prefix}:running:{owner}"
+
     def wake_channel(self) -> str:
         """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
         return f"{self.prefix}:wake"

@@ -35,6 +35,8 @@ def settings(redis_url: str) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         redis_url=redis_url,
         allow_private_addresses="true",
+        auth_required=False,
+        submits_per_minute=0,
         allowed_ports="*",
         fetch_timeout_s=10,
         sse_keepalive_s=15,

@@ -11,7 +11,8 @@ from streams.events import Event, EventType, now_ms, parse_stream_id
 from streams.replay import replay_events
 
 from ..errors import BadRequest, job_not_found
-from ..links import job_links
+from ..auth import check_access
+from ..links import signed_links
 from ..sse import EventStreamResponse
 from ..state import app_state
 
@@ -50,6 +51,7 @@ async def job_events(request: Request) -> Response:
     after_id = requested_last_id(request)
     # A thousand followers of one job attaching at once read its record once.
     raw = await state.records.get(job_id, lambda: load_raw_record(state.redis, state.keys, job_id))
+    await check_access(request, state, job_id, raw, token_ok=True)
     record = record_from_hash(raw)
     if record is None:
         raise job_not_found(job_id)
@@ -74,7 +76,7 @@ async def job_events(request: Request) -> Response:
         if not history_gap(after, oldest):
             return None
         current = record_from_hash(await load_raw_record(state.redis, state.keys, job_id)) or record
-        data = orjson.dumps({"record": current.public(job_links(job_id)), "ts": now_ms()})
+        data = orjson.dumps({"record": current.public(await signed_links(state, job_id)), "ts": now_ms()})
         # No `id:` line: the client keeps resuming from the last real entry it saw.
         return b"event: resync\ndata: " + data + b"\n\n"
 

@@ -1,4 +1,4 @@
-"""Submitting, reading and cancelling jobs."""
+"""Submitting, listing, reading and cancelling jobs."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from jobs.control import AlreadyFinished, cancel_job
 from jobs.fetch import validate_url
 from jobs.listing import list_jobs
 from jobs.models import REQUEST_MODELS, JobStatus, ScrapeRequest
-from jobs.records import load_record
+from jobs.records import load_raw_record, record_from_hash
 from jobs.submit import submit_job
 
-from ..errors import Conflict, InvalidBody, from_validation_error, job_not_found
-from ..links import job_links
-from ..state import app_state
+from ..auth import authenticate, check_access
+from ..errors import APIError, Conflict, InvalidBody, from_validation_error, job_not_found
+from ..links import signed_links
+from ..ratelimit import submission_wait_s
+from ..state import AppState, app_state
 
-PUBLIC_OWNER = "public"
 
-
-def owner_of(request: Request) -> str:
-    return PUBLIC_OWNER
+class RateLimited(APIError):
+    status = 429
+    code = "rate_limited"
 
 
 async def read_json_body(request: Request) -> Any:
@@ -54,55 +55,73 @@ def parse_job_request(body: Any) -> ScrapeRequest:
 
 async def submit(request: Request) -> Response:
     state = app_state(request)
+    caller = await authenticate(request)
     job_request = parse_job_request(await read_json_body(request))
     validate_url(job_request.url, state.policy)
-    record = await submit_job(state.redis, state.queue, job_request, owner=owner_of(request))
-    links = job_links(record.id)
+    settings = state.settings
+    wait_s = await submission_wait_s(
+        state.redis, state.keys.submit_rate(caller.owner),
+        per_minute=settings.submits_per_minute, burst=settings.submit_burst,
+    )
+    if wait_s:
+        limited = RateLimited(f"over {settings.submits_per_minute} submissions a minute; "
+                              f"retry in {wait_s} s", retry_after_s=wait_s)
+        limited.headers = {"Retry-After": str(wait_s)}
+        raise limited
+    record = await submit_job(state.redis, state.queue, job_request, owner=caller.owner)
+    links = await signed_links(state, record.id)
     body = {"id": record.id, "type": record.type, "status": record.status, "links": links.model_dump()}
     return JSONResponse(body, status_code=202, headers={"Location": links.self})
 
 
-async def _owned_record(request: Request) -> tuple[str, Any]:
-    state = app_state(request)
+async def accessible_record(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, dict[bytes, bytes]]:
     job_id = request.path_params["job_id"]
-    record = await load_record(state.redis, state.keys, job_id)
+    raw = await load_raw_record(state.redis, state.keys, job_id)
+    await check_access(request, state, job_id, raw, token_ok=token_ok)
+    return job_id, raw
+
+
+async def public_record(state: AppState, job_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
+    record = record_from_hash(raw)
     if record is None:
         raise job_not_found(job_id)
-    return job_id, record
+    return record.public(await signed_links(state, job_id))
 
 
 async def get_job(request: Request) -> Response:
-    job_id, record = await _owned_record(request)
-    return JSONResponse(record.public(job_links(job_id)))
+    state = app_state(request)
+    job_id, raw = await accessible_record(request, state, token_ok=False)
+    return JSONResponse(await public_record(state, job_id, raw))
 
 
 async def get_result(request: Request) -> Response:
     state = app_state(request)
-    job_id, record = await _owned_record(request)
-    if record.status != JobStatus.COMPLETED:
-        raise Conflict(f"job {job_id} is {record.status}, not completed", code="not_completed",
-                       job=record.public(job_links(job_id)))
-    raw = await state.redis.get(state.keys.result(job_id))
-    if raw is None:
+    job_id, raw = await accessible_record(request, state, token_ok=True)
+    if raw.get(b"status") != JobStatus.COMPLETED.encode():
+        public = await public_record(state, job_id, raw)
+        raise Conflict(f"job {job_id} is {public['status']}, not completed", code="not_completed", job=public)
+    result = await state.redis.get(state.keys.result(job_id))
+    if result is None:
         raise job_not_found(job_id)
-    return Response(raw, media_type="application/json")
+    return Response(result, media_type="application/json")
 
 
 async def cancel(request: Request) -> Response:
     state = app_state(request)
-    job_id, _record = await _owned_record(request)
+    job_id, _raw = await accessible_record(request, state, token_ok=False)
     try:
         record = await cancel_job(state.redis, state.queue, job_id, by="client")
     except AlreadyFinished as exc:
         raise Conflict(f"job {job_id} already {exc.record.status}", code="already_finished",
-                       job=exc.record.public(job_links(job_id))) from exc
+                       job=exc.record.public(await signed_links(state, job_id))) from exc
     if record is None:
         raise job_not_found(job_id)
-    return JSONResponse(record.public(job_links(job_id)), status_code=202)
+    return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)
 
 
 async def list_owned_jobs(request: Request) -> Response:
     state = app_state(request)
+    caller = await authenticate(request)
     params = request.query_params
     raw_status = params.get("status")
     try:
@@ -113,9 +132,9 @@ async def list_owned_jobs(request: Request) -> Response:
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
         raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
     try:
-        page = await list_jobs(state.redis, state.keys, owner_of(request), status=status,
+        page = await list_jobs(state.redis, state.keys, caller.owner, status=status,
                                cursor=params.get("cursor"), limit=int(raw_limit))
     except ValueError as exc:
         raise InvalidBody(str(exc), field="cursor") from exc
-    jobs = [record.public(job_links(record.id)) for record in page.jobs]
+    jobs = [record.public(await signed_links(state, record.id)) for record in page.jobs]
     return JSONResponse({"jobs": jobs, "next_cursor": page.next_cursor})

@@ -1,0 +1,73 @@
+"""Who is calling: an API key (`Authorization: Bearer`), a link token, or nobody.
+
+Every job belongs to the key that submitted it. Another key, a bad token and
+a job that never existed all get the same 404, on every route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from .errors import APIError, job_not_found
+from .state import AppState, app_state
+from .tokens import token_opens
+
+# The owner of every job when AUTH_REQUIRED is false and no key is sent.
+PUBLIC_OWNER = "public"
+
+
+class Unauthorized(APIError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": 'Bearer realm="scrapestream"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    owner: str
+
+
+async def authenticate(request: Request) -> Caller:
+    state = app_state(request)
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise Unauthorized("use Authorization: Bearer <API key>")
+        owner = await state.verifier.owner_of(presented.strip())
+        if owner is None:
+            # Wrong, unknown and revoked keys all read the same.
+            raise Unauthorized("this API key is not valid")
+        return Caller(owner)
+    if not state.settings.auth_required:
+        return Caller(PUBLIC_OWNER)
+    raise Unauthorized("an API key is required: Authorization: Bearer <API key>")
+
+
+def owner_of(raw_record: dict[bytes, bytes]) -> str | None:
+    owner = raw_record.get(b"owner")
+    return owner.decode() if owner else None
+
+
+async def check_access(
+    request: Request, state: AppState, job_id: str, raw_record: dict[bytes, bytes], *, token_ok: bool
+) -> None:
+    """Raise the common 404 unless the caller may see this job.
+
+    `token_ok`: this route (events, result) also opens with the job's link token.
+    """
+    if not raw_record:
+        raise job_not_found(job_id)
+    token = request.query_params.get("token")
+    if token_ok and token is not None:
+        if not token_opens(await state.link_secret(), job_id, token):
+            raise job_not_found(job_id)
+        return
+    caller = await authenticate(request)
+    if owner_of(raw_record) != caller.owner:
+        raise job_not_found(job_id)
