@@ -19,7 +19,6 @@ from streams.publish import StreamLimits
 from .apikeys import KeyVerifier
 from .tokens import shared_secret
 
-
 logger = logging.getLogger("scrapestream.service")
 
 

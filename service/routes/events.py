@@ -10,8 +10,8 @@ from jobs.records import load_raw_record, record_from_hash
 from streams.events import Event, EventType, now_ms, parse_stream_id
 from streams.replay import replay_events
 
-from ..errors import BadRequest, job_not_found
 from ..auth import check_access
+from ..errors import BadRequest, job_not_found
 from ..links import signed_links
 from ..sse import EventStreamResponse
 from ..state import app_state

@@ -74,7 +74,9 @@ async def submit(request: Request) -> Response:
     return JSONResponse(body, status_code=202, headers={"Location": links.self})
 
 
-async def accessible_record(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, dict[bytes, bytes]]:
+async def accessible_record(
+    request: Request, state: AppState, *, token_ok: bool
+) -> tuple[str, dict[bytes, bytes]]:
     job_id = request.path_params["job_id"]
     raw = await load_raw_record(state.redis, state.keys, job_id)
     await check_access(request, state, job_id, raw, token_ok=token_ok)
