@@ -46,7 +46,7 @@ async def submit_job(
     keys = config.keys
     payload = serialize_job(
         request.type,
-        (job_id, request.model_dump(mode="json")),
+        (job_id, request.model_dump(mode="json"), owner),
         {},
         None,
         enqueued_ms,

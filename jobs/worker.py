@@ -26,7 +26,7 @@ from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
 from .attempt import JobEnv, run_attempt
-from .claim import claim_jobs
+from .claim import RunningCap, claim_jobs
 from .fetch import FetchLimits, PageFetcher
 from .fetch.addresses import AddressPolicy
 from .queue import QUEUE_KEY
@@ -41,9 +41,10 @@ logger = logging.getLogger("scrapestream.worker")
 class InstantWorker(Worker):
     """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
 
-    def __init__(self, *args: Any, wake_channel: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, wake_channel: str, running_cap: RunningCap, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wake_channel = wake_channel
+        self.running_cap = running_cap
         self._wake = asyncio.Event()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
@@ -52,7 +53,7 @@ class InstantWorker(Worker):
         wanted = [job_id.decode() for job_id in job_ids[: max(free, 0)]]
         claimed = await claim_jobs(
             self.pool, wanted, now_ms=now_ms(), in_progress_ms=int(self.in_progress_timeout_s * 1000),
-            queue_key=self.queue_name,
+            cap=self.running_cap, queue_key=self.queue_name,
         )
         for job_id, score in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
@@ -153,13 +154,16 @@ class InstantWorker(Worker):
 # ---- job functions (arq calls them with its ctx) ----
 
 
-async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any]) -> str:
+async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public") -> str:
     env: JobEnv = ctx["env"]
 
     async def body(run: Any, req: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
         return await scrape_page(run, req, ctx["fetcher"], ctx["policy"])
 
-    return await run_attempt(env, job_id, request, ctx["job_try"], body)
+    try:
+        return await run_attempt(env, job_id, request, ctx["job_try"], body)
+    finally:
+        await ctx["running_cap"].release(env.redis, owner, job_id)
 
 
 def worker_name() -> str:
@@ -187,6 +191,9 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         total_timeout_s=settings.fetch_timeout_s,
     )
     name = worker_name()
+    running_cap = RunningCap(
+        keys, settings.max_running_per_key, stale_after_ms=int((settings.max_job_timeout_s + 120) * 1000)
+    )
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["env"] = JobEnv(
@@ -198,6 +205,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
             max_timeout_s=settings.max_job_timeout_s,
         )
         ctx["policy"] = policy
+        ctx["running_cap"] = running_cap
         ctx["fetcher"] = PageFetcher(limits=limits, policy=policy, user_agent=settings.user_agent)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -219,6 +227,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         "job_deserializer": deserialize_job,
         "ctx": {"worker_name": name},
         "wake_channel": keys.wake_channel(),
+        "running_cap": running_cap,
     }
     options.update(overrides)
     return InstantWorker(**options)

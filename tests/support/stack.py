@@ -34,9 +34,12 @@ class Stack:
 
     async def wait_terminal(self, job_id: str) -> list[dict[str, Any]]:
         """Follow the job's SSE stream to its end; returns the events."""
+        return await self.wait_terminal_as(job_id, None)
+
+    async def wait_terminal_as(self, job_id: str, headers: dict[str, str] | None) -> list[dict[str, Any]]:
         from .sse import read_sse
 
-        return [event async for event in read_sse(self.client, f"/jobs/{job_id}/events")]
+        return [event async for event in read_sse(self.client, f"/jobs/{job_id}/events", headers=headers)]
 
 
 @contextlib.asynccontextmanager
