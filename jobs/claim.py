@@ -34,7 +34,9 @@ for i = 7, #ARGV do
     if score and tonumber(score) <= now and redis.call("EXISTS", in_progress) == 0 then
         local allowed = true
         if cap > 0 then
-            local owner = redis.call("HGET", ARGV[6] .. ":job:{" .. job_id .. "}", "owner")
+            -- A re-run's arq id is "<job id>.<n>": its record is the job's.
+            local record = ARGV[6] .. ":job:{" .. string.match(job_id, "^[^.]+") .. "}"
+            local owner = redis.call("HGET", record, "owner")
             if owner then
                 local running = ARGV[6] .. ":running:" .. owner
                 redis.call("ZREMRANGEBYSCORE", running, "-inf", stale)

@@ -6,12 +6,14 @@ import orjson
 from redis.asyncio import Redis
 
 from streams.events import EventType, now_ms
-from streams.publish import append_event
+from streams.publish import PendingEvent, append_events
 
+from .attempt import queue_webhooks
 from .models import JobRecord, JobStatus
 from .queue import ABORT_KEY, QUEUE_KEY, arq_job_key
-from .records import iso_now, load_record
+from .records import iso_now, load_raw_record, load_record, record_from_hash
 from .submit import QueueConfig
+from .webhooks import WebhookSpec
 
 
 class AlreadyFinished(Exception):
@@ -30,26 +32,33 @@ async def cancel_job(redis: Redis, config: QueueConfig, job_id: str, *, by: str)
     """
     keys = config.keys
     error = {"code": "cancelled", "message": f"cancelled by {by}"}
-    before = await load_record(redis, keys, job_id)
+    raw = await load_raw_record(redis, keys, job_id)
+    before = record_from_hash(raw)
     if before is None:
         return None
-    entry_id = await append_event(
-        redis, keys.events(job_id), keys.record(job_id), EventType.CANCELLED, {"by": by},
-        state={"status": JobStatus.CANCELLED, "finished_at": iso_now(), "error": orjson.dumps(error)},
-        limits=config.limits,
+    arq_id = raw.get(b"arq_id", job_id.encode()).decode()
+    event = PendingEvent.make(
+        EventType.CANCELLED, {"by": by},
+        {"status": JobStatus.CANCELLED, "finished_at": iso_now(), "error": orjson.dumps(error)},
     )
-    if entry_id is None:
+    ids = await append_events(redis, keys.events(job_id), keys.record(job_id), [event], limits=config.limits)
+    if ids is None:
         record = await load_record(redis, keys, job_id)
         if record is None:
             return None
         raise AlreadyFinished(record)
+    request = orjson.loads(raw.get(b"request", b"{}"))
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.zrem(QUEUE_KEY, job_id)
-        pipe.delete(arq_job_key(job_id))
-        if before.status in (JobStatus.RUNNING, JobStatus.RETRYING):
+        pipe.zrem(QUEUE_KEY, arq_id)
+        pipe.zrem(keys.scheduled(), job_id)
+        pipe.delete(arq_job_key(arq_id))
+        if before.status == JobStatus.RUNNING:
             # Only running jobs go in the abort set: arq removes the entry when the
             # task ends, whereas an entry for a job that never runs would stay forever.
-            pipe.zadd(ABORT_KEY, {job_id: now_ms()})
+            pipe.zadd(ABORT_KEY, {arq_id: now_ms()})
+        if request.get("webhook"):
+            queue_webhooks(pipe, keys, config.limits.ttl_s, config.priority_step_ms, job_id,
+                           WebhookSpec.model_validate(request["webhook"]), [(ids[0], event)])
         pipe.publish(keys.wake_channel(), b"cancel")
         await pipe.execute()
     return await load_record(redis, keys, job_id)

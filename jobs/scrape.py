@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .attempt import JobRun
+from .attempt import JobOutcome, JobRun
 from .errors import ExtractionError, JobError
 from .extract import PageDocument, extract_page
 from .fetch import PageFetcher, validate_url
 from .fetch.addresses import AddressPolicy
 from .models import Format, ScrapeRequest
+from .result_cache import cache_key, fresh_result
 
 # Pages bigger than this are extracted off the event loop, so one huge page
 # cannot stall the other jobs' events on this worker.
@@ -29,11 +30,21 @@ async def extract_off_loop(content: bytes, **kwargs: Any) -> PageDocument:
 
 
 async def scrape_page(
-    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy
-) -> tuple[bytes, dict[str, Any]]:
+    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy, owner: str
+) -> JobOutcome:
     spec = ScrapeRequest.model_validate(request)
+    keys = run.env.keys
     await run.progress("validate", 5, f"Checking {spec.url}", defer=True)
     url = validate_url(spec.url, policy)
+    remember = [(cache_key(keys, owner, spec), run.job_id.encode())]
+
+    if spec.max_age_s is not None:
+        cached = await fresh_result(run.env.redis, keys, owner, spec, spec.max_age_s)
+        if cached is not None:
+            result, source = cached
+            await run.progress("store", 95, f"Reusing the result of job {source} (max_age_s {spec.max_age_s:g})",
+                               defer=True)
+            return JobOutcome(result, {"url": url, "cached": True, "source_job": source})
 
     await run.progress("fetch", 20, f"Reading {url}")
     page = await fetcher.fetch(url)
@@ -58,4 +69,4 @@ async def scrape_page(
     }
     if Format.LINKS.value in formats:
         summary["links"] = len(document.links)
-    return result, summary
+    return JobOutcome(result, summary, also_store=remember)

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     max_running_per_key: int = Field(100, ge=0)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
+    # Job control
+    max_attempts: int = Field(5, ge=1, le=50)
+    retry_base_s: float = Field(1.0, gt=0)
+    retry_max_delay_s: float = Field(60.0, gt=0)
+    priority_step_s: float = Field(60.0, ge=0)
+
     # Worker
     worker_concurrency: int = Field(32, ge=1, le=10_000)
     worker_poll_s: float = Field(2.0, gt=0)

@@ -1,29 +1,26 @@
 """Submitting a job: record, `queued` event and arq job in one MULTI/EXEC.
 
-arq's `enqueue_job` spends four round trips (WATCH, EXISTS, MULTI/EXEC) on
-making a caller-chosen id unique; our ids are 128 random bits, so we write
-arq's job key and queue entry ourselves, next to our own record, in one atomic
-round trip: a job is either fully accepted or not at all.
+arq's `enqueue_job` spends four round trips making a caller-chosen id unique;
+our ids are 122 random bits, so the arq job is written next to our own
+record in one atomic round trip: a job is either fully accepted or not at all.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import orjson
-from arq.jobs import serialize_job
 from redis.asyncio import Redis
 
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
 from streams.publish import StreamLimits, queue_create
 
+from .enqueue import queue_arq_job
 from .models import JobRecord, JobStatus, ScrapeRequest
-from .queue import QUEUE_KEY, arq_job_key
-from .records import iso_now
-from .serializer import serialize_job as to_json
+from .schedule import queue_score
 
 
 def new_job_id() -> str:
@@ -35,45 +32,51 @@ def new_job_id() -> str:
 class QueueConfig:
     keys: Keyspace
     limits: StreamLimits
+    priority_step_ms: int = 60_000
 
 
 async def submit_job(
-    redis: Redis, config: QueueConfig, request: ScrapeRequest, *, owner: str
+    redis: Redis, config: QueueConfig, request: ScrapeRequest, *, owner: str, job_id: str | None = None
 ) -> JobRecord:
-    job_id = new_job_id()
-    created_at = iso_now()
-    enqueued_ms = now_ms()
+    job_id = job_id or new_job_id()
+    now = datetime.now(UTC)
+    created_at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     keys = config.keys
-    payload = serialize_job(
-        request.type,
-        (job_id, request.model_dump(mode="json"), owner),
-        {},
-        None,
-        enqueued_ms,
-        serializer=to_json,
-    )
+    start_at = request.start_at(now)
+    status = JobStatus.SCHEDULED if start_at else JobStatus.QUEUED
+    request_json = request.model_dump(mode="json")
     state: dict[str, str | int | bytes] = {
         "id": job_id,
         "type": request.type,
-        "status": JobStatus.QUEUED.value,
+        "status": status.value,
         "percent": 0,
         "attempt": 0,
         "owner": owner,
+        "priority": request.priority,
         "created_at": created_at,
-        "request": orjson.dumps(request.model_dump(mode="json")),
+        "request": orjson.dumps(request_json),
     }
+    queued: dict[str, object] = {"priority": request.priority}
+    limits = config.limits
+    if start_at:
+        state["run_at"] = queued["run_at"] = start_at.isoformat().replace("+00:00", "Z")
+        # Kept for the retention period after the job may start, not after it was submitted.
+        limits = replace(limits, ttl_s=limits.ttl_s + int((start_at - now).total_seconds()))
     async with redis.pipeline(transaction=True) as pipe:
-        queue_create(
-            pipe, keys.events(job_id), keys.record(job_id), EventType.QUEUED, {},
-            state=state, limits=config.limits,
-        )
-        # arq drops a job whose key expired before it started; keep it as long as the record.
-        pipe.psetex(arq_job_key(job_id), config.limits.ttl_s * 1000, payload)
-        pipe.zadd(QUEUE_KEY, {job_id: enqueued_ms})
-        pipe.zadd(keys.owner_jobs(owner), {job_id: enqueued_ms})
+        queue_create(pipe, keys.events(job_id), keys.record(job_id), EventType.QUEUED, queued,
+                     state=state, limits=limits)
+        if start_at:
+            # Waits in the scheduled set; a worker promotes it into the queue when due.
+            start_ms = int(start_at.timestamp() * 1000)
+            queue_arq_job(pipe, request.type, job_id, (job_id, request_json, owner), score_ms=None,
+                          ttl_s=limits.ttl_s)
+            pipe.zadd(keys.scheduled(), {job_id: start_ms})
+            pipe.publish(keys.wake_channel(), b"scheduled")  # a worker may need to wake sooner
+        else:
+            queue_arq_job(pipe, request.type, job_id, (job_id, request_json, owner),
+                          score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
+                          ttl_s=config.limits.ttl_s, wake_channel=keys.wake_channel())
+        pipe.zadd(keys.owner_jobs(owner), {job_id: int(now.timestamp() * 1000)})
         pipe.expire(keys.owner_jobs(owner), config.limits.ttl_s)
-        pipe.publish(keys.wake_channel(), b"job")
         await pipe.execute()
-    return JobRecord(
-        id=job_id, type=request.type, status=JobStatus.QUEUED, created_at=datetime.fromisoformat(created_at)
-    )
+    return JobRecord(id=job_id, type=request.type, status=status, created_at=now)

@@ -18,21 +18,23 @@ import socket
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
 from redis.asyncio import BlockingConnectionPool
 
 from streams.events import now_ms
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
-from .attempt import JobEnv, run_attempt
+from .attempt import WEBHOOK_FUNCTION, JobEnv, JobOutcome, JobRun, RetryLater, run_attempt
 from .claim import RunningCap, claim_jobs
 from .fetch import FetchLimits, PageFetcher
 from .fetch.addresses import AddressPolicy
 from .queue import QUEUE_KEY
+from .schedule import promote_due
 from .scrape import scrape_page
 from .serializer import deserialize_job, serialize_job
 from .settings import Settings
+from .webhooks import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS, deliver_webhook, webhook_client
 from .workers import HEARTBEAT_EVERY_S, heartbeat, leave
 
 logger = logging.getLogger("scrapestream.worker")
@@ -124,8 +126,13 @@ class InstantWorker(Worker):
             backoff = 0.1
             while True:
                 self._wake.clear()
+                wait_s = self.poll_delay_s
                 try:
+                    next_at = await self._promote_scheduled()
                     await self._poll_iteration()
+                    if next_at is not None:
+                        # Sleep no longer than until the next scheduled job is due.
+                        wait_s = max(0.0, min(wait_s, (next_at - now_ms()) / 1000))
                     backoff = 0.1
                 except Exception:
                     # Redis restarting, a network blip: keep the worker, retry shortly.
@@ -136,13 +143,20 @@ class InstantWorker(Worker):
                 if self.burst and await self._burst_done():
                     return
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_delay_s):
+                    async with asyncio.timeout(wait_s):
                         await self._wake.wait()
         finally:
             for task in (listener, beat):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    async def _promote_scheduled(self) -> int | None:
+        env: JobEnv = self.ctx["env"]
+        _moved, next_at = await promote_due(
+            self.pool, env.keys, now_ms=now_ms(), step_ms=env.priority_step_ms
+        )
+        return next_at
 
     async def _burst_done(self) -> bool:
         if 0 <= self.max_burst_jobs <= self._jobs_started() or await self.pool.zcard(self.queue_name) == 0:
@@ -154,16 +168,22 @@ class InstantWorker(Worker):
 # ---- job functions (arq calls them with its ctx) ----
 
 
-async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public") -> str:
+async def scrape(
+    ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public", attempt_base: int = 0
+) -> str:
     env: JobEnv = ctx["env"]
 
-    async def body(run: Any, req: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-        return await scrape_page(run, req, ctx["fetcher"], ctx["policy"])
+    async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
+        return await scrape_page(run, req, ctx["fetcher"], ctx["policy"], owner)
 
     try:
-        return await run_attempt(env, job_id, request, ctx["job_try"], body)
+        # arq counts tries from 1 per enqueue; a client's retry continues the count.
+        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body)
     finally:
         await ctx["running_cap"].release(env.redis, owner, job_id)
+    if isinstance(outcome, RetryLater):
+        raise Retry(defer=outcome.delay_s)
+    return outcome
 
 
 def worker_name() -> str:
@@ -203,18 +223,31 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
             worker_name=name,
             default_timeout_s=settings.job_timeout_s,
             max_timeout_s=settings.max_job_timeout_s,
+            max_attempts=settings.max_attempts,
+            retry_base_s=settings.retry_base_s,
+            retry_max_delay_s=settings.retry_max_delay_s,
+            priority_step_ms=int(settings.priority_step_s * 1000),
         )
         ctx["policy"] = policy
         ctx["running_cap"] = running_cap
+        ctx["webhook_client"] = webhook_client(policy, user_agent=settings.user_agent)
         ctx["fetcher"] = PageFetcher(limits=limits, policy=policy, user_agent=settings.user_agent)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         fetcher: PageFetcher | None = ctx.get("fetcher")
         if fetcher is not None:
             await fetcher.aclose()
+        client = ctx.get("webhook_client")
+        if client is not None:
+            await client.aclose()
 
     options: dict[str, Any] = {
-        "functions": [func(scrape, name="scrape", timeout=settings.max_job_timeout_s + 30)],
+        # max_tries: our own attempt count decides when to stop (`max_attempts`).
+        "functions": [
+            func(scrape, name="scrape", timeout=settings.max_job_timeout_s + 30, max_tries=1_000),
+            func(deliver_webhook, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS,
+                 timeout=DELIVERY_TIMEOUT_S + 15),
+        ],
         "queue_name": QUEUE_KEY,
         "redis_pool": pool,
         "on_startup": on_startup,

@@ -18,7 +18,7 @@ from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
 from .routes.events import job_events
 from .routes.health import health
-from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, submit
+from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
 from .sse import SERVER_SEND
 from .state import AppState
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/jobs/{job_id}", cancel, methods=["DELETE"]),
         Route("/jobs/{job_id}/events", job_events, methods=["GET"]),
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
+        Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]

@@ -75,6 +75,7 @@ class AppState:
             queue=QueueConfig(
                 keys=keys,
                 limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
+                priority_step_ms=int(settings.priority_step_s * 1000),
             ),
             policy=AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports),
         )

@@ -56,6 +56,18 @@ class Keyspace:
         """Sorted set: an owner's running job ids, scored by start time (ms)."""
         return f"{self.prefix}:running:{owner}"
 
+    def scheduled(self) -> str:
+        """Sorted set: jobs waiting for their start time (`delay_s` / `run_at`), scored by it (ms)."""
+        return f"{self.prefix}:scheduled"
+
+    def idempotency(self, owner: str, key: str) -> str:
+        """String: `<body hash> <job id>` of the submit that used this Idempotency-Key."""
+        return f"{self.prefix}:idem:{owner}:{key}"
+
+    def result_cache(self, owner: str, identity: str) -> str:
+        """String: id of the owner's latest completed scrape with this URL and options."""
+        return f"{self.prefix}:cache:{owner}:{identity}"
+
     def wake_channel(self) -> str:
         """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
         return f"{self.prefix}:wake"

@@ -25,8 +25,8 @@ SEALED_FIELD = "terminal_event_id"
 
 _APPEND = LuaScript(
     """
--- KEYS: stream, state hash, [attachment key]
--- ARGV: maxlen, ttl_s, mode ("create" | "update"), attachment ("" if none), event count,
+-- KEYS: stream, state hash, attachment key ...
+-- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, attachment value (one per key) ...,
 --       then per event: type, data, terminal ("1" | "0"), field count, field, value, ...
 if ARGV[3] == "create" then
     if redis.call("EXISTS", KEYS[2]) == 1 then return false end
@@ -34,8 +34,8 @@ elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], "ter
     return false
 end
 local ids = {}
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do
+local i = 5 + #KEYS - 2
+for _ = 1, tonumber(ARGV[4]) do
     local nfields = tonumber(ARGV[i + 3])
     local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
     if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 4, i + 3 + 2 * nfields)) end
@@ -46,7 +46,7 @@ for _ = 1, tonumber(ARGV[5]) do
     end
     i = i + 4 + 2 * nfields
 end
-if KEYS[3] then redis.call("SET", KEYS[3], ARGV[4], "EX", ARGV[2]) end
+for k = 3, #KEYS do redis.call("SET", KEYS[k], ARGV[2 + k], "EX", ARGV[2]) end
 redis.call("EXPIRE", KEYS[1], ARGV[2])
 redis.call("EXPIRE", KEYS[2], ARGV[2])
 return ids
@@ -75,8 +75,10 @@ class PendingEvent:
         return cls(event_type, encode_data(dict(data)), state or {})
 
 
-def _args(events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachment: bytes) -> list[Any]:
-    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, attachment, len(events)]
+def _args(
+    events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = ()
+) -> list[Any]:
+    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), *attachments]
     for event in events:
         args.extend((event.type, event.data, "1" if event.type in TERMINAL_TYPES else "0", len(event.state)))
         for name, value in event.state.items():
@@ -90,20 +92,16 @@ async def append_events(
     state_key: str,
     events: Sequence[PendingEvent],
     *,
-    attach: tuple[str, bytes] | None = None,
+    attach: Sequence[tuple[str, bytes]] = (),
     limits: StreamLimits,
 ) -> list[str] | None:
     """Append events (in order) and their state changes; None if the stream is sealed or gone.
 
-    `attach` = (key, value) is stored with the same lifetime, only if the
+    Each `attach` (key, value) is stored with the same lifetime, only if the
     append happens: a result never outlives, or contradicts, its terminal event.
     """
-    keys = [stream_key, state_key]
-    attachment = b""
-    if attach is not None:
-        keys.append(attach[0])
-        attachment = attach[1]
-    ids = await _APPEND(redis, keys, _args(events, limits, "update", attachment))
+    keys = [stream_key, state_key, *(key for key, _ in attach)]
+    ids = await _APPEND(redis, keys, _args(events, limits, "update", [value for _, value in attach]))
     if not ids:
         return None
     return [i.decode() if isinstance(i, bytes) else i for i in ids]
@@ -117,7 +115,7 @@ async def append_event(
     data: Mapping[str, Any],
     *,
     state: StateFields | None = None,
-    attach: tuple[str, bytes] | None = None,
+    attach: Sequence[tuple[str, bytes]] = (),
     limits: StreamLimits,
 ) -> str | None:
     """Append one event; its id, or None if the stream is sealed or gone."""
@@ -137,5 +135,53 @@ def queue_create(
     limits: StreamLimits,
 ) -> None:
     """Queue, in a pipeline, the creation of a state hash with its first event."""
-    _APPEND.queue(pipe, [stream_key, state_key], _args([PendingEvent.make(event_type, data, state)], limits,
-                                                      "create", b""))
+    _APPEND.queue(pipe, [stream_key, state_key], _args([PendingEvent.make(event_type, data, state)], limits, "create"))
+
+
+_REOPEN = LuaScript(
+    """
+-- KEYS: stream, state hash
+-- ARGV: maxlen, ttl_s, guard field, allowed value count, allowed values ..., type, data, field count,
+--       field, value ..., fields to delete ...
+if redis.call("HEXISTS", KEYS[2], "terminal_event_id") == 0 then return false end
+local current = redis.call("HGET", KEYS[2], ARGV[3])
+local n = tonumber(ARGV[4])
+local allowed = false
+for i = 5, 4 + n do if ARGV[i] == current then allowed = true end end
+if not allowed then return false end
+local i = 5 + n
+local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
+local nfields = tonumber(ARGV[i + 2])
+redis.call("HDEL", KEYS[2], "terminal_event_id")
+if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 3, i + 2 + 2 * nfields)) end
+for k = i + 3 + 2 * nfields, #ARGV do redis.call("HDEL", KEYS[2], ARGV[k]) end
+redis.call("EXPIRE", KEYS[1], ARGV[2])
+redis.call("EXPIRE", KEYS[2], ARGV[2])
+return id
+"""
+)
+
+
+async def reopen_stream(
+    redis: Redis,
+    stream_key: str,
+    state_key: str,
+    *,
+    only_if: tuple[str, Sequence[str]],
+    event: PendingEvent,
+    clear: Sequence[str] = (),
+    limits: StreamLimits,
+) -> str | None:
+    """Unseal a sealed stream with a new first event, if `only_if` = (field, allowed values) holds.
+
+    For re-running a finished job: the terminal event stays in the history,
+    and the stream takes new events until its next terminal one.
+    """
+    field_name, allowed = only_if
+    args: list[Any] = [limits.maxlen, limits.ttl_s, field_name, len(allowed), *allowed,
+                       event.type, event.data, len(event.state)]
+    for name, value in event.state.items():
+        args.extend((name, value))
+    args.extend(clear)
+    entry_id = await _REOPEN(redis, [stream_key, state_key], args)
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -52,3 +52,5 @@ class PageDocument(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     product: Product | None = None
     html: str | None = None
+    # True when the job reused an earlier scrape (`max_age_s`) instead of fetching.
+    cached: bool = False

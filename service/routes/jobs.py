@@ -10,11 +10,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jobs.control import AlreadyFinished, cancel_job
+from jobs.errors import JobError
 from jobs.fetch import validate_url
+from jobs.fetch.addresses import AddressPolicy
+from jobs.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.listing import list_jobs
 from jobs.models import REQUEST_MODELS, JobStatus, ScrapeRequest
 from jobs.records import load_raw_record, record_from_hash
-from jobs.submit import submit_job
+from jobs.rerun import NotRerunnable, rerun_job
+from jobs.settings import Settings
+from jobs.submit import new_job_id, submit_job
 
 from ..auth import authenticate, check_access
 from ..errors import APIError, Conflict, InvalidBody, from_validation_error, job_not_found
@@ -53,12 +58,29 @@ def parse_job_request(body: Any) -> ScrapeRequest:
         raise from_validation_error(exc) from exc
 
 
+def check_bounds(job_request: ScrapeRequest, settings: Settings, policy: AddressPolicy) -> None:
+    """Options past the server's maxima are refused by name (never silently lowered)."""
+    if job_request.max_attempts > settings.max_attempts:
+        raise InvalidBody(f"max_attempts: at most {settings.max_attempts} on this server", field="max_attempts")
+    if job_request.timeout_s is not None and job_request.timeout_s > settings.max_job_timeout_s:
+        raise InvalidBody(f"timeout_s: at most {settings.max_job_timeout_s:g} on this server", field="timeout_s")
+    if job_request.webhook is not None:
+        try:
+            validate_url(job_request.webhook.url, policy)
+        except JobError as exc:
+            raise InvalidBody(f"webhook.url: {exc.message}", code=exc.code, field="webhook.url") from exc
+
+
 async def submit(request: Request) -> Response:
     state = app_state(request)
     caller = await authenticate(request)
     job_request = parse_job_request(await read_json_body(request))
     validate_url(job_request.url, state.policy)
     settings = state.settings
+    check_bounds(job_request, settings, state.policy)
+    idempotency_key = request.headers.get("idempotency-key")
+    if idempotency_key is not None and not valid_key(idempotency_key):
+        raise InvalidBody("Idempotency-Key: 1 to 255 printable characters, no spaces", field="Idempotency-Key")
     wait_s = await submission_wait_s(
         state.redis, state.keys.submit_rate(caller.owner),
         per_minute=settings.submits_per_minute, burst=settings.submit_burst,
@@ -68,10 +90,34 @@ async def submit(request: Request) -> Response:
                               f"retry in {wait_s} s", retry_after_s=wait_s)
         limited.headers = {"Retry-After": str(wait_s)}
         raise limited
-    record = await submit_job(state.redis, state.queue, job_request, owner=caller.owner)
+    job_id = new_job_id()
+    if idempotency_key is not None:
+        earlier = await claim_key(state.redis, state.keys.idempotency(caller.owner, idempotency_key),
+                                  request_hash(job_request), job_id, settings.retention_s)
+        if earlier is not None:
+            return await same_as_before(state, earlier, request_hash(job_request))
+    try:
+        record = await submit_job(state.redis, state.queue, job_request, owner=caller.owner, job_id=job_id)
+    except BaseException:
+        if idempotency_key is not None:  # free the key: the next retry must be able to submit
+            await state.redis.delete(state.keys.idempotency(caller.owner, idempotency_key))
+        raise
     links = await signed_links(state, record.id)
     body = {"id": record.id, "type": record.type, "status": record.status, "links": links.model_dump()}
     return JSONResponse(body, status_code=202, headers={"Location": links.self})
+
+
+async def same_as_before(state: AppState, earlier: Earlier, body_hash: str) -> Response:
+    if earlier.body_hash != body_hash:
+        raise Conflict("this Idempotency-Key was used with a different request body",
+                       code="idempotency_conflict", job_id=earlier.job_id)
+    raw = await load_raw_record(state.redis, state.keys, earlier.job_id)
+    record = record_from_hash(raw)
+    links = await signed_links(state, earlier.job_id)
+    status = record.status if record else JobStatus.QUEUED  # the first submit may still be writing it
+    body = {"id": earlier.job_id, "type": record.type if record else "scrape", "status": status,
+            "links": links.model_dump()}
+    return JSONResponse(body, status_code=202, headers={"Location": links.self, "Idempotent-Replayed": "true"})
 
 
 async def accessible_record(
@@ -140,3 +186,16 @@ async def list_owned_jobs(request: Request) -> Response:
         raise InvalidBody(str(exc), field="cursor") from exc
     jobs = [record.public(await signed_links(state, record.id)) for record in page.jobs]
     return JSONResponse({"jobs": jobs, "next_cursor": page.next_cursor})
+
+
+async def retry(request: Request) -> Response:
+    state = app_state(request)
+    job_id, _raw = await accessible_record(request, state, token_ok=False)
+    try:
+        record = await rerun_job(state.redis, state.queue, job_id, by="client")
+    except NotRerunnable as exc:
+        raise Conflict(str(exc), code="not_retryable",
+                       job=exc.record.public(await signed_links(state, job_id))) from exc
+    if record is None:
+        raise job_not_found(job_id)
+    return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)

@@ -101,7 +101,7 @@ async def test_events_survive_a_crash_of_the_web_process(
             redis, keys.events(job.id), keys.record(job.id), "completed",
             {"summary": {"title": "done"}, "result_url": f"/jobs/{job.id}/result"},
             state={"status": "completed", "percent": 100, "finished_at": iso_now()},
-            attach=(keys.result(job.id), b'{"title": "done"}'), limits=limits,
+            attach=[(keys.result(job.id), b'{"title": "done"}')], limits=limits,
         )
         events = await follower.finished()
         assert await client.result(job.id) == {"title": "done"}

@@ -57,6 +57,37 @@ async def endless(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="text/html")
 
 
+# Requests seen per `?key=`, so tests can tell whether (and how often) a page was fetched.
+HITS: dict[str, int] = {}
+
+
+async def flaky(request: Request) -> Response:
+    """503 for the first `?fail=` requests with this `?key=`, then the plain page."""
+    key = request.query_params.get("key", "")
+    HITS[key] = HITS.get(key, 0) + 1
+    if HITS[key] <= int(request.query_params.get("fail", "2")):
+        return PlainTextResponse("try again later", status_code=503)
+    return HTMLResponse(PLAIN_PAGE)
+
+
+async def counted(request: Request) -> Response:
+    key = request.query_params.get("key", "")
+    HITS[key] = HITS.get(key, 0) + 1
+    return HTMLResponse(PLAIN_PAGE)
+
+
+async def trickle(request: Request) -> Response:
+    """One byte every half second, for ever (or until the client hangs up)."""
+
+    async def drip():  # type: ignore[no-untyped-def]
+        yield b"<html><body>"
+        while not await request.is_disconnected():
+            await asyncio.sleep(0.5)
+            yield b"."
+
+    return StreamingResponse(drip(), media_type="text/html")
+
+
 async def redirect(request: Request) -> Response:
     return RedirectResponse(request.query_params.get("to", "/plain"), status_code=302)
 
@@ -71,5 +102,8 @@ def site_app() -> Starlette:
             Route("/doc.pdf", pdf),
             Route("/endless", endless),
             Route("/redirect", redirect),
+            Route("/flaky", flaky),
+            Route("/counted", counted),
+            Route("/trickle", trickle),
         ]
     )

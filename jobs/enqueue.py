@@ -1,0 +1,41 @@
+"""Writing arq jobs directly: the payload key and the queue entry, queued in a pipeline.
+
+arq's `enqueue_job` spends four round trips (WATCH, EXISTS, MULTI/EXEC) making a
+caller-chosen id unique. Our ids are random or derived from a unique event, so
+the job is written next to whatever else the caller commits in one MULTI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.jobs import serialize_job
+from redis.asyncio.client import Pipeline
+
+from streams.events import now_ms
+
+from .queue import QUEUE_KEY, arq_job_key
+from .serializer import serialize_job as to_json
+
+
+def queue_arq_job(
+    pipe: Pipeline,
+    function: str,
+    job_id: str,
+    args: tuple[Any, ...],
+    *,
+    score_ms: int | None,
+    ttl_s: int,
+    wake_channel: str | None = None,
+) -> None:
+    """Queue the job's payload (and, unless `score_ms` is None, its queue entry) in `pipe`.
+
+    A job without a queue entry waits elsewhere (scheduled) until it is promoted.
+    """
+    payload = serialize_job(function, args, {}, None, now_ms(), serializer=to_json)
+    # arq drops a job whose key expired before it ran; keep it as long as the record.
+    pipe.psetex(arq_job_key(job_id), ttl_s * 1000, payload)
+    if score_ms is not None:
+        pipe.zadd(QUEUE_KEY, {job_id: score_ms})
+        if wake_channel is not None:
+            pipe.publish(wake_channel, b"job")
