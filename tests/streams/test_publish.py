@@ -65,7 +65,7 @@ async def test_an_attachment_is_stored_only_with_its_event(redis: Redis, keys: K
     await open_stream(redis, keys, limits, "j1")
     await publish(redis, keys, limits, "j1", "cancelled", by="client")
     refused = await append_event(redis, keys.events("j1"), keys.record("j1"), "completed", {},
-                                 attach=(keys.result("j1"), b"{}"), limits=limits)
+                                 attach=[(keys.result("j1"), b"{}")], limits=limits)
     assert refused is None
     assert await redis.exists(keys.result("j1")) == 0
 
