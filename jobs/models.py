@@ -82,7 +82,8 @@ class ScrapeRequest(_Request):
     """Fetch one page and extract what it holds."""
 
     type: Literal["scrape"] = "scrape"
-    url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="http(s) URL of the page.")
+    # Length and form are judged by `validate_url`, which answers `invalid_url` for all of them.
+    url: str = Field(min_length=1, description="http(s) URL of the page (at most 2048 characters).")
     formats: list[Format] = Field(
         default_factory=lambda: list(DEFAULT_FORMATS),
         max_length=len(Format),

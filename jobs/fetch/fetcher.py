@@ -67,6 +67,15 @@ class _Hop:
     url: str
 
 
+STASHED_LOCATIONS = "scrapestream.locations"
+
+
+async def _stash_location(response: httpx.Response) -> None:
+    response.extensions[STASHED_LOCATIONS] = response.headers.get_list("location")
+    if "location" in response.headers:
+        del response.headers["location"]
+
+
 class PageFetcher:
     """Fetches pages from the open internet safely. Make one per process and reuse it."""
 
@@ -81,6 +90,10 @@ class PageFetcher:
         self.limits = limits
         self.policy = policy
         self._client = guarded_client(policy, limits, resolver, user_agent=user_agent)
+        # httpx builds the next request from Location inside `send()` (even without
+        # following it) and fails there on a garbled one, as a protocol error. Take
+        # Location away before it looks, so every hop is judged by `_redirect_target`.
+        self._client.event_hooks["response"].append(_stash_location)
         self._headers = httpx.Headers({"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING})
 
     async def fetch(self, url: str, *, headers: Mapping[str, str] | None = None) -> FetchedPage:
@@ -119,7 +132,7 @@ class PageFetcher:
 
             response = await self._client.send(request, stream=True)
             try:
-                locations = response.headers.get_list("location")
+                locations = response.extensions.get(STASHED_LOCATIONS, [])
                 if response.status_code not in REDIRECT_STATUSES or not locations:
                     return await self._page(url, response, redirects, started)
                 if len(redirects) >= self.limits.max_redirects:
@@ -138,8 +151,12 @@ class PageFetcher:
             url = hop.url = target
 
     def _redirect_target(self, url: str, location: str) -> str:
+        # As browsers do (WHATWG URL): before the query, a backslash is a slash, so
+        # `http:\\host\` names another host, not a path on this one.
+        head, sep, tail = location.strip().partition("?")
+        location = head.replace("\\", "/") + sep + tail
         try:
-            return validate_url(urljoin(url, location.strip()), self.policy)
+            return validate_url(urljoin(url, location), self.policy)
         except ValueError as exc:  # urljoin on a garbled Location
             raise InvalidURL(f"{url} redirected to an invalid URL") from exc
         except (InvalidURL, BlockedAddress) as exc:
