@@ -61,6 +61,15 @@ class FetchError(JobError):
     code = "fetch_error"
     transient = True
 
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        # Redirect loops and chains too long fail the same way every time: no retry.
+        self._transient = transient
+
+    @property
+    def is_transient(self) -> bool:
+        return self._transient
+
 
 class HTTPStatusError(JobError):
     code = "http_status"

@@ -78,29 +78,90 @@ class _Request(BaseModel):
         return None
 
 
-class ScrapeRequest(_Request):
-    """Fetch one page and extract what it holds."""
+class ExtractSpec(BaseModel):
+    """Structured data an LLM answers from the page, validated against `schema`."""
 
-    type: Literal["scrape"] = "scrape"
-    # Length and form are judged by `validate_url`, which answers `invalid_url` for all of them.
-    url: str = Field(min_length=1, description="http(s) URL of the page (at most 2048 characters).")
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: dict[str, Any] = Field(alias="schema", description="The JSON Schema the answer must match.")
+    prompt: str | None = Field(None, max_length=4_000, description="What to look for, in words.")
+
+
+class _PagesRequest(_Request):
+    """Options of every job kind that extracts pages."""
+
     formats: list[Format] = Field(
         default_factory=lambda: list(DEFAULT_FORMATS),
         max_length=len(Format),
         description="What to extract: markdown, metadata, product, links, html.",
     )
+    extract: ExtractSpec | None = Field(None, description="Ask an LLM for data matching a JSON Schema.")
+
+
+class ScrapeRequest(_PagesRequest):
+    """Fetch one page and extract what it holds."""
+
+    type: Literal["scrape"] = "scrape"
+    # Length and form are judged by `validate_url`, which answers `invalid_url` for all of them.
+    url: str = Field(min_length=1, description="http(s) URL of the page (at most 2048 characters).")
     max_age_s: float | None = Field(
         None, ge=0, description="Reuse a completed scrape of the same URL and options this young."
     )
 
     def cache_identity(self) -> dict[str, Any]:
         """What makes two scrapes give the same result (not how or when they run)."""
-        return {"type": self.type, "url": self.url, "formats": sorted(self.formats)}
+        extract = self.extract.model_dump(mode="json", by_alias=True) if self.extract else None
+        return {"type": self.type, "url": self.url, "formats": sorted(self.formats), "extract": extract}
 
 
-# `type` picks the model; crawl, batch and ask slot in here.
-REQUEST_MODELS: dict[str, type[_Request]] = {"scrape": ScrapeRequest}
-JobRequest = ScrapeRequest
+class CrawlRequest(_PagesRequest):
+    """Breadth-first from `url`, within scope, up to `limit` pages and `max_depth` hops."""
+
+    type: Literal["crawl"] = "crawl"
+    url: str = Field(min_length=1, description="Where the crawl starts (always fetched).")
+    limit: int = Field(100, ge=1, description="Most pages fetched (at most CRAWL_MAX_PAGES).")
+    max_depth: int = Field(3, ge=0, le=100, description="Most link hops from the start page.")
+    include_paths: list[str] = Field(default_factory=list, max_length=50, description="Regexes the path must match.")
+    exclude_paths: list[str] = Field(default_factory=list, max_length=50, description="Regexes the path must not.")
+    allow_subdomains: bool = Field(False, description="Also follow links to subdomains of the start host.")
+    respect_robots: bool = Field(True, description="Obey robots.txt (Disallow, Crawl-delay).")
+    sitemap: bool = Field(False, description="Seed the frontier from the site's sitemap.xml.")
+
+
+class BatchRequest(_PagesRequest):
+    """Fetch a list of pages concurrently (within per-host limits)."""
+
+    type: Literal["batch"] = "batch"
+    urls: list[str] = Field(min_length=1, description="The pages (at most BATCH_MAX_URLS).")
+
+
+class AskRequest(_Request):
+    """Answer questions from a finished crawl or batch (`job`), or from a site crawled first (`url`)."""
+
+    type: Literal["ask"] = "ask"
+    questions: list[str] = Field(min_length=1, max_length=20)
+    job: str | None = Field(None, pattern=r"^[0-9a-f]{32}$", description="A finished crawl or batch of yours.")
+    url: str | None = Field(None, min_length=1, description="A site to crawl first.")
+    limit: int = Field(20, ge=1, le=200, description="Pages crawled when `url` is given.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AskRequest:
+        if (self.job is None) == (self.url is None):
+            raise ValueError("give either job (a finished crawl or batch) or url (a site to crawl), not both")
+        for question in self.questions:
+            if not question.strip() or len(question) > 1_000:
+                raise ValueError("each question: 1 to 1,000 characters")
+        return self
+
+
+JobRequest = ScrapeRequest | CrawlRequest | BatchRequest | AskRequest
+# `type` picks the model.
+REQUEST_MODELS: dict[str, type[_Request]] = {
+    "scrape": ScrapeRequest,
+    "crawl": CrawlRequest,
+    "batch": BatchRequest,
+    "ask": AskRequest,
+}
 
 
 class ErrorInfo(BaseModel):

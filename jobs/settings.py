@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = Field(60.0, gt=0)
     priority_step_s: float = Field(60.0, ge=0)
 
+    # Crawl, batch, ask
+    crawl_max_pages: int = Field(10_000, ge=1)
+    crawl_concurrency: int = Field(16, ge=1, le=512)
+    host_concurrency: int = Field(4, ge=1, le=512)
+    politeness_delay_s: float = Field(0.0, ge=0)
+    batch_max_urls: int = Field(1_000, ge=1)
+
+    # LLM (any OpenAI-compatible server: OpenAI, Ollama, vLLM, LM Studio ...)
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    openai_model: str = ""
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_max_attempts: int = Field(2, ge=1, le=10)
+    llm_token_budget: int = Field(6_000, ge=100)
+
     # Worker
     worker_concurrency: int = Field(32, ge=1, le=10_000)
     worker_poll_s: float = Field(2.0, gt=0)
@@ -80,6 +95,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @property
+    def llm_configured(self) -> bool:
+        """Extraction and LLM answers need a model, and a server (OpenAI itself wants a key)."""
+        return bool(self.openai_model and (self.openai_base_url or self.openai_api_key))
 
     @property
     def private_addresses_allowed(self) -> bool:

@@ -19,7 +19,7 @@ from streams.keys import Keyspace
 from streams.publish import StreamLimits, queue_create
 
 from .enqueue import queue_arq_job
-from .models import JobRecord, JobStatus, ScrapeRequest
+from .models import JobRecord, JobRequest, JobStatus
 from .schedule import queue_score
 
 
@@ -36,7 +36,7 @@ class QueueConfig:
 
 
 async def submit_job(
-    redis: Redis, config: QueueConfig, request: ScrapeRequest, *, owner: str, job_id: str | None = None
+    redis: Redis, config: QueueConfig, request: JobRequest, *, owner: str, job_id: str | None = None
 ) -> JobRecord:
     job_id = job_id or new_job_id()
     now = datetime.now(UTC)

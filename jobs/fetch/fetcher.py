@@ -127,7 +127,7 @@ class PageFetcher:
             # Coming back to a URL is a loop unless a cookie set meanwhile changes the question.
             visit = (url, request.headers.get("cookie"))
             if visit in seen:
-                raise FetchError(f"redirect loop: {url} redirects back to itself")
+                raise FetchError(f"redirect loop: {url} redirects back to itself", transient=False)
             seen.add(visit)
 
             response = await self._client.send(request, stream=True)
@@ -136,7 +136,7 @@ class PageFetcher:
                 if response.status_code not in REDIRECT_STATUSES or not locations:
                     return await self._page(url, response, redirects, started)
                 if len(redirects) >= self.limits.max_redirects:
-                    raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
+                    raise FetchError(f"too many redirects (more than {self.limits.max_redirects})", transient=False)
                 if "set-cookie" in response.headers:
                     cookies = cookies or httpx.Cookies()
                     cookies.extract_cookies(response)

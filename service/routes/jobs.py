@@ -10,15 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jobs.control import AlreadyFinished, cancel_job
-from jobs.errors import JobError
-from jobs.fetch import validate_url
-from jobs.fetch.addresses import AddressPolicy
 from jobs.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.listing import list_jobs
-from jobs.models import REQUEST_MODELS, JobStatus, ScrapeRequest
+from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
 from jobs.records import load_raw_record, record_from_hash
 from jobs.rerun import NotRerunnable, rerun_job
-from jobs.settings import Settings
 from jobs.submit import new_job_id, submit_job
 
 from ..auth import authenticate, check_access
@@ -26,6 +22,7 @@ from ..errors import APIError, Conflict, InvalidBody, from_validation_error, job
 from ..links import signed_links
 from ..ratelimit import submission_wait_s
 from ..state import AppState, app_state
+from ..validation import check_request
 
 
 class RateLimited(APIError):
@@ -44,7 +41,7 @@ async def read_json_body(request: Request) -> Any:
         raise InvalidBody(f"the body is not valid JSON: {exc}", code="invalid_body") from exc
 
 
-def parse_job_request(body: Any) -> ScrapeRequest:
+def parse_job_request(body: Any) -> JobRequest:
     if not isinstance(body, dict):
         raise InvalidBody("the body must be a JSON object", code="invalid_body")
     job_type = body.get("type", "scrape")
@@ -58,26 +55,13 @@ def parse_job_request(body: Any) -> ScrapeRequest:
         raise from_validation_error(exc) from exc
 
 
-def check_bounds(job_request: ScrapeRequest, settings: Settings, policy: AddressPolicy) -> None:
-    """Options past the server's maxima are refused by name (never silently lowered)."""
-    if job_request.max_attempts > settings.max_attempts:
-        raise InvalidBody(f"max_attempts: at most {settings.max_attempts} on this server", field="max_attempts")
-    if job_request.timeout_s is not None and job_request.timeout_s > settings.max_job_timeout_s:
-        raise InvalidBody(f"timeout_s: at most {settings.max_job_timeout_s:g} on this server", field="timeout_s")
-    if job_request.webhook is not None:
-        try:
-            validate_url(job_request.webhook.url, policy)
-        except JobError as exc:
-            raise InvalidBody(f"webhook.url: {exc.message}", code=exc.code, field="webhook.url") from exc
-
-
 async def submit(request: Request) -> Response:
     state = app_state(request)
     caller = await authenticate(request)
     job_request = parse_job_request(await read_json_body(request))
-    validate_url(job_request.url, state.policy)
     settings = state.settings
-    check_bounds(job_request, settings, state.policy)
+    await check_request(job_request, settings=settings, policy=state.policy, redis=state.redis, keys=state.keys,
+                        owner=caller.owner, llm_configured=settings.llm_configured)
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and not valid_key(idempotency_key):
         raise InvalidBody("Idempotency-Key: 1 to 255 printable characters, no spaces", field="Idempotency-Key")

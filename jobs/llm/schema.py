@@ -1,0 +1,200 @@
+"""The client's JSON Schema: hostile input, checked before use, then the judge of every answer.
+
+    check_schema(schema) -> schema        ValueError with a message a client can act on (422)
+    answer_problems(answer, schema)       what is wrong with an answer, [] when it conforms
+    qualifies_for_strict(schema)          whether to ask OpenAI-style servers for `strict: true`
+
+What a schema must be: a JSON object of at most MAX_SCHEMA_BYTES (compact UTF-8
+JSON) and MAX_SCHEMA_DEPTH levels, a valid schema of its `$schema` draft (2020-12
+when absent; an unknown `$schema` is refused rather than guessed), describing an
+object (`"type": "object"`: every fallback rung, `json_object` included, yields an
+object). References must stay inside the schema: jsonschema's default registry
+*fetches* remote `$ref`s with urllib, which would let a client make the worker
+fetch any URL, so a non-local `$ref` is refused here and answers are validated
+with a registry that retrieves nothing.
+
+Formats are annotations, as JSON Schema 2020-12 has them by default: `"format":
+"email"` is passed to the model, not asserted on its answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any, cast
+from urllib.parse import unquote
+
+import referencing
+import referencing.exceptions
+from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.protocols import Validator
+from jsonschema.validators import Draft202012Validator, validator_for
+
+MAX_SCHEMA_BYTES = 64 * 1024
+MAX_SCHEMA_DEPTH = 64
+MAX_PROBLEMS = 10
+"""How many validation errors are reported (to the model for a repair, to the client in an LLMError)."""
+
+_REF_KEYWORDS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+_NO_RETRIEVAL: referencing.Registry[Any] = referencing.Registry()
+_STRICT_KEYWORDS = frozenset(
+    {
+        "$defs", "$ref", "$schema", "additionalProperties", "anyOf", "const", "definitions", "description",
+        "enum", "items", "properties", "required", "title", "type",
+    }
+)
+_STRICT_MAX_DEPTH = 10
+
+
+def check_schema(schema: Any) -> dict[str, Any]:
+    """`schema`, once it is known to be a bounded, valid, self-contained JSON Schema of an object."""
+    if not isinstance(schema, dict):
+        raise ValueError('the schema must be a JSON object: a JSON Schema with "type": "object"')
+    refs, has_nested_ids = _walk(schema)
+    size = _serialized_size(schema)
+    if size > MAX_SCHEMA_BYTES:
+        raise ValueError(f"the schema is {size} bytes as compact JSON; the limit is {MAX_SCHEMA_BYTES}")
+    validator_class = _validator_class(schema)
+    try:
+        validator_class.check_schema(schema)
+    except SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {_clip(exc.message)} (at {exc.json_path})") from None
+    if schema.get("type") != "object":
+        raise ValueError('the schema must describe an object ("type": "object"); wrap a list in a property')
+    for ref in refs:
+        if not ref.startswith("#"):
+            raise ValueError(
+                f"$ref {_clip(ref, 100)!r} points outside the schema; only local references such as "
+                '"#/$defs/item" are allowed (a schema never makes the service fetch anything)'
+            )
+        if ref.startswith("#/") and not has_nested_ids and not _pointer_resolves(schema, ref[1:]):
+            raise ValueError(f"$ref {_clip(ref, 100)!r} does not point at anything in the schema")
+    return schema
+
+
+def answer_problems(answer: Any, schema: dict[str, Any]) -> list[str]:
+    """Up to MAX_PROBLEMS ways `answer` breaks `schema` (a checked one), as `$.path: message` lines."""
+    validator = _validator_class(schema)(schema, registry=_NO_RETRIEVAL)
+    try:
+        errors: list[ValidationError] = list(itertools.islice(validator.iter_errors(answer), 5 * MAX_PROBLEMS))
+    except referencing.exceptions.Unresolvable as exc:
+        raise ValueError(f"the schema has a reference that cannot be resolved: {_clip(str(exc))}") from exc
+    except RecursionError:
+        return ["$: the answer is nested too deeply to validate"]
+    errors.sort(key=lambda error: error.json_path)
+    return [f"{error.json_path}: {_clip(error.message)}" for error in errors[:MAX_PROBLEMS]]
+
+
+def qualifies_for_strict(schema: dict[str, Any]) -> bool:
+    """Whether the schema is plainly inside the subset OpenAI's strict mode takes.
+
+    Strict mode wants every object closed (`additionalProperties: false`) with all
+    its properties required, and only some keywords; a schema outside that subset
+    is refused with a 400. So strictness is asked for only when nothing is in doubt,
+    and `strict: false` (the schema guides the model, our validator judges) otherwise.
+    """
+    return "anyOf" not in schema and _strict_node(schema, 0)
+
+
+def _strict_node(node: Any, depth: int) -> bool:
+    if not isinstance(node, dict) or not node.keys() <= _STRICT_KEYWORDS or depth > _STRICT_MAX_DEPTH:
+        return False
+    if "$ref" in node:
+        return node.keys() <= {"$ref", "description", "title"}
+    declared = node.get("type")
+    types = {declared} if isinstance(declared, str) else set(declared) if isinstance(declared, list) else set()
+    children: list[Any] = []
+    if "object" in types:
+        properties = node.get("properties")
+        required = node.get("required")
+        if not isinstance(properties, dict) or node.get("additionalProperties") is not False:
+            return False
+        if not isinstance(required, list) or sorted(map(str, required)) != sorted(properties):
+            return False
+        children += properties.values()
+    elif "properties" in node or "additionalProperties" in node or "required" in node:
+        return False
+    if "array" in types:
+        if not isinstance(node.get("items"), dict):
+            return False
+        children.append(node["items"])
+    if not types and not node.keys() & {"enum", "const", "anyOf"}:
+        return False
+    if "anyOf" in node:
+        if not isinstance(node["anyOf"], list):
+            return False
+        children += node["anyOf"]
+    for defs in ("$defs", "definitions"):
+        if defs in node:
+            if not isinstance(node[defs], dict):
+                return False
+            children += node[defs].values()
+    return all(_strict_node(child, depth + 1) for child in children)
+
+
+def _walk(schema: dict[str, Any]) -> tuple[list[str], bool]:
+    """The schema's reference strings, and whether any subschema sets its own `$id`; bounds depth first.
+
+    Every string under a reference keyword counts, even inside `enum` or `const` data:
+    a false alarm costs the client a clear 422, a miss would cost a fetch.
+    """
+    refs: list[str] = []
+    has_nested_ids = False
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_SCHEMA_DEPTH:
+            raise ValueError(f"the schema is nested more than {MAX_SCHEMA_DEPTH} levels deep")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str):
+                    raise ValueError("the schema's keys must be strings")
+                if key in _REF_KEYWORDS and isinstance(value, str):
+                    refs.append(value)
+                has_nested_ids |= key == "$id" and node is not schema
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+    return refs, has_nested_ids
+
+
+def _serialized_size(schema: dict[str, Any]) -> int:
+    try:
+        text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the schema is not plain JSON: {_clip(str(exc))}") from None
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _validator_class(schema: dict[str, Any]) -> type[Validator]:
+    dialect = schema.get("$schema")
+    if dialect is None:
+        return cast(type[Validator], Draft202012Validator)
+    if not isinstance(dialect, str):
+        raise ValueError("$schema must be a string: the URI of a JSON Schema draft")
+    # With a default given, validator_for returns it for an unknown URI instead of warning and guessing.
+    found: type[Validator] | None = validator_for(schema, default=cast(Any, None))
+    if found is None:
+        raise ValueError(
+            f"unknown $schema {_clip(dialect, 100)!r}; use a JSON Schema draft URI such as "
+            '"https://json-schema.org/draft/2020-12/schema", or leave $schema out'
+        )
+    return found
+
+
+def _pointer_resolves(document: Any, pointer: str) -> bool:
+    """Whether the JSON Pointer (RFC 6901, `/a/b`; percent-encoding allowed as in a URI fragment) exists."""
+    node = document
+    for raw in unquote(pointer).split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isascii() and token.isdigit() and len(token) < 10 and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False
+    return True
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
