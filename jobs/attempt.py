@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from streams.events import EventType
 from streams.keys import Keyspace
-from streams.publish import PendingEvent, StreamLimits, append_events
+from streams.publish import PendingEvent, StreamLimits, append_events, queue_append_events
 
 from .enqueue import queue_arq_job
 from .errors import InternalError, JobCancelled, JobError, JobTimeout
@@ -126,6 +126,26 @@ class JobRun:
                                   self.job_id, self.webhook, list(zip(ids, events, strict=False))):
                     await pipe.execute()
 
+    async def publish_with(self, extra: Callable[[Any], None], *events: PendingEvent) -> None:
+        """Publish events in the same round trip as `extra(pipeline)` (e.g. storing a page)."""
+        events = (*self._outbox, *events)
+        self._outbox = []
+        async with self.env.redis.pipeline(transaction=False) as pipe:
+            extra(pipe)
+            queue_append_events(pipe, self.env.keys.events(self.job_id), self.env.keys.record(self.job_id), events,
+                                limits=self.env.limits)
+            replies = await pipe.execute()
+        if not replies[-1]:
+            raise JobCancelled("the job was ended while it ran (cancelled or expired)")
+
+    def set_percent(self, percent: int) -> int | None:
+        """Raise the job's percent; the new value if it moved (worth a progress event), else None."""
+        percent = max(0, min(100, percent))
+        if percent <= self._percent:
+            return None
+        self._percent = percent
+        return percent
+
     async def progress(self, phase: str, percent: int, message: str, *, defer: bool = False) -> None:
         """A `progress` event; `defer` it when the next one follows within microseconds."""
         # Percent only rises: a client's progress bar never moves backwards.
@@ -172,7 +192,9 @@ async def run_attempt(
          "worker": env.worker_name, "phase": "validate"},
         defer=True,
     )
-    timeout_s = min(float(request.get("timeout_s") or env.default_timeout_s), env.max_timeout_s)
+    # A scrape gets JOB_TIMEOUT_S unless it asks; a crawl, batch or ask may need up to the maximum.
+    default_s = env.default_timeout_s if request.get("type", "scrape") == "scrape" else env.max_timeout_s
+    timeout_s = min(float(request.get("timeout_s") or default_s), env.max_timeout_s)
     max_attempts = min(int(request.get("max_attempts") or 1), env.max_attempts)
     try:
         try:

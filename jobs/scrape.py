@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .attempt import JobOutcome, JobRun
-from .errors import ExtractionError, JobError
+from .errors import ExtractionError, JobError, LLMError
 from .extract import PageDocument, extract_page
 from .fetch import PageFetcher, validate_url
 from .fetch.addresses import AddressPolicy
 from .models import Format, ScrapeRequest
 from .result_cache import cache_key, fresh_result
+
+if TYPE_CHECKING:
+    from .llm import LLMClient
 
 # Pages bigger than this are extracted off the event loop, so one huge page
 # cannot stall the other jobs' events on this worker.
@@ -30,7 +33,8 @@ async def extract_off_loop(content: bytes, **kwargs: Any) -> PageDocument:
 
 
 async def scrape_page(
-    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy, owner: str
+    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy, owner: str,
+    llm: LLMClient | None = None,
 ) -> JobOutcome:
     spec = ScrapeRequest.model_validate(request)
     keys = run.env.keys
@@ -56,6 +60,13 @@ async def scrape_page(
         charset=page.charset, formats=formats,
     )
 
+    if spec.extract is not None:
+        if llm is None:
+            raise LLMError("this worker has no LLM configured (OPENAI_MODEL, OPENAI_BASE_URL)")
+        await run.progress("llm", 75, "Asking the model for the extract schema")
+        from .page_work import with_llm_answer
+
+        document = await with_llm_answer(document, spec.extract, llm)
     # These two ride with `completed`: one round trip for the last three events.
     await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)), defer=True)
     result = document.model_dump_json(exclude_none=False).encode()

@@ -18,20 +18,21 @@ import socket
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.worker import Retry, Worker, func
+from arq.worker import Worker, func
 from redis.asyncio import BlockingConnectionPool
 
 from streams.events import now_ms
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
-from .attempt import WEBHOOK_FUNCTION, JobEnv, JobOutcome, JobRun, RetryLater, run_attempt
+from .attempt import WEBHOOK_FUNCTION, JobEnv
 from .claim import RunningCap, claim_jobs
+from .crawl_job import CrawlLimits
 from .fetch import FetchLimits, PageFetcher
 from .fetch.addresses import AddressPolicy
+from .functions import JOB_FUNCTIONS
 from .queue import QUEUE_KEY
 from .schedule import promote_due
-from .scrape import scrape_page
 from .serializer import deserialize_job, serialize_job
 from .settings import Settings
 from .webhooks import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS, deliver_webhook, webhook_client
@@ -165,27 +166,6 @@ class InstantWorker(Worker):
         return False
 
 
-# ---- job functions (arq calls them with its ctx) ----
-
-
-async def scrape(
-    ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public", attempt_base: int = 0
-) -> str:
-    env: JobEnv = ctx["env"]
-
-    async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await scrape_page(run, req, ctx["fetcher"], ctx["policy"], owner)
-
-    try:
-        # arq counts tries from 1 per enqueue; a client's retry continues the count.
-        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body)
-    finally:
-        await ctx["running_cap"].release(env.redis, owner, job_id)
-    if isinstance(outcome, RetryLater):
-        raise Retry(defer=outcome.delay_s)
-    return outcome
-
-
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -231,6 +211,15 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         ctx["policy"] = policy
         ctx["running_cap"] = running_cap
         ctx["webhook_client"] = webhook_client(policy, user_agent=settings.user_agent)
+        ctx["crawl_limits"] = CrawlLimits(concurrency=settings.crawl_concurrency, per_host=settings.host_concurrency,
+                                          delay_s=settings.politeness_delay_s, user_agent=settings.user_agent)
+        if settings.llm_configured:
+            from .llm import LLMClient, LLMConfig
+
+            ctx["llm"] = LLMClient(LLMConfig(
+                base_url=settings.openai_base_url or None, api_key=settings.openai_api_key or None,
+                model=settings.openai_model, timeout_s=settings.llm_timeout_s,
+                max_attempts=settings.llm_max_attempts, token_budget=settings.llm_token_budget))
         ctx["fetcher"] = PageFetcher(limits=limits, policy=policy, user_agent=settings.user_agent)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -240,11 +229,15 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         client = ctx.get("webhook_client")
         if client is not None:
             await client.aclose()
+        llm = ctx.get("llm")
+        if llm is not None:
+            await llm.aclose()
 
     options: dict[str, Any] = {
         # max_tries: our own attempt count decides when to stop (`max_attempts`).
         "functions": [
-            func(scrape, name="scrape", timeout=settings.max_job_timeout_s + 30, max_tries=1_000),
+            *(func(function, name=kind, timeout=settings.max_job_timeout_s + 30, max_tries=1_000)
+              for kind, function in JOB_FUNCTIONS.items()),
             func(deliver_webhook, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS,
                  timeout=DELIVERY_TIMEOUT_S + 15),
         ],
@@ -292,7 +285,7 @@ def run_worker(settings: Settings | None = None) -> None:
 class WorkerSettings:
     """For `arq jobs.worker.WorkerSettings` (polling pickup); prefer `scrapestream worker`."""
 
-    functions = [func(scrape, name="scrape")]
+    functions = [func(function, name=kind) for kind, function in JOB_FUNCTIONS.items()]
     job_serializer = staticmethod(serialize_job)
     job_deserializer = staticmethod(deserialize_job)
     allow_abort_jobs = True

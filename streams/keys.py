@@ -28,6 +28,10 @@ class Keyspace:
         """String: the result document (JSON) of a completed job."""
         return f"{self.prefix}:job:{{{job_id}}}:result"
 
+    def pages(self, job_id: str) -> str:
+        """List: one JSON entry per page of a crawl or batch, in order; expires with the job."""
+        return f"{self.prefix}:job:{{{job_id}}}:pages"
+
     def owner_jobs(self, owner: str) -> str:
         """Sorted set: an owner's job ids scored by creation time (ms)."""
         return f"{self.prefix}:owner:{owner}:jobs"

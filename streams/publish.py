@@ -124,6 +124,13 @@ async def append_event(
     return ids[-1] if ids else None
 
 
+def queue_append_events(
+    pipe: Pipeline, stream_key: str, state_key: str, events: Sequence[PendingEvent], *, limits: StreamLimits
+) -> None:
+    """Queue `append_events` in a pipeline; its reply (ids, or None if sealed) is the pipeline's."""
+    _APPEND.queue(pipe, [stream_key, state_key], _args(events, limits, "update"))
+
+
 def queue_create(
     pipe: Pipeline,
     stream_key: str,

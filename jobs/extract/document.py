@@ -54,3 +54,6 @@ class PageDocument(BaseModel):
     html: str | None = None
     # True when the job reused an earlier scrape (`max_age_s`) instead of fetching.
     cached: bool = False
+    # The LLM's answer to the job's `extract` schema, validated against it, and its token usage.
+    extract: Any = None
+    usage: dict[str, int] | None = None

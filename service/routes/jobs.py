@@ -13,6 +13,7 @@ from jobs.control import AlreadyFinished, cancel_job
 from jobs.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.listing import list_jobs
 from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
+from jobs.pages import read_pages
 from jobs.records import load_raw_record, record_from_hash
 from jobs.rerun import NotRerunnable, rerun_job
 from jobs.submit import new_job_id, submit_job
@@ -126,9 +127,40 @@ async def get_job(request: Request) -> Response:
     return JSONResponse(await public_record(state, job_id, raw))
 
 
+PAGE_KINDS = (b"crawl", b"batch")
+WAITING = (JobStatus.QUEUED.value.encode(), JobStatus.SCHEDULED.value.encode())
+
+
+async def page_results(request: Request, state: AppState, job_id: str, raw: dict[bytes, bytes]) -> Response:
+    """A crawl's or batch's pages, a slice at a time, while it runs and after."""
+    params = request.query_params
+    cursor, limit = params.get("cursor", "0"), params.get("limit", "20")
+    if not cursor.isdigit():
+        raise InvalidBody("cursor: a page offset this service gave out", field="cursor")
+    if not limit.isdigit() or not 1 <= int(limit) <= 100:
+        raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
+    start = int(cursor)
+    entries, total = await read_pages(state.redis, state.keys, job_id, start, int(limit))
+    status = raw.get(b"status", b"").decode()
+    finished = JobStatus(status).is_terminal
+    end = start + len(entries)
+    # While the job runs more pages may come: `next` then points past the last one read.
+    more = end < total or (not finished and raw.get(b"type") == b"crawl")
+    token = params.get("token")
+    query = f"cursor={end}&limit={limit}" + (f"&token={token}" if token else "")
+    next_url = f"/jobs/{job_id}/result?{query}" if more else None
+    body = b"".join([
+        b'{"status":', orjson.dumps(status), b',"total":', str(total).encode(), b',"pages":[',
+        b",".join(entries), b'],"next":', orjson.dumps(next_url), b"}",
+    ])
+    return Response(body, media_type="application/json")
+
+
 async def get_result(request: Request) -> Response:
     state = app_state(request)
     job_id, raw = await accessible_record(request, state, token_ok=True)
+    if raw.get(b"type") in PAGE_KINDS and raw.get(b"status") not in WAITING:
+        return await page_results(request, state, job_id, raw)
     if raw.get(b"status") != JobStatus.COMPLETED.encode():
         public = await public_record(state, job_id, raw)
         raise Conflict(f"job {job_id} is {public['status']}, not completed", code="not_completed", job=public)

@@ -1,0 +1,158 @@
+"""The `crawl` job: breadth first from a start page, within scope, limit and depth.
+
+Workers (CRAWL_CONCURRENCY of them) take URLs from the frontier; each page is
+fetched within its host's politeness slot (HOST_CONCURRENCY, the politeness
+delay, robots.txt's Crawl-delay), extracted, handed to a sink (the job's page
+list in Redis, or an `ask` job's passages), and its in-scope links go back to
+the frontier. Only URLs wait in memory, never pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.events import EventType
+from streams.publish import PendingEvent
+
+from .attempt import JobOutcome, JobRun
+from .crawl import Frontier, HostPoliteness, RobotsCache, ScopeRules, sitemap_urls
+from .fetch import validate_url
+from .fetch.addresses import AddressPolicy
+from .models import CrawlRequest
+from .page_work import PageOutcome, PageWork, process_page
+from .pages import error_entry, queue_push
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    concurrency: int
+    per_host: int
+    delay_s: float
+    user_agent: str
+
+
+@dataclass(slots=True)
+class CrawlTally:
+    pages: int = 0
+    failed: int = 0
+    skipped_by_robots: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+PageSink = Callable[[PageOutcome, int, CrawlTally], Awaitable[None]]
+"""Gets each finished page with its depth."""
+
+
+async def crawl_site(
+    run: JobRun,
+    spec: CrawlRequest,
+    work: PageWork,
+    policy: AddressPolicy,
+    limits: CrawlLimits,
+    sink: PageSink,
+) -> CrawlTally:
+    start = validate_url(spec.url, policy)
+    scope = ScopeRules(start, allow_subdomains=spec.allow_subdomains, include_paths=spec.include_paths,
+                       exclude_paths=spec.exclude_paths)
+    frontier = Frontier(limit=spec.limit, max_depth=spec.max_depth)
+    frontier.add(start, 0)
+    robots = RobotsCache(work.fetcher.fetch) if spec.respect_robots else None
+    politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
+    tally = CrawlTally()
+    if spec.sitemap:
+        listed = await robots.sitemaps(start) if robots else []
+        for url in await sitemap_urls(work.fetcher.fetch, start, listed, max_urls=spec.limit * 4):
+            if scope.allows(url):
+                frontier.add(url, min(1, spec.max_depth))
+    await run.progress("fetch", 1, f"Crawling {start}: up to {spec.limit} pages, {spec.max_depth} links deep")
+    changed = asyncio.Condition()
+
+    async def crawl_one(url: str, depth: int) -> None:
+        if robots is not None and not await robots.allowed(url, limits.user_agent):
+            tally.skipped_by_robots += 1
+            frontier.done(counted=False)  # its place in the limit goes to a page we may fetch
+            skipped = PageOutcome(url, error_entry(url, "robots_disallowed", "robots.txt disallows this page"),
+                                  None, None, None, "robots_disallowed")
+            await sink(skipped, depth, tally)
+            return
+        delay = await robots.crawl_delay(url, limits.user_agent) if robots is not None else None
+        async with politeness.slot(url, crawl_delay=delay):
+            outcome = await process_page(url, work, need_links=True)
+        document = outcome.document
+        if document is not None and not frontier.mark_redirected(url, document.url):
+            frontier.done(counted=False)  # redirected to a page this crawl already has
+            return
+        if document is not None and depth < spec.max_depth:
+            for link in document.links:
+                if scope.allows(link):
+                    frontier.add(link, depth + 1)
+        tally.pages += 1
+        if outcome.error_code is not None:
+            tally.failed += 1
+            tally.errors[outcome.error_code] = tally.errors.get(outcome.error_code, 0) + 1
+        frontier.done()
+        await sink(outcome, depth, tally)
+
+    async def worker() -> None:
+        while True:
+            async with changed:
+                await changed.wait_for(lambda: frontier.finished or frontier.counts.queued > 0)
+                if frontier.finished:
+                    changed.notify_all()
+                    return
+                batch = frontier.next_batch(1)
+            if not batch:
+                # Everything queued was handed out meanwhile, or the limit is spoken for.
+                async with changed:
+                    await changed.wait()
+                continue
+            try:
+                await crawl_one(*batch[0])
+            finally:
+                async with changed:
+                    changed.notify_all()
+
+    await asyncio.gather(*(worker() for _ in range(limits.concurrency)))
+    return tally
+
+
+async def run_crawl(
+    run: JobRun, request: dict[str, Any], work_for: Callable[[CrawlRequest], PageWork], policy: AddressPolicy,
+    limits: CrawlLimits,
+) -> JobOutcome:
+    spec = CrawlRequest.model_validate(request)
+    env = run.env
+    await env.redis.delete(env.keys.pages(run.job_id))  # a new attempt starts a new page list
+    # Pages finish concurrently; one at a time they are numbered and published, so
+    # the stream's order is the order of `percent`.
+    in_order = asyncio.Lock()
+
+    async def record(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
+        async with in_order:
+            await publish_page(outcome, depth, tally)
+
+    async def publish_page(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
+        percent = run.set_percent(min(99, 100 * tally.pages // max(spec.limit, 1)))
+        data = {"url": outcome.url, "status": outcome.status, "title": outcome.title, "depth": depth}
+        if outcome.error_code:
+            data["error"] = outcome.error_code
+        events = [PendingEvent.make(EventType.PAGE, data, {"pages": tally.pages})]
+        if percent is not None:  # progress only when the percent moves: at most 100 of them
+            message = f"{tally.pages} of at most {spec.limit} pages"
+            events.append(PendingEvent.make(EventType.PROGRESS, {"phase": "fetch", "percent": percent,
+                                                                  "message": message},
+                                            {"phase": "fetch", "percent": percent}))
+        await run.publish_with(
+            lambda pipe: queue_push(pipe, env.keys, run.job_id, outcome.entry, env.limits.ttl_s), *events
+        )
+
+    tally = await crawl_site(run, spec, work_for(spec), policy, limits, record)
+    await run.progress("store", 100, f"Crawled {tally.pages} pages", defer=True)
+    summary = {"pages": tally.pages, "failed": tally.failed, "skipped_by_robots": tally.skipped_by_robots,
+               "errors": tally.errors}
+    return JobOutcome(orjson.dumps(summary), summary)
