@@ -1,10 +1,10 @@
 """The crawl frontier: URLs waiting to be fetched, breadth first, in bounded memory.
 
 It holds URLs, never pages. Memory is bounded whatever a site links to: at most
-`max_queued` URLs wait (default limit × 20, at least 1,000); a URL found when
+`max_queued` URLs wait (by default 20 per page of the limit, at least 1,000); a URL found when
 the queue is full is dropped and counted in `dropped`. The seen-set holds
 64-bit hashes of `dedupe_key`s, not strings, and stops growing at
-`max_queued` × 2 + limit (later URLs are dropped too). A hash collision would
+twice `max_queued` plus the limit (later URLs are dropped too). A hash collision would
 skip one page: with a random 64-bit hash and at most millions of keys, about
 one chance in a million crawls.
 

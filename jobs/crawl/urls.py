@@ -85,6 +85,12 @@ def dedupe_key(url: str) -> str:
     return f"{authority}/{path.removesuffix('/')}{question_mark}{query}"
 
 
+def origin_of(url: str) -> str:
+    """"scheme://host[:port]" of a `normalize_url` result."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.partition('/')[0]}"
+
+
 def is_tracking_param(name: str) -> bool:
     """Whether a query parameter only tracks the visitor (see TRACKING_PARAMS)."""
     lowered = name.lower()
