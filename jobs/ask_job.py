@@ -54,8 +54,8 @@ async def run_ask(
         crawl = CrawlRequest(url=spec.url or "", limit=spec.limit, max_depth=3, formats=[Format.MARKDOWN])
 
         async def keep(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
-            if outcome.document is not None and outcome.document.markdown:
-                docs.append((outcome.document.url, outcome.document.markdown))
+            if outcome.markdown:
+                docs.append((outcome.final_url or outcome.url, outcome.markdown))
             await run.page(outcome.url, outcome.status, outcome.title, depth=depth)
 
         await crawl_site(run, crawl, work_for(crawl), policy, limits, keep)

@@ -44,7 +44,7 @@ async def run_batch(
             try:
                 checked = validate_url(url, policy)
             except JobError as exc:
-                outcome = PageOutcome(url, error_entry(url, exc.code, exc.message), None, None, None, exc.code)
+                outcome = PageOutcome(url, error_entry(url, exc.code, exc.message), None, None, error_code=exc.code)
             else:
                 async with politeness.slot(checked):
                     outcome = await process_page(checked, work)

@@ -44,6 +44,8 @@ class CrawlTally:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+MAX_CONSIDERED = 500_000
+
 PageSink = Callable[[PageOutcome, int, CrawlTally], Awaitable[None]]
 """Gets each finished page with its depth."""
 
@@ -64,6 +66,9 @@ async def crawl_site(
     robots = RobotsCache(work.fetcher.fetch) if spec.respect_robots else None
     politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
     tally = CrawlTally()
+    # Links already looked at, as found: most pages repeat the same navigation,
+    # and judging a link (normalize, scope) costs more than this lookup.
+    considered: set[str] = set()
     if spec.sitemap:
         listed = await robots.sitemaps(start) if robots else []
         for url in await sitemap_urls(work.fetcher.fetch, start, listed, max_urls=spec.limit * 4):
@@ -77,18 +82,21 @@ async def crawl_site(
             tally.skipped_by_robots += 1
             frontier.done(counted=False)  # its place in the limit goes to a page we may fetch
             skipped = PageOutcome(url, error_entry(url, "robots_disallowed", "robots.txt disallows this page"),
-                                  None, None, None, "robots_disallowed")
+                                  None, None, error_code="robots_disallowed")
             await sink(skipped, depth, tally)
             return
         delay = await robots.crawl_delay(url, limits.user_agent) if robots is not None else None
         async with politeness.slot(url, crawl_delay=delay):
             outcome = await process_page(url, work, need_links=True)
-        document = outcome.document
-        if document is not None and not frontier.mark_redirected(url, document.url):
+        if outcome.final_url is not None and not frontier.mark_redirected(url, outcome.final_url):
             frontier.done(counted=False)  # redirected to a page this crawl already has
             return
-        if document is not None and depth < spec.max_depth:
-            for link in document.links:
+        if depth < spec.max_depth:
+            for link in outcome.links:
+                if link in considered:
+                    continue
+                if len(considered) < MAX_CONSIDERED:
+                    considered.add(link)
                 if scope.allows(link):
                     frontier.add(link, depth + 1)
         tally.pages += 1

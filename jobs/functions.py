@@ -34,7 +34,8 @@ async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner:
 
 def _work(ctx: dict[str, Any], spec: _PagesRequest) -> PageWork:
     extract: ExtractSpec | None = spec.extract
-    return PageWork(ctx["fetcher"], frozenset(Format(f).value for f in spec.formats), extract, ctx.get("llm"))
+    formats = frozenset(Format(f).value for f in spec.formats)
+    return PageWork(ctx["fetcher"], formats, extract, ctx.get("llm"), ctx["extractor"])
 
 
 async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",

@@ -31,6 +31,7 @@ from .crawl_job import CrawlLimits
 from .fetch import FetchLimits, PageFetcher
 from .fetch.addresses import AddressPolicy
 from .functions import JOB_FUNCTIONS
+from .page_work import Extractor
 from .queue import QUEUE_KEY
 from .schedule import promote_due
 from .serializer import deserialize_job, serialize_job
@@ -211,6 +212,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         ctx["policy"] = policy
         ctx["running_cap"] = running_cap
         ctx["webhook_client"] = webhook_client(policy, user_agent=settings.user_agent)
+        ctx["extractor"] = Extractor(settings.extract_processes)
         ctx["crawl_limits"] = CrawlLimits(concurrency=settings.crawl_concurrency, per_host=settings.host_concurrency,
                                           delay_s=settings.politeness_delay_s, user_agent=settings.user_agent)
         if settings.llm_configured:
@@ -232,6 +234,9 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         llm = ctx.get("llm")
         if llm is not None:
             await llm.aclose()
+        extractor = ctx.get("extractor")
+        if extractor is not None:
+            extractor.close()
 
     options: dict[str, Any] = {
         # max_tries: our own attempt count decides when to stop (`max_attempts`).
