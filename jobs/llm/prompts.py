@@ -94,7 +94,7 @@ def extraction_messages(
     text = cut_to_budget(page_text, token_budget)
     parts = [
         "Extract data from the web page below as one JSON object matching this JSON Schema:",
-        json.dumps(schema, ensure_ascii=False, indent=1),
+        json.dumps(schema, ensure_ascii=False),
     ]
     if prompt and prompt.strip():
         parts += ["", "Instructions from the requester:", prompt.strip()]

@@ -2,8 +2,10 @@
 
 Servers without structured output answer in prose, often with the JSON in a
 ```json fence; `parse_json_reply` takes the whole reply, else a fenced block,
-else the first JSON object in the text. Every step is bounded, since the reply
-may echo hostile page text.
+else the first JSON object in the text. Reasoning models served by Ollama or
+vLLM may open their reply with `<think>…</think>`: that is dropped first, so an
+object the model only considered is never taken. Every step is bounded, since
+the reply may echo hostile page text.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ MAX_OBJECT_STARTS = 20
 """How many `{` are tried as the start of an object: each failed try may scan to the end of the reply."""
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
-_CITATION = re.compile(r"([ \t]*)\[\s*(\d{1,6}(?:\s*,\s*\d{1,6})*)\s*\]")
+_CITATION = re.compile(r"([ \t]*)((?:\[\s*\d{1,6}(?:\s*,\s*\d{1,6})*\s*\])+)")  # a run: [1], [1, 2], [1][2]
 _DECODER = json.JSONDecoder(parse_constant=lambda name: _reject_constant(name))
+_REASONING = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
+
+
+def strip_reasoning(reply: str) -> str:
+    """The reply without the `<think>…</think>` blocks some reasoning models put in it."""
+    return _REASONING.sub("", reply).strip() if "<" in reply else reply.strip()
 
 
 def parse_json_reply(reply: str) -> Any:
     """The JSON value in `reply`; ValueError saying why there is none."""
-    text = reply.strip().lstrip("\ufeff")
+    text = strip_reasoning(reply).lstrip("\ufeff").strip()
     if not text:
         raise ValueError("the reply is empty")
     candidates = [text, *(block.strip() for block in _FENCE.findall(text))]
@@ -55,7 +63,7 @@ def cite(answer: str, urls: list[str]) -> tuple[str, list[str]]:
 
     def renumber(match: re.Match[str]) -> str:
         numbers: list[int] = []
-        for raw in match.group(2).split(","):
+        for raw in re.findall(r"\d+", match.group(2)):
             passage = int(raw)
             if 1 <= passage <= len(urls):
                 url = urls[passage - 1]

@@ -11,7 +11,9 @@ object (`"type": "object"`: every fallback rung, `json_object` included, yields 
 object). References must stay inside the schema: jsonschema's default registry
 *fetches* remote `$ref`s with urllib, which would let a client make the worker
 fetch any URL, so a non-local `$ref` is refused here and answers are validated
-with a registry that retrieves nothing.
+with a registry that retrieves nothing. Patterns must compile on RE2, and
+validation has a time budget (see `jobs.llm.bounded`): a schema cannot make
+checking an answer hang a worker.
 
 Formats are annotations, as JSON Schema 2020-12 has them by default: `"format":
 "email"` is passed to the model, not asserted on its answer.
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import unquote
 
@@ -29,6 +33,14 @@ import referencing.exceptions
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import Draft202012Validator, validator_for
+
+from jobs.llm.bounded import (
+    VALIDATION_BUDGET_S,
+    ValidationTooSlow,
+    bounded_validator_class,
+    compile_pattern,
+    validation_deadline,
+)
 
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_SCHEMA_DEPTH = 64
@@ -50,7 +62,7 @@ def check_schema(schema: Any) -> dict[str, Any]:
     """`schema`, once it is known to be a bounded, valid, self-contained JSON Schema of an object."""
     if not isinstance(schema, dict):
         raise ValueError('the schema must be a JSON object: a JSON Schema with "type": "object"')
-    refs, has_nested_ids = _walk(schema)
+    found = _walk(schema)
     size = _serialized_size(schema)
     if size > MAX_SCHEMA_BYTES:
         raise ValueError(f"the schema is {size} bytes as compact JSON; the limit is {MAX_SCHEMA_BYTES}")
@@ -61,24 +73,32 @@ def check_schema(schema: Any) -> dict[str, Any]:
         raise ValueError(f"not a valid JSON Schema: {_clip(exc.message)} (at {exc.json_path})") from None
     if schema.get("type") != "object":
         raise ValueError('the schema must describe an object ("type": "object"); wrap a list in a property')
-    for ref in refs:
+    for pattern in found.patterns:
+        compile_pattern(pattern)
+    if {"unevaluatedProperties", "patternProperties"} <= found.keywords:
+        # jsonschema matches patternProperties with Python's backtracking `re` when it evaluates these.
+        raise ValueError("unevaluatedProperties cannot be combined with patternProperties; use additionalProperties")
+    for ref in found.refs:
         if not ref.startswith("#"):
             raise ValueError(
                 f"$ref {_clip(ref, 100)!r} points outside the schema; only local references such as "
                 '"#/$defs/item" are allowed (a schema never makes the service fetch anything)'
             )
-        if ref.startswith("#/") and not has_nested_ids and not _pointer_resolves(schema, ref[1:]):
+        if ref.startswith("#/") and "$id" not in found.nested_keywords and not _pointer_resolves(schema, ref[1:]):
             raise ValueError(f"$ref {_clip(ref, 100)!r} does not point at anything in the schema")
     return schema
 
 
 def answer_problems(answer: Any, schema: dict[str, Any]) -> list[str]:
     """Up to MAX_PROBLEMS ways `answer` breaks `schema` (a checked one), as `$.path: message` lines."""
-    validator = _validator_class(schema)(schema, registry=_NO_RETRIEVAL)
+    validator = bounded_validator_class(_validator_class(schema))(schema, registry=_NO_RETRIEVAL)
     try:
-        errors: list[ValidationError] = list(itertools.islice(validator.iter_errors(answer), 5 * MAX_PROBLEMS))
+        with validation_deadline():
+            errors: list[ValidationError] = list(itertools.islice(validator.iter_errors(answer), 5 * MAX_PROBLEMS))
     except referencing.exceptions.Unresolvable as exc:
         raise ValueError(f"the schema has a reference that cannot be resolved: {_clip(str(exc))}") from exc
+    except ValidationTooSlow:
+        raise ValueError(f"checking an answer against the schema took over {VALIDATION_BUDGET_S:g} s") from None
     except RecursionError:
         return ["$: the answer is nested too deeply to validate"]
     errors.sort(key=lambda error: error.json_path)
@@ -132,14 +152,21 @@ def _strict_node(node: Any, depth: int) -> bool:
     return all(_strict_node(child, depth + 1) for child in children)
 
 
-def _walk(schema: dict[str, Any]) -> tuple[list[str], bool]:
-    """The schema's reference strings, and whether any subschema sets its own `$id`; bounds depth first.
+@dataclass
+class _Found:
+    refs: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    keywords: set[str] = field(default_factory=set)  # every key anywhere
+    nested_keywords: set[str] = field(default_factory=set)  # every key below the root
 
-    Every string under a reference keyword counts, even inside `enum` or `const` data:
-    a false alarm costs the client a clear 422, a miss would cost a fetch.
+
+def _walk(schema: dict[str, Any]) -> _Found:
+    """References, patterns and keys used anywhere in the schema; bounds depth first.
+
+    Every string under a reference or pattern keyword counts, even inside `enum` or
+    `const` data: a false alarm costs the client a clear 422, a miss a fetch or a hang.
     """
-    refs: list[str] = []
-    has_nested_ids = False
+    found = _Found()
     stack: list[tuple[Any, int]] = [(schema, 1)]
     while stack:
         node, depth = stack.pop()
@@ -150,12 +177,18 @@ def _walk(schema: dict[str, Any]) -> tuple[list[str], bool]:
                 if not isinstance(key, str):
                     raise ValueError("the schema's keys must be strings")
                 if key in _REF_KEYWORDS and isinstance(value, str):
-                    refs.append(value)
-                has_nested_ids |= key == "$id" and node is not schema
+                    found.refs.append(value)
+                elif key == "pattern" and isinstance(value, str):
+                    found.patterns.append(value)
+                elif key == "patternProperties" and isinstance(value, dict):
+                    found.patterns.extend(value)
+                found.keywords.add(key)
+                if node is not schema:
+                    found.nested_keywords.add(key)
                 stack.append((value, depth + 1))
         elif isinstance(node, list):
             stack.extend((item, depth + 1) for item in node)
-    return refs, has_nested_ids
+    return found
 
 
 def _serialized_size(schema: dict[str, Any]) -> int:
@@ -189,7 +222,7 @@ def _pointer_resolves(document: Any, pointer: str) -> bool:
         token = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isascii() and token.isdigit() and len(token) < 10 and int(token) < len(node):
+        elif isinstance(node, list) and re.fullmatch(r"0|[1-9][0-9]{0,8}", token) and int(token) < len(node):
             node = node[int(token)]
         else:
             return False
