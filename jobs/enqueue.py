@@ -39,3 +39,22 @@ def queue_arq_job(
         pipe.zadd(QUEUE_KEY, {job_id: score_ms})
         if wake_channel is not None:
             pipe.publish(wake_channel, b"job")
+
+
+def arq_job_commands(
+    function: str,
+    job_id: str,
+    args: tuple[Any, ...],
+    *,
+    score_ms: int | None,
+    ttl_s: int,
+    wake_channel: str | None = None,
+) -> list[tuple[str | int, ...]]:
+    """The same writes as `queue_arq_job`, as commands for `streams.publish.create_stream(then=...)`."""
+    payload = serialize_job(function, args, {}, None, now_ms(), serializer=to_json)
+    commands: list[tuple[str | int, ...]] = [("PSETEX", arq_job_key(job_id), ttl_s * 1000, payload.decode())]
+    if score_ms is not None:
+        commands.append(("ZADD", QUEUE_KEY, score_ms, job_id))
+        if wake_channel is not None:
+            commands.append(("PUBLISH", wake_channel, "job"))
+    return commands

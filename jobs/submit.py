@@ -1,4 +1,4 @@
-"""Submitting a job: record, `queued` event and arq job in one MULTI/EXEC.
+"""Submitting a job: record, `queued` event and arq job in one Lua script.
 
 arq's `enqueue_job` spends four round trips making a caller-chosen id unique;
 our ids are 122 random bits, so the arq job is written next to our own
@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
-from streams.publish import StreamLimits, queue_create
+from streams.publish import PendingEvent, StreamLimits, create_stream
 
-from .enqueue import queue_arq_job
+from .enqueue import arq_job_commands
 from .models import JobRecord, JobRequest, JobStatus
 from .schedule import queue_score
 
@@ -62,21 +62,21 @@ async def submit_job(
         state["run_at"] = queued["run_at"] = start_at.isoformat().replace("+00:00", "Z")
         # Kept for the retention period after the job may start, not after it was submitted.
         limits = replace(limits, ttl_s=limits.ttl_s + int((start_at - now).total_seconds()))
-    async with redis.pipeline(transaction=True) as pipe:
-        queue_create(pipe, keys.events(job_id), keys.record(job_id), EventType.QUEUED, queued,
-                     state=state, limits=limits)
-        if start_at:
-            # Waits in the scheduled set; a worker promotes it into the queue when due.
-            start_ms = int(start_at.timestamp() * 1000)
-            queue_arq_job(pipe, request.type, job_id, (job_id, request_json, owner), score_ms=None,
-                          ttl_s=limits.ttl_s)
-            pipe.zadd(keys.scheduled(), {job_id: start_ms})
-            pipe.publish(keys.wake_channel(), b"scheduled")  # a worker may need to wake sooner
-        else:
-            queue_arq_job(pipe, request.type, job_id, (job_id, request_json, owner),
-                          score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
-                          ttl_s=config.limits.ttl_s, wake_channel=keys.wake_channel())
-        pipe.zadd(keys.owner_jobs(owner), {job_id: int(now.timestamp() * 1000)})
-        pipe.expire(keys.owner_jobs(owner), config.limits.ttl_s)
-        await pipe.execute()
+    arq_args = (job_id, request_json, owner)
+    if start_at:
+        # Waits in the scheduled set; a worker promotes it into the queue when due.
+        then = arq_job_commands(request.type, job_id, arq_args, score_ms=None, ttl_s=limits.ttl_s)
+        then += [("ZADD", keys.scheduled(), int(start_at.timestamp() * 1000), job_id),
+                 ("PUBLISH", keys.wake_channel(), "scheduled")]  # a worker may need to wake sooner
+    else:
+        then = arq_job_commands(request.type, job_id, arq_args,
+                                score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
+                                ttl_s=limits.ttl_s, wake_channel=keys.wake_channel())
+    then += [("ZADD", keys.owner_jobs(owner), int(now.timestamp() * 1000), job_id),
+             ("EXPIRE", keys.owner_jobs(owner), config.limits.ttl_s)]
+    # One script: the record, the `queued` event and the queue entries, all or nothing.
+    created = await create_stream(redis, keys.events(job_id), keys.record(job_id),
+                                  PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then)
+    if created is None:
+        raise RuntimeError(f"job id {job_id} is taken")  # 122 random bits: never, short of a broken RNG
     return JobRecord(id=job_id, type=request.type, status=status, created_at=now)

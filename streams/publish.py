@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -26,15 +27,15 @@ SEALED_FIELD = "terminal_event_id"
 _APPEND = LuaScript(
     """
 -- KEYS: stream, state hash, attachment key ...
--- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, attachment value (one per key) ...,
---       then per event: type, data, terminal ("1" | "0"), field count, field, value, ...
+-- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, then-commands (JSON list of lists),
+--       attachment value (one per key) ..., then per event: type, data, terminal, field count, field, value, ...
 if ARGV[3] == "create" then
     if redis.call("EXISTS", KEYS[2]) == 1 then return false end
 elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], "terminal_event_id") == 1 then
     return false
 end
 local ids = {}
-local i = 5 + #KEYS - 2
+local i = 6 + #KEYS - 2
 for _ = 1, tonumber(ARGV[4]) do
     local nfields = tonumber(ARGV[i + 3])
     local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
@@ -46,9 +47,12 @@ for _ = 1, tonumber(ARGV[4]) do
     end
     i = i + 4 + 2 * nfields
 end
-for k = 3, #KEYS do redis.call("SET", KEYS[k], ARGV[2 + k], "EX", ARGV[2]) end
+for k = 3, #KEYS do redis.call("SET", KEYS[k], ARGV[3 + k], "EX", ARGV[2]) end
 redis.call("EXPIRE", KEYS[1], ARGV[2])
 redis.call("EXPIRE", KEYS[2], ARGV[2])
+if ARGV[5] ~= "[]" then
+    for _, command in ipairs(cjson.decode(ARGV[5])) do redis.call(unpack(command)) end
+end
 return ids
 """
 )
@@ -76,9 +80,11 @@ class PendingEvent:
 
 
 def _args(
-    events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = ()
+    events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = (),
+    then: Sequence[Sequence[str | int | float]] = (),
 ) -> list[Any]:
-    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), *attachments]
+    commands = orjson.dumps([[str(part) for part in command] for command in then]) if then else b"[]"
+    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), commands, *attachments]
     for event in events:
         args.extend((event.type, event.data, "1" if event.type in TERMINAL_TYPES else "0", len(event.state)))
         for name, value in event.state.items():
@@ -129,6 +135,25 @@ def queue_append_events(
 ) -> None:
     """Queue `append_events` in a pipeline; its reply (ids, or None if sealed) is the pipeline's."""
     _APPEND.queue(pipe, [stream_key, state_key], _args(events, limits, "update"))
+
+
+async def create_stream(
+    redis: Redis,
+    stream_key: str,
+    state_key: str,
+    event: PendingEvent,
+    *,
+    limits: StreamLimits,
+    then: Sequence[Sequence[str | int | float]] = (),
+) -> str | None:
+    """Create a state hash with its first event, then run `then` (Redis commands), all atomically.
+
+    One script, one round trip: a submit writes its record, its first event and
+    its queue entries together or not at all. None if the state hash exists.
+    `then` names its keys itself, so it suits a single Redis, not a Cluster.
+    """
+    ids = await _APPEND(redis, [stream_key, state_key], _args([event], limits, "create", then=then))
+    return ids[-1].decode() if ids else None
 
 
 def queue_create(
