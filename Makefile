@@ -24,9 +24,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check service jobs streams tests bench
 	$(BIN)/mypy
 
-## bench: speed figures (printed, never asserted)
+BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput
+
+## bench: speed figures (printed, never asserted); README's Performance section quotes them
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for name in $(BENCHES); do echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info
