@@ -103,6 +103,7 @@ class JobRun:
         state: dict[str, Any] | None = None,
         *,
         attach: Sequence[tuple[str, bytes]] = (),
+        then: Sequence[Sequence[str | int]] = (),
         defer: bool = False,
     ) -> None:
         """Publish an event (with whatever was deferred before it), or defer it."""
@@ -116,6 +117,7 @@ class JobRun:
             self.env.keys.record(self.job_id),
             events,
             attach=attach,
+            then=then,
             limits=self.env.limits,
         )
         if ids is None:
@@ -207,6 +209,7 @@ async def run_attempt(
             {"summary": outcome.summary, "result_url": f"/jobs/{job_id}/result"},
             {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
             attach=[(env.keys.result(job_id), outcome.result), *outcome.also_store],
+            then=[("HINCRBY", env.keys.stats(), "completed", 1)],
         )
         return JobStatus.COMPLETED
     except JobCancelled:
@@ -251,4 +254,5 @@ async def _fail(run: JobRun, exc: JobError) -> None:
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
+            then=[("HINCRBY", run.env.keys.stats(), "failed", 1)],
         )

@@ -41,7 +41,8 @@ async def cancel_job(redis: Redis, config: QueueConfig, job_id: str, *, by: str)
         EventType.CANCELLED, {"by": by},
         {"status": JobStatus.CANCELLED, "finished_at": iso_now(), "error": orjson.dumps(error)},
     )
-    ids = await append_events(redis, keys.events(job_id), keys.record(job_id), [event], limits=config.limits)
+    ids = await append_events(redis, keys.events(job_id), keys.record(job_id), [event], limits=config.limits,
+                              then=[("HINCRBY", keys.stats(), "cancelled", 1)])
     if ids is None:
         record = await load_record(redis, keys, job_id)
         if record is None:

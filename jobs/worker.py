@@ -93,7 +93,7 @@ class InstantWorker(Worker):
         env: JobEnv = self.ctx["env"]
         while True:
             try:
-                await heartbeat(self.pool, env.keys, env.worker_name)
+                await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
             await asyncio.sleep(HEARTBEAT_EVERY_S)

@@ -11,17 +11,22 @@ HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_MS = 20_000
 
 
-async def heartbeat(redis: Redis, keys: Keyspace, worker_name: str) -> None:
+async def heartbeat(redis: Redis, keys: Keyspace, worker_name: str, running: int = 0) -> None:
     now = now_ms()
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zadd(keys.workers(), {worker_name: now})
         pipe.zremrangebyscore(keys.workers(), "-inf", now - STALE_AFTER_MS)
         pipe.expire(keys.workers(), STALE_AFTER_MS // 1000 * 3)
+        pipe.hset(keys.worker_load(), worker_name, str(running))
+        pipe.expire(keys.worker_load(), STALE_AFTER_MS // 1000 * 3)
         await pipe.execute()
 
 
 async def leave(redis: Redis, keys: Keyspace, worker_name: str) -> None:
-    await redis.zrem(keys.workers(), worker_name)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(keys.workers(), worker_name)
+        pipe.hdel(keys.worker_load(), worker_name)
+        await pipe.execute()
 
 
 async def count_live_workers(redis: Redis, keys: Keyspace) -> int:

@@ -19,6 +19,7 @@ from .errors import EXCEPTION_HANDLERS
 from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
+from .routes.queue import metrics, queue
 from .sse import SERVER_SEND
 from .state import AppState
 
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
+        Route("/queue", queue, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:

@@ -17,6 +17,7 @@ from streams.keys import Keyspace
 from streams.publish import StreamLimits
 
 from .apikeys import KeyVerifier
+from .metrics import Metrics
 from .tokens import shared_secret
 
 logger = logging.getLogger("scrapestream.service")
@@ -30,6 +31,7 @@ class AppState:
     policy: AddressPolicy
     hub: FollowerHub
     verifier: KeyVerifier
+    metrics: Metrics
     records: Coalescer[dict[bytes, bytes]] = field(default_factory=Coalescer)
     # Signs link tokens; set at startup (TOKEN_SECRET, or one shared through Redis).
     token_secret: bytes = b""
@@ -72,6 +74,7 @@ class AppState:
             redis=redis,
             hub=hub,
             verifier=KeyVerifier(redis, keys),
+            metrics=Metrics(lambda: hub.follower_count),
             queue=QueueConfig(
                 keys=keys,
                 limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),

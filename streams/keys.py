@@ -72,6 +72,14 @@ class Keyspace:
         """String: id of the owner's latest completed scrape with this URL and options."""
         return f"{self.prefix}:cache:{owner}:{identity}"
 
+    def stats(self) -> str:
+        """Hash: how many jobs ended completed / failed / cancelled, since the counters began."""
+        return f"{self.prefix}:stats"
+
+    def worker_load(self) -> str:
+        """Hash: jobs each worker runs now, written with its heartbeat."""
+        return f"{self.prefix}:workers:running"
+
     def wake_channel(self) -> str:
         """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
         return f"{self.prefix}:wake"

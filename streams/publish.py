@@ -99,15 +99,17 @@ async def append_events(
     events: Sequence[PendingEvent],
     *,
     attach: Sequence[tuple[str, bytes]] = (),
+    then: Sequence[Sequence[str | int | float]] = (),
     limits: StreamLimits,
 ) -> list[str] | None:
     """Append events (in order) and their state changes; None if the stream is sealed or gone.
 
-    Each `attach` (key, value) is stored with the same lifetime, only if the
-    append happens: a result never outlives, or contradicts, its terminal event.
+    Each `attach` (key, value) is stored with the same lifetime, and each `then`
+    command runs, only if the append happens: a result never outlives, or
+    contradicts, its terminal event.
     """
     keys = [stream_key, state_key, *(key for key, _ in attach)]
-    ids = await _APPEND(redis, keys, _args(events, limits, "update", [value for _, value in attach]))
+    ids = await _APPEND(redis, keys, _args(events, limits, "update", [value for _, value in attach], then))
     if not ids:
         return None
     return [i.decode() if isinstance(i, bytes) else i for i in ids]

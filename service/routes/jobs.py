@@ -87,6 +87,7 @@ async def submit(request: Request) -> Response:
         if idempotency_key is not None:  # free the key: the next retry must be able to submit
             await state.redis.delete(state.keys.idempotency(caller.owner, idempotency_key))
         raise
+    state.metrics.submitted.labels(record.type).inc()
     links = await signed_links(state, record.id)
     body = {"id": record.id, "type": record.type, "status": record.status, "links": links.model_dump()}
     return JSONResponse(body, status_code=202, headers={"Location": links.self})

@@ -1,0 +1,52 @@
+"""Prometheus metrics of one web process, plus the queue as Redis sees it at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class QueueCollector(Collector):
+    """Reports the last `queue_stats` handed to it (the route reads Redis, then renders)."""
+
+    def __init__(self, follower_count: Any) -> None:
+        self.stats: dict[str, Any] = {}
+        self.follower_count = follower_count
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats
+        followers = GaugeMetricFamily("scrapestream_sse_followers", "SSE followers of this web process")
+        followers.add_metric([], self.follower_count())
+        yield followers
+        if not stats:
+            return
+        queued = GaugeMetricFamily("scrapestream_queued_jobs", "Jobs waiting in the queue", labels=["priority"])
+        for priority, count in stats["queued"]["by_priority"].items():
+            queued.add_metric([priority], count)
+        yield queued
+        for name, help_text in (("scheduled", "Jobs waiting for their start time"),
+                                ("running", "Jobs running on live workers"), ("workers", "Live workers")):
+            gauge = GaugeMetricFamily(f"scrapestream_{name}", help_text)
+            gauge.add_metric([], stats[name])
+            yield gauge
+        ended = CounterMetricFamily("scrapestream_jobs_ended", "Jobs that ended, by outcome", labels=["status"])
+        for status in ("completed", "failed", "cancelled"):
+            ended.add_metric([status], stats[status])
+        yield ended
+
+
+class Metrics:
+    def __init__(self, follower_count: Any) -> None:
+        self.registry = CollectorRegistry()
+        self.submitted = Counter("scrapestream_jobs_submitted", "Jobs accepted by this web process",
+                                 ["type"], registry=self.registry)
+        self.queue = QueueCollector(follower_count)
+        self.registry.register(self.queue)
+
+    def render(self, stats: dict[str, Any] | None) -> bytes:
+        self.queue.stats = stats or {}
+        return generate_latest(self.registry)
