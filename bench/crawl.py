@@ -59,7 +59,7 @@ async def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--formats", default="product,links,markdown")
-    parser.add_argument("--extract-processes", type=int, default=1)
+    parser.add_argument("--extract-processes", type=int, default=0)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     env = {"CRAWL_CONCURRENCY": str(args.concurrency), "HOST_CONCURRENCY": str(args.concurrency),
