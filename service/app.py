@@ -16,6 +16,7 @@ from jobs.settings import Settings
 
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
+from .routes.apidocs import docs, docs_asset, openapi
 from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/queue", queue, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/docs/{name}", docs_asset, methods=["GET"]),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:

@@ -25,6 +25,10 @@ class Stack:
     client: httpx.AsyncClient
     settings: Settings
     workers: list[InstantWorker]
+    app: Any = None
+
+    def app_routes(self) -> list[Any]:
+        return list(self.app.routes)
 
     async def submit(self, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         response = await self.client.post("/jobs", json=body, **kwargs)
@@ -61,4 +65,4 @@ async def running_stack(settings: Settings, *, workers: int = 1) -> AsyncIterato
         base_url = await stack.enter_async_context(serve_in_loop(app))
         started = [await stack.enter_async_context(running_worker(settings)) for _ in range(workers)]
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=30))
-        yield Stack(base_url, app.state.scrapestream, client, settings, started)
+        yield Stack(base_url, app.state.scrapestream, client, settings, started, app)

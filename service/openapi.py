@@ -1,0 +1,135 @@
+"""The OpenAPI document of the HTTP contract, built from the same pydantic models the code uses."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from jobs.models import AskRequest, BatchRequest, CrawlRequest, ErrorInfo, JobRecord, ScrapeRequest, SubmitResponse
+
+REF = "#/components/schemas/{model}"
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+ERROR = _ref("Error")
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "The job's link token (from `links`): opens its events and result without a key."}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    meaning = {400: "Bad request", 401: "No or bad API key", 404: "Unknown, expired or not yours",
+               409: "Not in a state that allows this", 413: "Body too large", 422: "Invalid body: `field` says where",
+               429: "Rate limited: see Retry-After", 503: "Redis unreachable"}
+    return {str(code): _json(ERROR, meaning[code]) for code in codes}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    _, top = models_json_schema(
+        [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest)]
+        + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo)],
+        ref_template=REF,
+    )
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorInfo")}}
+    schemas["JobRequest"] = {
+        "oneOf": [_ref(name) for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest", "AskRequest")],
+        "discriminator": {"propertyName": "type", "mapping": {
+            "scrape": REF.format(model="ScrapeRequest"), "crawl": REF.format(model="CrawlRequest"),
+            "batch": REF.format(model="BatchRequest"), "ask": REF.format(model="AskRequest")}},
+    }
+    record = _ref("JobRecord")
+    paths: dict[str, Any] = {
+        "/jobs": {
+            "post": {
+                "summary": "Submit a job", "operationId": "submit",
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 255},
+                                "description": "A retried submit with the same key and body returns the same job."}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
+                "responses": {"202": _json(_ref("SubmitResponse"), "Accepted; `Location` is the job"),
+                              **_errors(401, 409, 413, 422, 429, 503)},
+            },
+            "get": {
+                "summary": "Your jobs, newest first", "operationId": "list",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                ],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "jobs": {"type": "array", "items": record},
+                    "next_cursor": {"type": ["string", "null"]}}}, "A page of jobs"), **_errors(401, 422)},
+            },
+        },
+        "/jobs/{job_id}": {
+            "parameters": [JOB_ID],
+            "get": {"summary": "The job record", "operationId": "get",
+                    "responses": {"200": _json(record, "The record"), **_errors(401, 404)}},
+            "delete": {"summary": "Cancel", "operationId": "cancel",
+                       "responses": {"202": _json(record, "Cancelled"), **_errors(401, 404, 409)}},
+        },
+        "/jobs/{job_id}/events": {
+            "parameters": [JOB_ID, TOKEN],
+            "get": {
+                "summary": "The job's events: history, then live, until the terminal one (SSE)",
+                "operationId": "events",
+                "parameters": [
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"},
+                     "description": "Resume strictly after this event id."},
+                    {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
+                    {"name": "format", "in": "query", "schema": {"enum": ["json"]}},
+                ],
+                "responses": {
+                    "200": {"description": "`text/event-stream` (id = stream id, event = type, data = JSON with "
+                                           "`ts`), or with `Accept: application/json` the history as a JSON array",
+                            "content": {"text/event-stream": {"schema": {"type": "string"}},
+                                        "application/json": {"schema": {"type": "array", "items": {
+                                            "type": "object", "properties": {
+                                                "id": {"type": "string"}, "type": {"type": "string"},
+                                                "data": {"type": "object"}}}}}}},
+                    "204": {"description": "Resumed after the terminal event: nothing more will come"},
+                    **_errors(400, 401, 404),
+                },
+            },
+        },
+        "/jobs/{job_id}/result": {
+            "parameters": [JOB_ID, TOKEN],
+            "get": {"summary": "The result (crawl and batch: paged, readable while running)", "operationId": "result",
+                    "responses": {"200": _json({"type": "object"}, "The result document"),
+                                  **_errors(401, 404, 409)}},
+        },
+        "/jobs/{job_id}/retry": {
+            "parameters": [JOB_ID],
+            "post": {"summary": "Re-run a failed or cancelled job as a new attempt", "operationId": "retry",
+                     "responses": {"202": _json(record, "Queued again"), **_errors(401, 404, 409)}},
+        },
+        "/queue": {"get": {"summary": "Queue depth by priority, scheduled, running, outcomes, live workers",
+                           "operationId": "queue", "responses": {"200": _json({"type": "object"}, "Queue")}}},
+        "/health": {"get": {"summary": "Redis reachable, live workers", "operationId": "health",
+                            "responses": {"200": _json({"type": "object"}, "Healthy"), **_errors(503)}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
+                             "responses": {"200": {"description": "Prometheus text format"}}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Scrapestream", "version": "0.1.0",
+                 "description": "Web-scraping jobs you can watch live: submit, follow over SSE, read the result."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "`scrapestream keys create NAME`"}},
+        },
+        "security": [{"apiKey": []}],
+    }
