@@ -1,10 +1,16 @@
-"""The arq worker: job functions, startup, and pickup without waiting for a poll.
+"""The arq worker: startup, pickup without waiting for a poll, and short leases.
 
 arq's worker looks at its queue every `poll_delay`, so a job waits up to that
 long before it starts. `InstantWorker` subscribes to the wake channel that
 every submit (and every cancel) publishes to, and looks at the queue the
 moment a message arrives; the poll stays as a fallback for scheduled jobs and
 for a missed message (pub/sub is fire-and-forget).
+
+arq marks a running job with an in-progress key that lives as long as the
+longest job timeout (+10 s): a worker killed with SIGKILL leaves its jobs
+blocked that long (an hour here). Ours is a lease of WORKER_LEASE_S that the
+worker renews with its heartbeat while the job runs; when a worker dies, its
+jobs run again elsewhere within the lease.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import socket
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.cron import cron
 from arq.worker import Worker, func
 from redis.asyncio import BlockingConnectionPool
 
@@ -27,6 +34,7 @@ from streams.publish import StreamLimits
 
 from .attempt import WEBHOOK_FUNCTION, JobEnv
 from .claim import RunningCap, claim_jobs
+from .cleanup import cleanup_expired
 from .crawl_job import CrawlLimits
 from .fetch import FetchLimits, PageFetcher
 from .fetch.addresses import AddressPolicy
@@ -37,7 +45,7 @@ from .schedule import promote_due
 from .serializer import deserialize_job, serialize_job
 from .settings import Settings
 from .webhooks import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS, deliver_webhook, webhook_client
-from .workers import HEARTBEAT_EVERY_S, heartbeat, leave
+from .workers import HEARTBEAT_EVERY_S, heartbeat, leave, renew_leases
 
 logger = logging.getLogger("scrapestream.worker")
 
@@ -45,8 +53,11 @@ logger = logging.getLogger("scrapestream.worker")
 class InstantWorker(Worker):
     """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
 
-    def __init__(self, *args: Any, wake_channel: str, running_cap: RunningCap, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, wake_channel: str, running_cap: RunningCap, lease_s: float = 60.0, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.lease_s = lease_s
         self.wake_channel = wake_channel
         self.running_cap = running_cap
         self._wake = asyncio.Event()
@@ -56,7 +67,7 @@ class InstantWorker(Worker):
         free = self.max_jobs - self.job_counter
         wanted = [job_id.decode() for job_id in job_ids[: max(free, 0)]]
         claimed = await claim_jobs(
-            self.pool, wanted, now_ms=now_ms(), in_progress_ms=int(self.in_progress_timeout_s * 1000),
+            self.pool, wanted, now_ms=now_ms(), in_progress_ms=int(self.lease_s * 1000),
             cap=self.running_cap, queue_key=self.queue_name,
         )
         for job_id, score in claimed:
@@ -91,12 +102,14 @@ class InstantWorker(Worker):
     async def _heartbeat_forever(self) -> None:
         # Its own task: a worker whose slots are all busy is alive all the same.
         env: JobEnv = self.ctx["env"]
+        every_s = min(HEARTBEAT_EVERY_S, self.lease_s / 3)
         while True:
             try:
                 await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
+                await renew_leases(self.pool, list(self.tasks), self.lease_s)
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
+            await asyncio.sleep(every_s)
 
     async def close(self) -> None:
         """arq's `Worker.close`, leaving the live-workers set, with redis-py 5's `aclose`."""
@@ -259,6 +272,10 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         "ctx": {"worker_name": name},
         "wake_channel": keys.wake_channel(),
         "running_cap": running_cap,
+        "lease_s": settings.worker_lease_s,
+        # Every 10 minutes, one worker (arq makes the run unique) prunes what expiry leaves behind.
+        "cron_jobs": [cron(cleanup_expired, name="cleanup", minute=set(range(0, 60, 10)), second=17,
+                           run_at_startup=False, timeout=600)],
     }
     options.update(overrides)
     return InstantWorker(**options)

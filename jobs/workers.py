@@ -7,6 +7,8 @@ from redis.asyncio import Redis
 from streams.events import now_ms
 from streams.keys import Keyspace
 
+from .queue import arq_in_progress_key
+
 HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_MS = 20_000
 
@@ -32,3 +34,13 @@ async def leave(redis: Redis, keys: Keyspace, worker_name: str) -> None:
 async def count_live_workers(redis: Redis, keys: Keyspace) -> int:
     count: int = await redis.zcount(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf")
     return count
+
+
+async def renew_leases(redis: Redis, arq_job_ids: list[str], lease_s: float) -> None:
+    """Extend the in-progress keys of the jobs this worker runs (see `jobs.worker`)."""
+    if not arq_job_ids:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in arq_job_ids:
+            pipe.pexpire(arq_in_progress_key(job_id), int(lease_s * 1000))  # a no-op once it is gone
+        await pipe.execute()

@@ -1,0 +1,34 @@
+"""What expiry cannot clean: the index entries of expired jobs."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from jobs.attempt import JobEnv
+from jobs.cleanup import cleanup_expired
+from jobs.queue import ABORT_KEY
+from streams.keys import Keyspace
+from streams.publish import StreamLimits
+from tests.support.stack import Stack
+
+
+async def test_cleanup_drops_index_entries_of_expired_jobs_only(stack: Stack, site: str, redis_url: str) -> None:
+    kept = await stack.submit({"type": "scrape", "url": f"{site}/plain"})
+    gone = await stack.submit({"type": "scrape", "url": f"{site}/plain"})
+    await stack.wait_terminal(kept["id"])
+    await stack.wait_terminal(gone["id"])
+    redis = Redis.from_url(redis_url)
+    keys = Keyspace(stack.settings.key_prefix)
+    try:
+        # As if the retention period had passed for one of them.
+        await redis.delete(keys.record(gone["id"]), keys.events(gone["id"]), keys.result(gone["id"]))
+        await redis.zadd(ABORT_KEY, {"never-ran": 1})
+        env = JobEnv(redis=redis, keys=keys, limits=StreamLimits(ttl_s=0), worker_name="test",
+                     default_timeout_s=1, max_timeout_s=1)
+        done = await cleanup_expired({"env": env})
+        assert done == {"index_entries": 1, "aborts": 1}
+        listed = [m.decode() for m in await redis.zrange(keys.owner_jobs("public"), 0, -1)]
+        assert listed == [kept["id"]]
+        assert await redis.zcard(ABORT_KEY) == 0
+    finally:
+        await redis.aclose()
