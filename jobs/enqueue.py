@@ -1,8 +1,10 @@
-"""Writing arq jobs directly: the payload key and the queue entry, queued in a pipeline.
+"""Writing arq jobs directly: the payload key and the queue entry.
 
 arq's `enqueue_job` spends four round trips (WATCH, EXISTS, MULTI/EXEC) making a
 caller-chosen id unique. Our ids are random or derived from a unique event, so
-the job is written next to whatever else the caller commits in one MULTI.
+the job is written next to whatever else the caller commits in one round trip:
+as commands for a Lua script (`streams.publish.create_stream(then=...)`), or
+queued in a pipeline.
 """
 
 from __future__ import annotations
@@ -18,6 +20,29 @@ from .queue import QUEUE_KEY, arq_job_key
 from .serializer import serialize_job as to_json
 
 
+def arq_job_commands(
+    function: str,
+    job_id: str,
+    args: tuple[Any, ...],
+    *,
+    score_ms: int | None,
+    ttl_s: int,
+    wake_channel: str | None = None,
+) -> list[tuple[str | int, ...]]:
+    """The job's payload (and, unless `score_ms` is None, its queue entry and a wake).
+
+    A job without a queue entry waits elsewhere (scheduled) until it is promoted.
+    """
+    payload = serialize_job(function, args, {}, None, now_ms(), serializer=to_json)
+    # arq drops a job whose key expired before it ran; keep it as long as the record.
+    commands: list[tuple[str | int, ...]] = [("PSETEX", arq_job_key(job_id), ttl_s * 1000, payload.decode())]
+    if score_ms is not None:
+        commands.append(("ZADD", QUEUE_KEY, score_ms, job_id))
+        if wake_channel is not None:
+            commands.append(("PUBLISH", wake_channel, "job"))
+    return commands
+
+
 def queue_arq_job(
     pipe: Pipeline,
     function: str,
@@ -28,33 +53,7 @@ def queue_arq_job(
     ttl_s: int,
     wake_channel: str | None = None,
 ) -> None:
-    """Queue the job's payload (and, unless `score_ms` is None, its queue entry) in `pipe`.
-
-    A job without a queue entry waits elsewhere (scheduled) until it is promoted.
-    """
-    payload = serialize_job(function, args, {}, None, now_ms(), serializer=to_json)
-    # arq drops a job whose key expired before it ran; keep it as long as the record.
-    pipe.psetex(arq_job_key(job_id), ttl_s * 1000, payload)
-    if score_ms is not None:
-        pipe.zadd(QUEUE_KEY, {job_id: score_ms})
-        if wake_channel is not None:
-            pipe.publish(wake_channel, b"job")
-
-
-def arq_job_commands(
-    function: str,
-    job_id: str,
-    args: tuple[Any, ...],
-    *,
-    score_ms: int | None,
-    ttl_s: int,
-    wake_channel: str | None = None,
-) -> list[tuple[str | int, ...]]:
-    """The same writes as `queue_arq_job`, as commands for `streams.publish.create_stream(then=...)`."""
-    payload = serialize_job(function, args, {}, None, now_ms(), serializer=to_json)
-    commands: list[tuple[str | int, ...]] = [("PSETEX", arq_job_key(job_id), ttl_s * 1000, payload.decode())]
-    if score_ms is not None:
-        commands.append(("ZADD", QUEUE_KEY, score_ms, job_id))
-        if wake_channel is not None:
-            commands.append(("PUBLISH", wake_channel, "job"))
-    return commands
+    """`arq_job_commands`, queued in a pipeline."""
+    for command in arq_job_commands(function, job_id, args, score_ms=score_ms, ttl_s=ttl_s,
+                                    wake_channel=wake_channel):
+        pipe.execute_command(*command)
