@@ -23,7 +23,7 @@ import signal
 import socket
 from typing import Any
 
-from arq.connections import ArqRedis
+from arq.connections import ArqRedis, RedisSettings
 from arq.cron import cron
 from arq.worker import Worker, func
 from redis.asyncio import BlockingConnectionPool
@@ -184,26 +184,20 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrides: Any) -> InstantWorker:
-    """A ready-to-run worker for these settings (tests pass overrides such as burst)."""
-    keys = Keyspace(settings.key_prefix)
-    # Blocking: past the cap, a command waits for a connection instead of failing.
-    # One more than the setting: the wake subscription holds one for good.
-    pool = redis or ArqRedis(
-        connection_pool=BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections + 1, timeout=30
-        )
-    )
-    pool.job_serializer = serialize_job
-    pool.job_deserializer = deserialize_job
-    policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
-    limits = FetchLimits(
+def fetch_limits(settings: Settings) -> FetchLimits:
+    return FetchLimits(
         max_bytes=settings.fetch_max_bytes,
         max_redirects=settings.fetch_max_redirects,
         connect_timeout_s=settings.fetch_connect_timeout_s,
         read_timeout_s=settings.fetch_read_timeout_s,
         total_timeout_s=settings.fetch_timeout_s,
     )
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """arq `Worker` options for these settings: job functions, cron, startup and shutdown."""
+    keys = Keyspace(settings.key_prefix)
+    policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
     name = worker_name()
     running_cap = RunningCap(
         keys, settings.max_running_per_key, stale_after_ms=int((settings.max_job_timeout_s + 120) * 1000)
@@ -211,7 +205,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["env"] = JobEnv(
-            redis=pool,
+            redis=ctx["redis"],
             keys=keys,
             limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
             worker_name=name,
@@ -235,23 +229,18 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
                 base_url=settings.openai_base_url or None, api_key=settings.openai_api_key or None,
                 model=settings.openai_model, timeout_s=settings.llm_timeout_s,
                 max_attempts=settings.llm_max_attempts, token_budget=settings.llm_token_budget))
-        ctx["fetcher"] = PageFetcher(limits=limits, policy=policy, user_agent=settings.user_agent)
+        ctx["fetcher"] = PageFetcher(limits=fetch_limits(settings), policy=policy, user_agent=settings.user_agent)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        fetcher: PageFetcher | None = ctx.get("fetcher")
-        if fetcher is not None:
-            await fetcher.aclose()
-        client = ctx.get("webhook_client")
-        if client is not None:
-            await client.aclose()
-        llm = ctx.get("llm")
-        if llm is not None:
-            await llm.aclose()
+        for name in ("fetcher", "webhook_client", "llm"):
+            closable = ctx.get(name)
+            if closable is not None:
+                await closable.aclose()
         extractor = ctx.get("extractor")
         if extractor is not None:
             extractor.close()
 
-    options: dict[str, Any] = {
+    return {
         # max_tries: our own attempt count decides when to stop (`max_attempts`).
         "functions": [
             *(func(function, name=kind, timeout=settings.max_job_timeout_s + 30, max_tries=1_000)
@@ -260,7 +249,6 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
                  timeout=DELIVERY_TIMEOUT_S + 15),
         ],
         "queue_name": QUEUE_KEY,
-        "redis_pool": pool,
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": settings.worker_concurrency,
@@ -270,13 +258,31 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         "job_serializer": serialize_job,
         "job_deserializer": deserialize_job,
         "ctx": {"worker_name": name},
-        "wake_channel": keys.wake_channel(),
-        "running_cap": running_cap,
-        "lease_s": settings.worker_lease_s,
         # Every 10 minutes, one worker (arq makes the run unique) prunes what expiry leaves behind.
         "cron_jobs": [cron(cleanup_expired, name="cleanup", minute=set(range(0, 60, 10)), second=17,
                            run_at_startup=False, timeout=600)],
+        "_running_cap": running_cap,
     }
+
+
+def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrides: Any) -> InstantWorker:
+    """A ready-to-run worker for these settings (tests pass overrides such as burst)."""
+    # Blocking: past the cap, a command waits for a connection instead of failing.
+    # One more than the setting: the wake subscription holds one for good.
+    pool = redis or ArqRedis(
+        connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_max_connections + 1, timeout=30
+        )
+    )
+    pool.job_serializer = serialize_job
+    pool.job_deserializer = deserialize_job
+    options = worker_options(settings)
+    options.update(
+        redis_pool=pool,
+        running_cap=options.pop("_running_cap"),
+        wake_channel=Keyspace(settings.key_prefix).wake_channel(),
+        lease_s=settings.worker_lease_s,
+    )
     options.update(overrides)
     return InstantWorker(**options)
 
@@ -304,11 +310,18 @@ def run_worker(settings: Settings | None = None) -> None:
             asyncio.run(main())
 
 
-class WorkerSettings:
-    """For `arq jobs.worker.WorkerSettings` (polling pickup); prefer `scrapestream worker`."""
+def __getattr__(name: str) -> Any:
+    """`WorkerSettings`, built on first use, for `arq jobs.worker.WorkerSettings`.
 
-    functions = [func(function, name=kind) for kind, function in JOB_FUNCTIONS.items()]
-    job_serializer = staticmethod(serialize_job)
-    job_deserializer = staticmethod(deserialize_job)
-    allow_abort_jobs = True
-    keep_result = 0
+    That runs arq's own `Worker`: everything works, but pickup waits for its poll
+    and a killed worker's jobs wait for arq's long in-progress keys. Prefer
+    `scrapestream worker`. Built lazily so that importing this module reads no
+    environment.
+    """
+    if name != "WorkerSettings":
+        raise AttributeError(name)
+    settings = Settings()
+    options = worker_options(settings)
+    options.pop("_running_cap")
+    options["redis_settings"] = RedisSettings.from_dsn(settings.redis_url)
+    return type("WorkerSettings", (), options)
