@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvloop  # noqa: E402
-from redis.asyncio import BlockingConnectionPool, Redis  # noqa: E402
+import uvloop
+from redis.asyncio import BlockingConnectionPool, Redis
 
-from bench._harness import machine, redis_server  # noqa: E402
-from streams.keys import Keyspace  # noqa: E402
-from streams.publish import PendingEvent, StreamLimits, append_events, create_stream  # noqa: E402
+from bench._harness import machine, redis_server
+from streams.keys import Keyspace
+from streams.publish import PendingEvent, StreamLimits, append_events, create_stream
 
 KEYS = Keyspace("ss")
 LIMITS = StreamLimits(maxlen=10_000, ttl_s=3600)
