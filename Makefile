@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test browser lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ run: $(STAMP)
 	$(BIN)/scrapestream dev
 
 ## test: the whole suite; it starts its own Redis and loopback servers
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+## browser: Debian's Chromium, which the dashboard tests drive (Playwright cannot download browsers here)
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check service jobs streams tests bench

@@ -17,6 +17,7 @@ from jobs.settings import Settings
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
 from .routes.apidocs import docs, docs_asset, openapi
+from .routes.dashboard import dashboard
 from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Route("/docs/{name}", docs_asset, methods=["GET"]),
+        Route("/", dashboard, methods=["GET"]),
     ]
     middleware = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
