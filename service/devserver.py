@@ -64,7 +64,8 @@ def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> st
     lines = [
         "",
         "Scrapestream is starting:",
-        f"  API        {base}   (POST /jobs, GET /jobs/<id>/events ...)",
+        f"  Dashboard  {base}/",
+        f"  API        {base}   (POST /jobs, GET /jobs/<id>/events ...; docs at {base}/docs)",
         f"  Health     {base}/health",
         f"  Redis      {redis_url}" + ("   (embedded, AOF in .data/redis)" if embedded else ""),
         "  redis-cli  .venv/bin/scrapestream redis-cli XRANGE ss:job:{<id>}:events - +",
