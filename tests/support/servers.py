@@ -33,7 +33,7 @@ async def serve_in_loop(app: Any) -> AsyncIterator[str]:
     """Serve `app` from the running loop; yields its base URL."""
     sock = bound_socket()
     server = uvicorn.Server(_config(app))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # the test runner owns signals
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # the test runner owns signals
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
