@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from streams.hub import FollowerClosed, FollowerHub, GapFrame
+
+logger = logging.getLogger("scrapestream.sse")
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
@@ -104,6 +108,10 @@ class EventStreamResponse(Response):
             await self.hub.serve(self.key, self.after_id, sink, gap_frame=self.gap_frame)
         except FollowerClosed:
             pass  # dropped (too slow, or shutting down); the client resumes with Last-Event-ID
+        except RedisError:
+            # Redis went away mid-stream: end the response; EventSource and the SDK
+            # come back with Last-Event-ID and get the 503 until Redis is back.
+            logger.warning("SSE follower of %s ended: Redis unreachable", self.key)
         except asyncio.CancelledError:
             if not left.done():
                 raise
