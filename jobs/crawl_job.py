@@ -10,6 +10,7 @@ the frontier. Only URLs wait in memory, never pages.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,6 @@ async def crawl_site(
             if scope.allows(url):
                 frontier.add(url, min(1, spec.max_depth))
     await run.progress("fetch", 1, f"Crawling {start}: up to {spec.limit} pages, {spec.max_depth} links deep")
-    changed = asyncio.Condition()
 
     async def crawl_one(url: str, depth: int) -> None:
         if robots is not None and not await robots.allowed(url, limits.user_agent):
@@ -106,24 +106,36 @@ async def crawl_site(
         frontier.done()
         await sink(outcome, depth, tally)
 
+    idle: deque[asyncio.Future[None]] = deque()
+
+    def wake_idle() -> None:
+        # Wake as many idle workers as there are URLs to take (all of them once the
+        # crawl is over): waking every worker after every page costs a task switch
+        # each, for nothing.
+        count = len(idle) if frontier.finished else min(len(idle), max(1, frontier.counts.queued))
+        for _ in range(count):
+            waiter = idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
     async def worker() -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            async with changed:
-                await changed.wait_for(lambda: frontier.finished or frontier.counts.queued > 0)
-                if frontier.finished:
-                    changed.notify_all()
-                    return
-                batch = frontier.next_batch(1)
-            if not batch:
-                # Everything queued was handed out meanwhile, or the limit is spoken for.
-                async with changed:
-                    await changed.wait()
+            batch = frontier.next_batch(1)  # no await between looking and taking
+            if batch:
+                try:
+                    await crawl_one(*batch[0])
+                finally:
+                    wake_idle()
                 continue
-            try:
-                await crawl_one(*batch[0])
-            finally:
-                async with changed:
-                    changed.notify_all()
+            if frontier.finished:
+                wake_idle()
+                return
+            # Nothing to take now (all handed out, or the limit spoken for): a page
+            # that finishes may queue links, give its place back, or end the crawl.
+            waiter = loop.create_future()
+            idle.append(waiter)
+            await waiter
 
     await asyncio.gather(*(worker() for _ in range(limits.concurrency)))
     return tally
