@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("scrapestream.jobs")
 
-# Pages bigger than this are extracted off the event loop even without a process pool.
+# Pages bigger than this are extracted off the event loop (in a thread) even without
+# a process pool, so one huge page cannot stall the other jobs' events on a worker.
 INLINE_EXTRACT_BYTES = 256 * 1024
 
 

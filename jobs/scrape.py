@@ -11,14 +11,12 @@ from .extract import PageDocument, extract_page
 from .fetch import PageFetcher, validate_url
 from .fetch.addresses import AddressPolicy
 from .models import Format, ScrapeRequest
+from .page_work import INLINE_EXTRACT_BYTES, with_llm_answer
 from .result_cache import cache_key, fresh_result
 
 if TYPE_CHECKING:
     from .llm import LLMClient
 
-# Pages bigger than this are extracted off the event loop, so one huge page
-# cannot stall the other jobs' events on this worker.
-INLINE_EXTRACT_BYTES = 256 * 1024
 
 
 async def extract_off_loop(content: bytes, **kwargs: Any) -> PageDocument:
@@ -64,8 +62,6 @@ async def scrape_page(
         if llm is None:
             raise LLMError("this worker has no LLM configured (OPENAI_MODEL, OPENAI_BASE_URL)")
         await run.progress("llm", 75, "Asking the model for the extract schema")
-        from .page_work import with_llm_answer
-
         document = await with_llm_answer(document, spec.extract, llm)
     # These two ride with `completed`: one round trip for the last three events.
     await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)), defer=True)
