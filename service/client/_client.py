@@ -91,6 +91,40 @@ class Client:
         """Submit a scrape of one page; the server validates the options."""
         return await self._submit_typed("scrape", url=url, formats=formats, timeout_s=timeout_s, **options)
 
+    async def crawl(
+        self, url: str, *, limit: int | None = None, max_depth: int | None = None,
+        include_paths: Sequence[str] | None = None, exclude_paths: Sequence[str] | None = None,
+        formats: Sequence[Format | str] | None = None, **options: Any,
+    ) -> SubmitResponse:
+        """Submit a crawl from `url`; its pages come page by page from `pages()`."""
+        return await self._submit_typed("crawl", url=url, limit=limit, max_depth=max_depth,
+                                        include_paths=include_paths, exclude_paths=exclude_paths,
+                                        formats=formats, **options)
+
+    async def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, **options: Any
+    ) -> SubmitResponse:
+        """Submit a batch of pages; one result entry per URL, in order."""
+        return await self._submit_typed("batch", urls=list(urls), formats=formats, **options)
+
+    async def ask(
+        self, questions: Sequence[str], *, job: str | None = None, url: str | None = None, **options: Any
+    ) -> SubmitResponse:
+        """Ask questions about a finished crawl or batch (`job`), or about a site crawled first (`url`)."""
+        return await self._submit_typed("ask", questions=list(questions), job=job, url=url, **options)
+
+    async def pages(self, job_id: str, *, limit: int = 100) -> AsyncGenerator[dict[str, Any], None]:
+        """Every page entry of a crawl or batch so far, following `next` (a running crawl's last
+        `next` points past what exists yet: iteration ends there; call again later for more)."""
+        path: str | None = f"{_job_path(job_id)}/result?limit={limit}"
+        while path is not None:
+            response = await self._call("GET", path)
+            body = response.json()
+            for page in body["pages"]:
+                yield page
+            following = body.get("next")
+            path = None if following is None or not body["pages"] else following
+
     async def _submit_typed(self, job_type: str, **fields: Any) -> SubmitResponse:
         # Options left None are the server's defaults; crawl, batch and ask helpers end here too.
         body = {"type": job_type, **{k: v for k, v in fields.items() if v is not None}}
