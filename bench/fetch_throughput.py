@@ -1,6 +1,7 @@
 """How many pages per second one PageFetcher pushes, and its CPU cost per page.
 
     .venv/bin/python -m bench.fetch_throughput [--pages 5000] [--concurrency 64] [--hosts 4]
+                                               [--backend httpx|aiohttp] [--uvloop]
 
 A minimal keep-alive HTTP server runs in another process on 127.0.0.x (one
 address per "host"), serving a 30 KB gzipped HTML page, so the numbers are the
@@ -17,6 +18,7 @@ import time
 import zlib
 
 from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
+from jobs.fetch.client import BACKENDS, Backend
 
 PAGE = (
     b"<!doctype html><html><head><title>Bench</title></head><body>"
@@ -52,10 +54,10 @@ def _serve(sockets: list[socket.socket]) -> None:
     asyncio.run(main())
 
 
-async def run(pages: int, concurrency: int, urls: list[str]) -> None:
+async def run(pages: int, concurrency: int, urls: list[str], backend: Backend) -> None:
     limits = FetchLimits()
     policy = AddressPolicy(allow_private=["127.0.0.0/8"])
-    async with PageFetcher(limits=limits, policy=policy) as fetcher:
+    async with PageFetcher(limits=limits, policy=policy, backend=backend) as fetcher:
         await fetcher.fetch(urls[0])  # warm up: TLS context, imports
         queue: asyncio.Queue[str] = asyncio.Queue()
         for i in range(pages):
@@ -69,7 +71,8 @@ async def run(pages: int, concurrency: int, urls: list[str]) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"{pages} pages, concurrency {concurrency}, {len(urls)} hosts")
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print(f"{pages} pages, concurrency {concurrency}, {len(urls)} hosts, backend {backend}, {loop} loop")
     print(f"  {pages / wall:8.0f} pages/s wall")
     print(f"  {cpu / pages * 1e6:8.0f} µs client CPU per page ({pages / cpu:.0f} pages/s per core)")
 
@@ -79,6 +82,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--hosts", type=int, default=4)
+    parser.add_argument("--backend", choices=BACKENDS, default="httpx")
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as the worker does")
     args = parser.parse_args()
 
     sockets = []
@@ -91,7 +96,13 @@ def main() -> None:
     server = multiprocessing.Process(target=_serve, args=(sockets,), daemon=True)
     server.start()
     try:
-        asyncio.run(run(args.pages, args.concurrency, urls))
+        work = run(args.pages, args.concurrency, urls, args.backend)
+        if args.uvloop:
+            import uvloop
+
+            uvloop.run(work)
+        else:
+            asyncio.run(work)
     finally:
         server.terminate()
         server.join()

@@ -21,12 +21,12 @@ import httpx
 from ..errors import BlockedAddress, FetchError, HTTPStatusError, InvalidURL, JobError
 from .addresses import AddressPolicy
 from .body import read_body
+from .client import DEFAULT_USER_AGENT, Backend, guarded_client
 from .decompress import ACCEPT_ENCODING
 from .limits import FetchLimits
 from .resolver import Resolver
 from .sniff import check_declared, parse_content_type, sniff
-from .translate import translate_error
-from .transport import DEFAULT_USER_AGENT, guarded_client
+from .translate import READ_ERRORS, translate_error
 from .urls import validate_url
 
 ACCEPT = (
@@ -86,10 +86,11 @@ class PageFetcher:
         policy: AddressPolicy,
         user_agent: str = DEFAULT_USER_AGENT,
         resolver: Resolver | None = None,
+        backend: Backend = "httpx",
     ) -> None:
         self.limits = limits
         self.policy = policy
-        self._client = guarded_client(policy, limits, resolver, user_agent=user_agent)
+        self._client = guarded_client(policy, limits, resolver, user_agent=user_agent, backend=backend)
         # httpx builds the next request from Location inside `send()` (even without
         # following it) and fails there on a garbled one, as a protocol error. Take
         # Location away before it looks, so every hop is judged by `_redirect_target`.
@@ -214,7 +215,7 @@ async def _drain(response: httpx.Response) -> None:
         async with asyncio.timeout(DRAIN_TIMEOUT_S):
             async for _ in response.aiter_raw():
                 pass
-    except (TimeoutError, httpx.HTTPError):
+    except READ_ERRORS:
         pass  # only a reuse missed: the connection is dropped, the answer stands
 
 

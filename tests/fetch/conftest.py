@@ -1,4 +1,8 @@
-"""Fixtures for the fetcher tests: real loopback servers, fetchers that get closed."""
+"""Fixtures for the fetcher tests: real loopback servers, fetchers that get closed.
+
+Every test that connects anywhere takes `backend`, so it runs once per HTTP
+backend (`[httpx]`, `[aiohttp]`): each guarantee must hold on both.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import pytest
 
 from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
+from jobs.fetch.client import BACKENDS, Backend
 
 from .servers import Canary, HTTPServer
 
@@ -35,14 +40,22 @@ def canary6() -> Iterator[Canary]:
     c.close()
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The HTTP backend under test."""
+    name: Backend = request.param
+    return name
+
+
 @pytest.fixture
-async def make_fetcher() -> AsyncIterator[FetcherFactory]:
-    """PageFetcher(...) with test-friendly defaults (any loopback address, any port)."""
+async def make_fetcher(backend: Backend) -> AsyncIterator[FetcherFactory]:
+    """PageFetcher(...) on `backend` with test-friendly defaults (any loopback address, any port)."""
     made: list[PageFetcher] = []
 
     def make(**kwargs: Any) -> PageFetcher:
         kwargs.setdefault("limits", FetchLimits())
         kwargs.setdefault("policy", AddressPolicy(allow_private=True))
+        kwargs.setdefault("backend", backend)
         fetcher = PageFetcher(**kwargs)
         made.append(fetcher)
         return fetcher

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import httpx
 import pytest
 
@@ -15,6 +16,7 @@ from jobs.fetch import (
     SystemResolver,
     translate_error,
 )
+from jobs.fetch.client import Backend
 
 from .conftest import FetcherFactory
 from .servers import HTTPServer, reply
@@ -59,10 +61,10 @@ async def test_caller_headers_are_sent(server: HTTPServer, make_fetcher: Fetcher
     assert server.requests[0].headers["x-job"] == "42"
 
 
-async def test_the_fetcher_is_an_async_context_manager(server: HTTPServer) -> None:
+async def test_the_fetcher_is_an_async_context_manager(server: HTTPServer, backend: Backend) -> None:
     server.routes["/"] = reply(body=b"<p>x</p>")
     limits, policy = FetchLimits(), AddressPolicy(allow_private=True)
-    async with PageFetcher(limits=limits, policy=policy) as fetcher:
+    async with PageFetcher(limits=limits, policy=policy, backend=backend) as fetcher:
         assert (await fetcher.fetch(server.url("/"))).content == b"<p>x</p>"
     with pytest.raises(FetchError):  # closed: it refuses politely, as a JobError
         await fetcher.fetch(server.url("/"))
@@ -83,3 +85,13 @@ def test_translate_error_keeps_job_errors_and_wraps_everything_else() -> None:
     deadline = translate_error(TimeoutError(), "https://example.com/", deadline_s=30)
     assert isinstance(deadline, FetchTimeout)
     assert "within 30 s" in deadline.message
+
+
+def test_translate_error_gives_aiohttp_errors_the_codes_of_their_httpx_twins() -> None:
+    connecting = translate_error(aiohttp.ConnectionTimeoutError("slow"), "u")
+    assert isinstance(connecting, FetchTimeout)
+    assert "connecting" in connecting.message
+    assert isinstance(translate_error(aiohttp.SocketTimeoutError("slow"), "u"), FetchTimeout)
+    assert isinstance(translate_error(aiohttp.ServerDisconnectedError(), "u"), FetchError)
+    assert isinstance(translate_error(aiohttp.ClientPayloadError("cut short"), "u"), FetchError)
+    assert isinstance(translate_error(aiohttp.InvalidURL("http://127.1/"), "u"), InvalidURL)

@@ -8,10 +8,13 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
+import httpx
 import pytest
 
 from jobs.errors import BlockedAddress, FetchError, InvalidURL, JobError
-from jobs.fetch import AddressPolicy, FetchLimits, guarded_client
+from jobs.fetch import AddressPolicy, FetchLimits, guarded_client, translate_error
+from jobs.fetch.client import Backend
 
 from .cases import BLOCKED, INVALID
 from .conftest import FetcherFactory
@@ -48,12 +51,12 @@ async def test_refused_at_fetch_time_and_never_contacted(
     ],
 )
 async def test_the_connection_guard_refuses_without_url_validation(
-    template: str, canary: Canary, canary6: Canary
+    template: str, canary: Canary, canary6: Canary, backend: Backend
 ) -> None:
     """guarded_client (webhooks ...) skips validate_url: the guard alone must hold."""
     # Real getaddrinfo (which reads "127.1" and "0x7f.1" as addresses), except for evil.test.
     dns = FakeDNS({"evil.test": ["127.0.0.1"]}) if "evil.test" in template else None
-    async with guarded_client(AddressPolicy(), FetchLimits(), dns) as client:
+    async with guarded_client(AddressPolicy(), FetchLimits(), dns, backend=backend) as client:
         with pytest.raises(BlockedAddress):
             await client.post(template.format(port=canary.port, port6=canary6.port), json={})
     assert canary.contacted() == 0
@@ -187,7 +190,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
 
 
 async def test_tls_keeps_the_host_name_for_sni_and_certificate_checks(
-    certificate: tuple[Path, Path],
+    certificate: tuple[Path, Path], backend: Backend
 ) -> None:
     """We connect to the checked IP, yet TLS must still speak to (and verify) sni.test."""
     cert, key = certificate
@@ -218,7 +221,9 @@ async def test_tls_keeps_the_host_name_for_sni_and_certificate_checks(
     client_ctx = ssl.create_default_context(cafile=str(cert))
     dns = FakeDNS({"sni.test": ["127.0.0.2"]})
     try:
-        async with guarded_client(ONLY_127_0_0_2, FetchLimits(), dns, verify=client_ctx) as client:
+        async with guarded_client(
+            ONLY_127_0_0_2, FetchLimits(), dns, verify=client_ctx, backend=backend
+        ) as client:
             response = await client.get(f"https://sni.test:{port}/")
             assert response.status_code == 200
     finally:
@@ -226,6 +231,73 @@ async def test_tls_keeps_the_host_name_for_sni_and_certificate_checks(
         await server.wait_closed()
     assert seen_names == ["sni.test"]
     assert hosts == [f"sni.test:{port}"]
+
+
+async def test_tls_connections_are_kept_alive(certificate: tuple[Path, Path], backend: Backend) -> None:
+    """Looking at an idle socket before reusing it must not take TLS traffic for a hang-up."""
+    cert, key = certificate
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    connections = 0
+    finished = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+        finally:
+            finished.set()
+
+    server = await asyncio.start_server(serve, "127.0.0.2", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    dns = FakeDNS({"sni.test": ["127.0.0.2"]})
+    try:
+        async with guarded_client(
+            ONLY_127_0_0_2, FetchLimits(), dns, verify=client_ctx, backend=backend
+        ) as client:
+            for _ in range(3):
+                assert (await client.get(f"https://sni.test:{port}/")).status_code == 200
+                await asyncio.sleep(0.05)  # idle a moment, as pooled connections do
+        await asyncio.wait_for(finished.wait(), 5)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert connections == 1
+
+
+@pytest.mark.parametrize(("name", "trusted"), [("sni.test", False), ("other.test", True)])
+async def test_tls_refuses_an_untrusted_or_misnamed_certificate(
+    name: str, trusted: bool, certificate: tuple[Path, Path], backend: Backend
+) -> None:
+    """We connect by address: only the certificate check ties the connection to the name."""
+    cert, key = certificate
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.2", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    verify = ssl.create_default_context(cafile=str(cert)) if trusted else True
+    dns = FakeDNS({name: ["127.0.0.2"]})
+    try:
+        async with guarded_client(ONLY_127_0_0_2, FetchLimits(), dns, verify=verify, backend=backend) as client:
+            with pytest.raises((httpx.HTTPError, aiohttp.ClientError)) as info:
+                await client.get(f"https://{name}:{port}/")
+    finally:
+        server.close()
+        await server.wait_closed()
+    error = translate_error(info.value, name)
+    assert isinstance(error, FetchError)
+    assert "CERTIFICATE_VERIFY_FAILED" in error.message
 
 
 async def test_an_unknown_host_is_a_fetch_error(make_fetcher: FetcherFactory) -> None:

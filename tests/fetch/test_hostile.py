@@ -67,6 +67,7 @@ async def hostile() -> AsyncIterator[HTTPServer]:
     r["/untyped-text"] = reply(body=b"plain words", content_type=None)
     r["/garbled-type"] = reply(body=HTML, content_type="html, please")
     r["/empty"] = reply(body=b"")
+    r["/large"] = reply(body=b"<html>" + b"<p>a paragraph</p>" * 150_000)  # 2.7 MB
 
     r["/gzip"] = reply(body=gzip(HTML), headers=[("Content-Encoding", "gzip")])
     r["/x-gzip"] = reply(body=gzip(HTML), headers=[("Content-Encoding", "x-gzip")])
@@ -150,6 +151,10 @@ async def hostile() -> AsyncIterator[HTTPServer]:
 
     r["/huge-headers"] = raw(head("200 OK", [(f"X-Pad-{i}", "v" * 1000) for i in range(1024)]))
     r["/big-headers"] = reply(body=HTML, headers=[(f"X-Pad-{i}", "v" * 1000) for i in range(80)])
+    r["/long-header"] = reply(body=HTML, headers=[("X-Pad", "v" * 70_000)])
+    r["/many-headers"] = reply(body=HTML, headers=[("X", "")] * 14_000)
+    tall = head("200 OK", [(f"X-Pad-{i}", "v" * 60_000) for i in range(120)])  # 7 MB
+    r["/tall-head"] = raw(*(tall[i : i + 64 * 1024] for i in range(0, len(tall), 64 * 1024)))
     r["/404"] = reply("404 Not Found", b"<p>gone</p>")
     r["/503"] = reply("503 Service Unavailable", b"<p>later</p>")
     r["/429"] = reply("429 Too Many Requests", b"")
@@ -204,6 +209,12 @@ async def test_a_normal_html_page(hostile: HTTPServer, make_fetcher: FetcherFact
     assert ("content-length", str(len(HTML))) in page.headers
     assert page.redirects == []
     assert page.elapsed_ms > 0
+
+
+async def test_a_large_page_arrives_whole(hostile: HTTPServer, make_fetcher: FetcherFactory) -> None:
+    page = await fetch(make_fetcher, hostile, "/large")
+    assert len(page.content) == 6 + 18 * 150_000
+    assert page.content.endswith(b"<p>a paragraph</p>")
 
 
 async def test_a_latin1_page_keeps_its_bytes_and_charset(
@@ -352,6 +363,15 @@ async def test_lying_and_broken_responses_are_fetch_errors(
         await fetch(make_fetcher, hostile, path)
 
 
+async def test_a_server_that_hangs_up_without_answering_is_asked_once(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """No silent second attempt below the fetcher: retrying is the worker's decision."""
+    with pytest.raises(FetchError):
+        await fetch(make_fetcher, hostile, "/no-answer")
+    assert [r.path for r in hostile.requests] == ["/no-answer"]
+
+
 async def test_a_refused_connection_is_a_fetch_error(make_fetcher: FetcherFactory) -> None:
     with pytest.raises(FetchError, match="could not connect"):
         await make_fetcher().fetch(f"http://127.0.0.1:{free_port()}/")
@@ -448,13 +468,28 @@ async def test_binary_content_is_unsupported_whatever_the_header_says(
 # Heads and statuses.
 
 
-@pytest.mark.parametrize("path", ["/huge-headers", "/big-headers"])
+@pytest.mark.parametrize("path", ["/huge-headers", "/big-headers", "/long-header", "/many-headers"])
 async def test_oversized_response_headers_are_too_large(
     path: str, hostile: HTTPServer, make_fetcher: FetcherFactory
 ) -> None:
-    """1 MiB trips the parser's own cap while reading; 80 KiB trips max_header_bytes."""
+    """1 MiB trips the parser's own cap while reading; 80 KiB trips max_header_bytes,
+    whether in many lines, one long line or very many short ones."""
     with pytest.raises(TooLarge, match="head"):
         await fetch(make_fetcher, hostile, path)
+
+
+async def test_a_tall_head_of_legal_lines_is_refused_with_bounded_memory(
+    hostile: HTTPServer, make_fetcher: FetcherFactory
+) -> None:
+    """120 header lines of 60 KB: each within a per-line limit, 7 MB together.
+
+    aiohttp bounds each line and the number of lines, not their sum; without
+    a cap on the whole head it parsed all 7 MB before anything judged it.
+    """
+    fetcher = make_fetcher()
+    result, peak = await peak_memory(lambda: fetcher.fetch(hostile.url("/tall-head")))
+    assert isinstance(result, TooLarge), result
+    assert peak < 4 * MB  # 15 MB when the whole head was parsed
 
 
 async def test_a_header_limit_can_be_lowered(
