@@ -6,7 +6,7 @@ hand plain values down; nothing below them reads the environment.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     fetch_connect_timeout_s: float = Field(10.0, gt=0)
     fetch_read_timeout_s: float = Field(15.0, gt=0)
     fetch_timeout_s: float = Field(30.0, gt=0)
+    fetch_backend: Literal["aiohttp", "httpx"] = "aiohttp"
 
     log_level: str = "INFO"
 

@@ -229,7 +229,8 @@ def worker_options(settings: Settings) -> dict[str, Any]:
                 base_url=settings.openai_base_url or None, api_key=settings.openai_api_key or None,
                 model=settings.openai_model, timeout_s=settings.llm_timeout_s,
                 max_attempts=settings.llm_max_attempts, token_budget=settings.llm_token_budget))
-        ctx["fetcher"] = PageFetcher(limits=fetch_limits(settings), policy=policy, user_agent=settings.user_agent)
+        ctx["fetcher"] = PageFetcher(limits=fetch_limits(settings), policy=policy, user_agent=settings.user_agent,
+                                     backend=settings.fetch_backend)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         for name in ("fetcher", "webhook_client", "llm"):
