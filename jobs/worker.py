@@ -58,6 +58,8 @@ class InstantWorker(Worker):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lease_s = lease_s
+        self._check_schedule = True
+        self._next_at: int | None = None
         self.wake_channel = wake_channel
         self.running_cap = running_cap
         self._wake = asyncio.Event()
@@ -87,8 +89,13 @@ class InstantWorker(Worker):
             pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.wake_channel)
+                self._check_schedule = True
                 self._wake.set()  # whatever was published while we were not listening
-                async for _message in pubsub.listen():
+                async for message in pubsub.listen():
+                    if message.get("data") != b"job":
+                        # Anything but a plain submit (a scheduled job, a cancel, a slot, a
+                        # reconnect) may change when the next scheduled job is due.
+                        self._check_schedule = True
                     self._wake.set()
             except asyncio.CancelledError:
                 raise
@@ -143,11 +150,15 @@ class InstantWorker(Worker):
                 self._wake.clear()
                 wait_s = self.poll_delay_s
                 try:
-                    next_at = await self._promote_scheduled()
+                    # The scheduled set is looked at only when something may have changed
+                    # (or a start time came): a plain submit costs no extra round trip.
+                    if self._check_schedule or (self._next_at is not None and self._next_at <= now_ms()):
+                        self._check_schedule = False
+                        self._next_at = await self._promote_scheduled()
                     await self._poll_iteration()
-                    if next_at is not None:
+                    if self._next_at is not None:
                         # Sleep no longer than until the next scheduled job is due.
-                        wait_s = max(0.0, min(wait_s, (next_at - now_ms()) / 1000))
+                        wait_s = max(0.0, min(wait_s, (self._next_at - now_ms()) / 1000))
                     backoff = 0.1
                 except Exception:
                     # Redis restarting, a network blip: keep the worker, retry shortly.
@@ -157,9 +168,11 @@ class InstantWorker(Worker):
                     continue
                 if self.burst and await self._burst_done():
                     return
-                with contextlib.suppress(TimeoutError):
+                try:
                     async with asyncio.timeout(wait_s):
                         await self._wake.wait()
+                except TimeoutError:
+                    self._check_schedule = True  # the fallback look covers a missed message too
         finally:
             for task in (listener, beat):
                 task.cancel()
