@@ -18,7 +18,7 @@ import time
 import zlib
 
 from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
-from jobs.fetch.client import BACKENDS, Backend
+from jobs.fetch.guarded_client import BACKENDS, Backend
 
 PAGE = (
     b"<!doctype html><html><head><title>Bench</title></head><body>"

@@ -24,9 +24,9 @@ import uvloop
 from redis.asyncio import Redis
 
 from bench._harness import machine, percentile, raise_fd_limit, redis_server, rss_bytes, web_process
-from jobs.records import iso_now
+from jobs.store.records import iso_now
 from streams.keys import Keyspace
-from streams.publish import StreamLimits, append_event, queue_create
+from streams.publish import PendingEvent, StreamLimits, append_event, create_stream
 
 MARK = b'"bench_ns":'
 KEYS = Keyspace("ss")
@@ -88,11 +88,9 @@ async def web_connections(redis: Redis) -> int:
 async def run(base_url: str, web_pid: int, redis_url: str, followers: int, events: int) -> dict[str, float]:
     redis = Redis.from_url(redis_url, client_name="bench")
     job_id = uuid.uuid4().hex
-    async with redis.pipeline(transaction=True) as pipe:
-        queue_create(pipe, KEYS.events(job_id), KEYS.record(job_id), "queued", {},
-                     state={"id": job_id, "type": "scrape", "status": "running", "created_at": iso_now(),
-                            "owner": "public"}, limits=LIMITS)
-        await pipe.execute()
+    state = {"id": job_id, "type": "scrape", "status": "running", "created_at": iso_now(), "owner": "public"}
+    await create_stream(redis, KEYS.events(job_id), KEYS.record(job_id), PendingEvent.make("queued", {}, state),
+                        limits=LIMITS)
     host, port = base_url.removeprefix("http://").split(":")
     request = (f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n"
                ).encode()

@@ -116,23 +116,3 @@ class JobCancelled(JobError):
 
 class InternalError(JobError):
     code = "internal_error"
-
-
-ERROR_CODES: tuple[str, ...] = tuple(
-    cls.code
-    for cls in (
-        InvalidURL,
-        BlockedAddress,
-        FetchTimeout,
-        FetchError,
-        HTTPStatusError,
-        TooLarge,
-        UnsupportedContent,
-        RobotsDisallowed,
-        ExtractionError,
-        LLMError,
-        JobTimeout,
-        JobCancelled,
-        InternalError,
-    )
-)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .webhooks import WebhookSpec
+from jobs.webhooks.delivery import WebhookSpec
 
 MAX_URL_LENGTH = 2048
 

@@ -29,7 +29,7 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from jobs.worker import run_worker
+    from jobs.worker.runner import run_worker
 
     run_worker()
     return 0

@@ -9,8 +9,8 @@ from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from starlette.requests import Request
 
 from jobs.fetch.addresses import AddressPolicy
+from jobs.lifecycle.submit import QueueConfig
 from jobs.settings import Settings
-from jobs.submit import QueueConfig
 from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace

@@ -12,8 +12,8 @@ from jobs.errors import JobError
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
 from jobs.models import AskRequest, BatchRequest, CrawlRequest, JobRequest, ScrapeRequest, _PagesRequest
-from jobs.records import load_raw_record
 from jobs.settings import Settings
+from jobs.store.records import load_raw_record
 from streams.keys import Keyspace
 
 from .errors import InvalidBody

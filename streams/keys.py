@@ -83,8 +83,3 @@ class Keyspace:
     def wake_channel(self) -> str:
         """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
         return f"{self.prefix}:wake"
-
-    def job_id_of_events_key(self, key: str) -> str:
-        """The job id inside an events key (the hub maps stream keys back to jobs)."""
-        start = key.index("{") + 1
-        return key[start : key.index("}", start)]

@@ -158,20 +158,6 @@ async def create_stream(
     return ids[-1].decode() if ids else None
 
 
-def queue_create(
-    pipe: Pipeline,
-    stream_key: str,
-    state_key: str,
-    event_type: str,
-    data: Mapping[str, Any],
-    *,
-    state: StateFields,
-    limits: StreamLimits,
-) -> None:
-    """Queue, in a pipeline, the creation of a state hash with its first event."""
-    _APPEND.queue(pipe, [stream_key, state_key], _args([PendingEvent.make(event_type, data, state)], limits, "create"))
-
-
 _REOPEN = LuaScript(
     """
 -- KEYS: stream, state hash

@@ -12,16 +12,16 @@
 A crawl reads, per URL: scope, frontier, robots, politeness, then the fetcher.
 """
 
-from .frontier import Frontier, FrontierCounts
-from .passages import split_passages
-from .politeness import HostPoliteness
-from .ranking import PassageAnswer, PassageRanker, best_passage_answer, rank_passages
-from .robots import RobotsCache, RobotsRules
-from .scope import ScopeRules, compile_path_patterns
-from .sitemaps import parse_sitemap, sitemap_urls
-from .tokens import tokenize
-from .types import Fetch, FetchedBody
-from .urls import dedupe_key, normalize_url
+from jobs.crawl.frontier import Frontier, FrontierCounts
+from jobs.crawl.passages import split_passages
+from jobs.crawl.politeness import HostPoliteness
+from jobs.crawl.ranking import PassageAnswer, PassageRanker, best_passage_answer, rank_passages
+from jobs.crawl.robots import RobotsCache, RobotsRules
+from jobs.crawl.scope import ScopeRules, compile_path_patterns
+from jobs.crawl.sitemaps import parse_sitemap, sitemap_urls
+from jobs.crawl.types import Fetch, FetchedBody
+from jobs.crawl.url_normalize import dedupe_key, normalize_url
+from jobs.crawl.words import tokenize
 
 __all__ = [
     "Fetch",

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from .urls import dedupe_key, normalize_url
+from jobs.crawl.url_normalize import dedupe_key, normalize_url
 
 QUEUE_FACTOR = 20
 MIN_QUEUE = 1000

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypedDict
 
-from .passages import DEFAULT_MAX_CHARS, split_passages
-from .tokens import tokenize
+from jobs.crawl.passages import DEFAULT_MAX_CHARS, split_passages
+from jobs.crawl.words import tokenize
 
 K1 = 1.5
 B = 0.75

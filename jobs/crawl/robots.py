@@ -29,9 +29,9 @@ from typing import Literal
 
 from protego import Protego
 
-from ..errors import HTTPStatusError, JobError, UnsupportedContent
-from .types import Fetch
-from .urls import normalize_url, origin_of
+from jobs.crawl.types import Fetch
+from jobs.crawl.url_normalize import normalize_url, origin_of
+from jobs.errors import HTTPStatusError, JobError, UnsupportedContent
 
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309: parse at least 500 KiB
 MAX_CRAWL_DELAY_S = 60.0

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import re2
 
-from .urls import normalize_url
+from jobs.crawl.url_normalize import normalize_url
 
 MAX_PATTERN_CHARS = 500
 MAX_PATTERNS = 100

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 
 from lxml import etree
 
-from ..errors import JobError
-from .types import Fetch
-from .urls import normalize_url, origin_of
+from jobs.crawl.types import Fetch
+from jobs.crawl.url_normalize import normalize_url, origin_of
+from jobs.errors import JobError
 
 MAX_FILES = 20
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit, uncompressed

@@ -2,7 +2,7 @@
 
     extract_page(content, url=..., status=..., media_type=..., charset=...) -> PageDocument
 
-Caps on everything a page can inflate live in `jobs.extract.limits`. Importing this
+Caps on everything a page can inflate live in `jobs.extract.text_caps`. Importing this
 package is cheap: `extract_page` (Lexbor, lxml, extruct, rdflib: ~0.4 s to import) is
 loaded on first use, so the API and the SDK can use the models alone.
 """

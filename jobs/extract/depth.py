@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
-from jobs.extract.limits import DEPTH_SCAN_MIN_TAGS, MAX_HTML_DEPTH
+from jobs.extract.text_caps import DEPTH_SCAN_MIN_TAGS, MAX_HTML_DEPTH
 
 # `[^<>]*` (not `[^>]*`) keeps the scan linear on `<a <a <a ...` without any `>`.
 _TOKEN = re.compile(r"<!--|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>")

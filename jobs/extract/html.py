@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from jobs.extract.depth import flatten_deep_nesting
-from jobs.extract.limits import MAX_LINKS, MAX_TEXT_FIELD_CHARS
-from jobs.extract.urls import URLResolver
+from jobs.extract.link_resolver import URLResolver
+from jobs.extract.text_caps import MAX_LINKS, MAX_TEXT_FIELD_CHARS
 
 _SPACES = re.compile(r"\s+")
 # C0 controls but tab, newline, carriage return; they mean nothing in text and

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from jobs.extract.limits import MAX_JSONLD_BLOCK_CHARS, MAX_JSONLD_BLOCKS
+from jobs.extract.text_caps import MAX_JSONLD_BLOCK_CHARS, MAX_JSONLD_BLOCKS
 
 _WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:-->|\]\]>)\s*$")
 

@@ -23,7 +23,7 @@ from html_to_markdown import ConversionError, ConversionOptions, PreprocessingOp
 from selectolax.lexbor import LexborNode
 
 from jobs.extract.html import ParsedPage, strip_controls
-from jobs.extract.limits import (
+from jobs.extract.text_caps import (
     MAX_MARKDOWN_ATTRIBUTE_CHARS,
     MAX_MARKDOWN_CHARS,
     MAX_MARKDOWN_DEPTH,

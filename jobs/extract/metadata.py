@@ -22,7 +22,7 @@ from extruct.xmldom import XmlDomHTMLParser
 
 from jobs.extract.html import ParsedPage
 from jobs.extract.jsonld import parse_jsonld_blocks
-from jobs.extract.limits import (
+from jobs.extract.text_caps import (
     MAX_META_ENTRIES,
     MAX_META_VALUE_CHARS,
     MAX_MICRODATA_HTML_CHARS,

@@ -9,7 +9,7 @@ import lxml.etree
 import orjson
 
 from jobs.extract.html import strip_controls
-from jobs.extract.limits import MAX_JSON_PRETTY_INPUT_CHARS, MAX_MARKDOWN_CHARS, cut_text
+from jobs.extract.text_caps import MAX_JSON_PRETTY_INPUT_CHARS, MAX_MARKDOWN_CHARS, cut_text
 
 _BACKTICK_RUNS = re.compile(r"`{3,}")
 _TAGS = re.compile(r"<[^<>]*>")

@@ -8,6 +8,7 @@ in place, so it runs last.
 from __future__ import annotations
 
 from jobs.errors import ExtractionError
+from jobs.extract.content_kind import content_kind, refuse_binary
 from jobs.extract.decode import decode_html, decode_text
 from jobs.extract.document import DEFAULT_FORMATS, FORMATS, PageDocument, Product
 from jobs.extract.html import (
@@ -19,13 +20,12 @@ from jobs.extract.html import (
     page_title,
     parse_page,
 )
-from jobs.extract.limits import MAX_HTML_FIELD_CHARS
 from jobs.extract.markdown import main_markdown
 from jobs.extract.metadata import EmbeddedData
 from jobs.extract.nonhtml import json_markdown, text_markdown, xml_markdown
 from jobs.extract.product import merge_products, product_from_nodes, product_from_opengraph
 from jobs.extract.schema import microdata_to_jsonld, rdfa_to_jsonld
-from jobs.extract.sniff import content_kind, refuse_binary
+from jobs.extract.text_caps import MAX_HTML_FIELD_CHARS
 
 
 def extract_page(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from jobs.extract.document import Product
-from jobs.extract.limits import MAX_IMAGES
+from jobs.extract.link_resolver import URLResolver
 from jobs.extract.normalize import (
     parse_availability,
     parse_count,
@@ -21,7 +21,7 @@ from jobs.extract.normalize import (
     text_value,
 )
 from jobs.extract.schema import PRODUCT_TYPES, Node, find_typed, index_by_id
-from jobs.extract.urls import URLResolver
+from jobs.extract.text_caps import MAX_IMAGES
 
 _GTIN_KEYS: tuple[tuple[str, int | None], ...] = (
     ("gtin13", 13),

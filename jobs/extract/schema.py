@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from jobs.extract.limits import MAX_JSON_DEPTH, MAX_JSON_NODES
+from jobs.extract.text_caps import MAX_JSON_DEPTH, MAX_JSON_NODES
 
 Node = dict[str, Any]
 

@@ -10,14 +10,14 @@ Two backends carry the bytes under httpx's API, chosen by `backend=`: "httpx"
 less CPU per page). Both connect only through the AddressGuard (guard.py).
 """
 
-from .addresses import AddressPolicy
-from .body import read_body
-from .client import guarded_client
-from .fetcher import FetchedPage, PageFetcher
-from .limits import FetchLimits
-from .resolver import Resolver, SystemResolver
-from .translate import translate_error
-from .urls import validate_url
+from jobs.fetch.addresses import AddressPolicy
+from jobs.fetch.body import read_body
+from jobs.fetch.fetcher import FetchedPage, PageFetcher
+from jobs.fetch.guarded_client import guarded_client
+from jobs.fetch.limits import FetchLimits
+from jobs.fetch.resolver import Resolver, SystemResolver
+from jobs.fetch.translate import translate_error
+from jobs.fetch.url_validation import validate_url
 
 __all__ = [
     "AddressPolicy",

@@ -22,7 +22,7 @@ from ipaddress import (
     ip_network,
 )
 
-from ..errors import BlockedAddress
+from jobs.errors import BlockedAddress
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network

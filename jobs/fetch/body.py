@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import httpx
 
-from ..errors import TooLarge
-from .decompress import make_decoder
-from .limits import FetchLimits
-from .sniff import SNIFF_BYTES
+from jobs.errors import TooLarge
+from jobs.fetch.content_sniffing import SNIFF_BYTES
+from jobs.fetch.decompress import make_decoder
+from jobs.fetch.limits import FetchLimits
 
 # Below this many decoded bytes the ratio is not judged: a tiny compressed
 # page of repetitive markup can legitimately expand a few hundred times.

@@ -15,7 +15,7 @@ from typing import IO, Protocol, cast
 import brotli
 import zstandard
 
-from ..errors import FetchError, UnsupportedContent
+from jobs.errors import FetchError, UnsupportedContent
 
 Sink = Callable[[bytes], None]
 

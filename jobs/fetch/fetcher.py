@@ -18,16 +18,16 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ..errors import BlockedAddress, FetchError, HTTPStatusError, InvalidURL, JobError
-from .addresses import AddressPolicy
-from .body import read_body
-from .client import DEFAULT_USER_AGENT, Backend, guarded_client
-from .decompress import ACCEPT_ENCODING
-from .limits import FetchLimits
-from .resolver import Resolver
-from .sniff import check_declared, parse_content_type, sniff
-from .translate import READ_ERRORS, translate_error
-from .urls import validate_url
+from jobs.errors import BlockedAddress, FetchError, HTTPStatusError, InvalidURL, JobError
+from jobs.fetch.addresses import AddressPolicy
+from jobs.fetch.body import read_body
+from jobs.fetch.content_sniffing import check_declared, parse_content_type, sniff
+from jobs.fetch.decompress import ACCEPT_ENCODING
+from jobs.fetch.guarded_client import DEFAULT_USER_AGENT, Backend, guarded_client
+from jobs.fetch.limits import FetchLimits
+from jobs.fetch.resolver import Resolver
+from jobs.fetch.translate import READ_ERRORS, translate_error
+from jobs.fetch.url_validation import validate_url
 
 ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,"

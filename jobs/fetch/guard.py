@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from ipaddress import ip_address
 
-from ..errors import BlockedAddress
-from .addresses import AddressPolicy, IPAddress
-from .resolver import Resolver, SystemResolver
+from jobs.errors import BlockedAddress
+from jobs.fetch.addresses import AddressPolicy, IPAddress
+from jobs.fetch.resolver import Resolver, SystemResolver
 
 
 class ResolveFailed(OSError):

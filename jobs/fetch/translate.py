@@ -28,7 +28,7 @@ import httpx
 import zstandard
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
-from ..errors import FetchError, FetchTimeout, InvalidURL, JobError, TooLarge
+from jobs.errors import FetchError, FetchTimeout, InvalidURL, JobError, TooLarge
 
 _DECODER_ERRORS = (zlib.error, brotli.error, zstandard.ZstdError)
 _CONNECT_TIMEOUTS = (httpx.ConnectTimeout, aiohttp.ConnectionTimeoutError)

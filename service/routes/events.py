@@ -6,8 +6,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jobs.records import load_raw_record, record_from_hash
+from jobs.store.records import load_raw_record, record_from_hash
 from streams.events import Event, EventType, now_ms, parse_stream_id
+from streams.publish import SEALED_FIELD
 from streams.replay import replay_events
 
 from ..auth import check_access
@@ -62,7 +63,7 @@ async def job_events(request: Request) -> Response:
         body = orjson.dumps([event.to_dict() for event in events])
         return Response(body, media_type="application/json")
 
-    terminal_id = raw.get(b"terminal_event_id")
+    terminal_id = raw.get(SEALED_FIELD.encode())
     saw_the_end = (
         terminal_id is not None
         and after_id is not None

@@ -8,7 +8,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jobs.workers import count_live_workers
+from jobs.worker.heartbeat import count_live_workers
 
 from ..state import app_state
 

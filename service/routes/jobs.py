@@ -9,14 +9,14 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jobs.control import AlreadyFinished, cancel_job
-from jobs.idempotency import Earlier, claim_key, request_hash, valid_key
-from jobs.listing import list_jobs
+from jobs.lifecycle.cancel import AlreadyFinished, cancel_job
+from jobs.lifecycle.idempotency import Earlier, claim_key, request_hash, valid_key
+from jobs.lifecycle.rerun import NotRerunnable, rerun_job
+from jobs.lifecycle.submit import new_job_id, submit_job
 from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
-from jobs.pages import read_pages
-from jobs.records import load_raw_record, record_from_hash
-from jobs.rerun import NotRerunnable, rerun_job
-from jobs.submit import new_job_id, submit_job
+from jobs.store.listing import list_jobs
+from jobs.store.pages import read_pages
+from jobs.store.records import load_raw_record, record_from_hash
 
 from ..auth import authenticate, check_access
 from ..errors import APIError, Conflict, InvalidBody, from_validation_error, job_not_found
@@ -173,9 +173,9 @@ async def get_result(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     state = app_state(request)
-    job_id, _raw = await accessible_record(request, state, token_ok=False)
+    job_id, raw = await accessible_record(request, state, token_ok=False)
     try:
-        record = await cancel_job(state.redis, state.queue, job_id, by="client")
+        record = await cancel_job(state.redis, state.queue, job_id, by="client", raw=raw)
     except AlreadyFinished as exc:
         raise Conflict(f"job {job_id} already {exc.record.status}", code="already_finished",
                        job=exc.record.public(await signed_links(state, job_id))) from exc
@@ -207,9 +207,9 @@ async def list_owned_jobs(request: Request) -> Response:
 
 async def retry(request: Request) -> Response:
     state = app_state(request)
-    job_id, _raw = await accessible_record(request, state, token_ok=False)
+    job_id, raw = await accessible_record(request, state, token_ok=False)
     try:
-        record = await rerun_job(state.redis, state.queue, job_id, by="client")
+        record = await rerun_job(state.redis, state.queue, job_id, by="client", raw=raw)
     except NotRerunnable as exc:
         raise Conflict(str(exc), code="not_retryable",
                        job=exc.record.public(await signed_links(state, job_id))) from exc

@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from jobs.queue_stats import queue_stats
+from jobs.queue.stats import queue_stats
 
 from ..auth import authenticate
 from ..state import app_state

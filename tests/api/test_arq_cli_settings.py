@@ -1,4 +1,4 @@
-"""`arq jobs.worker.WorkerSettings` runs our jobs with arq's own Worker (polling pickup)."""
+"""`arq jobs.worker.runner.WorkerSettings` runs our jobs with arq's own Worker (polling pickup)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ async def test_arq_cli_worker_runs_a_job(idle_stack: Stack, site: str) -> None:
     env = {**os.environ, "REDIS_URL": idle_stack.settings.redis_url, "ALLOW_PRIVATE_ADDRESSES": "true",
            "ALLOWED_PORTS": "*", "LOG_LEVEL": "WARNING"}
     # --burst: run what is queued, then exit.
-    done = subprocess.run([sys.executable, "-m", "arq", "jobs.worker.WorkerSettings", "--burst"], env=env,  # noqa: ASYNC221
+    done = subprocess.run([sys.executable, "-m", "arq", "jobs.worker.runner.WorkerSettings", "--burst"], env=env,  # noqa: ASYNC221
                           capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr[-2000:]
     events = await idle_stack.wait_terminal(job["id"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.attempt import JobEnv
-from jobs.cleanup import cleanup_expired
-from jobs.queue import ABORT_KEY
+from jobs.lifecycle.attempt import JobEnv
+from jobs.queue.arq_layout import ABORT_KEY
+from jobs.worker.cleanup import cleanup_expired
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
 from tests.support.stack import Stack

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.crawl import dedupe_key, normalize_url
-from jobs.crawl.urls import TRACKING_PARAMS
+from jobs.crawl.url_normalize import TRACKING_PARAMS
 
 BASE = "https://example.com/docs/guide/intro.html?x=1"
 

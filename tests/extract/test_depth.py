@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.extract.depth import estimated_depth, flatten_deep_nesting
-from jobs.extract.limits import DEPTH_SCAN_MIN_TAGS, MAX_HTML_DEPTH
+from jobs.extract.text_caps import DEPTH_SCAN_MIN_TAGS, MAX_HTML_DEPTH
 
 
 def test_normal_pages_are_returned_as_they_are() -> None:

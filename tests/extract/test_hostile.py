@@ -9,7 +9,7 @@ import pytest
 
 from jobs.errors import ExtractionError
 from jobs.extract import FORMATS, PageDocument
-from jobs.extract.limits import MAX_LINKS, MAX_MARKDOWN_CHARS, MAX_META_VALUE_CHARS
+from jobs.extract.text_caps import MAX_LINKS, MAX_MARKDOWN_CHARS, MAX_META_VALUE_CHARS
 from tests.extract.pages import PAGES, extract, fixture
 from tests.fixtures import hostile_pages
 

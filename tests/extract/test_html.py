@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.extract.limits import MAX_LINKS, MAX_TEXT_FIELD_CHARS
+from jobs.extract.text_caps import MAX_LINKS, MAX_TEXT_FIELD_CHARS
 from tests.extract.pages import PAGE_URL, extract, fixture
 
 

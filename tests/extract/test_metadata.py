@@ -105,7 +105,7 @@ def test_opengraph_alone_does_not_start_rdfa() -> None:
 
 
 def test_meta_values_are_capped() -> None:
-    from jobs.extract.limits import MAX_META_VALUE_CHARS
+    from jobs.extract.text_caps import MAX_META_VALUE_CHARS
 
     page = f'<meta name="keywords" content="{"k" * (MAX_META_VALUE_CHARS * 3)}">'
     meta = metadata_of(page)["meta"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jobs.extract.limits import MAX_MARKDOWN_CHARS
+from jobs.extract.text_caps import MAX_MARKDOWN_CHARS
 from tests.extract.pages import extract
 
 

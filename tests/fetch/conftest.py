@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
-from jobs.fetch.client import BACKENDS, Backend
+from jobs.fetch.guarded_client import BACKENDS, Backend
 
 from .servers import Canary, HTTPServer
 

@@ -16,7 +16,7 @@ from jobs.fetch import (
     SystemResolver,
     translate_error,
 )
-from jobs.fetch.client import Backend
+from jobs.fetch.guarded_client import Backend
 
 from .conftest import FetcherFactory
 from .servers import HTTPServer, reply

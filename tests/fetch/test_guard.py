@@ -14,7 +14,7 @@ import pytest
 
 from jobs.errors import BlockedAddress, FetchError, InvalidURL, JobError
 from jobs.fetch import AddressPolicy, FetchLimits, guarded_client, translate_error
-from jobs.fetch.client import Backend
+from jobs.fetch.guarded_client import Backend
 
 from .cases import BLOCKED, INVALID
 from .conftest import FetcherFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.errors import UnsupportedContent
-from jobs.fetch.sniff import binary_kind, check_declared, parse_content_type, sniff
+from jobs.fetch.content_sniffing import binary_kind, check_declared, parse_content_type, sniff
 
 
 @pytest.mark.parametrize(

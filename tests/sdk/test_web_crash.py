@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from jobs.records import iso_now
 from jobs.settings import Settings
+from jobs.store.records import iso_now
 from service.client import Client, JobEvent
 from streams.keys import Keyspace
 from streams.publish import StreamLimits, append_event

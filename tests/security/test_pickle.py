@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jobs.queue import QUEUE_KEY, arq_job_key
+from jobs.queue.arq_layout import QUEUE_KEY, arq_job_key
 from jobs.settings import Settings
 from tests.support.stack import running_stack
 

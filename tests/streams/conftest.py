@@ -7,7 +7,7 @@ from redis.asyncio import ConnectionPool, Redis
 
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
-from streams.publish import StreamLimits, append_event
+from streams.publish import PendingEvent, StreamLimits, append_event, create_stream
 
 
 @pytest.fixture
@@ -39,12 +39,8 @@ async def hub(redis_url: str, redis: Redis) -> AsyncIterator[FollowerHub]:
 
 async def open_stream(redis: Redis, keys: Keyspace, limits: StreamLimits, job_id: str) -> None:
     """Create a state hash with its first (`queued`) event, as a submit does."""
-    async with redis.pipeline(transaction=True) as pipe:
-        from streams.publish import queue_create
-
-        queue_create(pipe, keys.events(job_id), keys.record(job_id), "queued", {},
-                     state={"id": job_id}, limits=limits)
-        await pipe.execute()
+    await create_stream(redis, keys.events(job_id), keys.record(job_id),
+                        PendingEvent.make("queued", {}, {"id": job_id}), limits=limits)
 
 
 async def publish(redis: Redis, keys: Keyspace, limits: StreamLimits, job_id: str, event_type: str,

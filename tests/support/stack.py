@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from jobs.settings import Settings
-from jobs.worker import InstantWorker, build_worker
+from jobs.worker.runner import InstantWorker, build_worker
 from service.app import create_app
 from service.state import AppState
 

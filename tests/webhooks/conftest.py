@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from jobs.fetch import AddressPolicy
-from jobs.webhooks import generate_secret, webhook_client
+from jobs.webhooks.delivery import generate_secret, webhook_client
 from tests.fetch.servers import Canary
 
 from .receiver import Receiver, serve_receiver

@@ -10,13 +10,13 @@ from arq.connections import ArqRedis
 from arq.jobs import Job
 from arq.worker import Worker, func
 
-from jobs.serializer import deserialize_job, serialize_job
-from jobs.webhooks import MAX_DELIVERY_ATTEMPTS, deliver_webhook, message_id
+from jobs.queue.payloads import deserialize_job, serialize_job
+from jobs.webhooks.delivery import MAX_DELIVERY_ATTEMPTS, deliver_webhook, message_id
 
 from .conftest import ClientFactory
 from .receiver import Receiver
 
-WEBHOOK_FUNCTION = "webhook"  # the name jobs.attempt queues deliveries under
+WEBHOOK_FUNCTION = "webhook"  # the name jobs.lifecycle.attempt queues deliveries under
 JOB_ID = "0123456789abcdef0123456789abcdef"
 EVENT_ID = "1732451234567-3"
 

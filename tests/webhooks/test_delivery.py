@@ -12,7 +12,7 @@ import orjson
 import pytest
 from arq.worker import Retry
 
-from jobs.webhooks import (
+from jobs.webhooks.delivery import (
     BACKOFF_CAP_S,
     MAX_DELIVERY_ATTEMPTS,
     WebhookDeliveryError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.fetch import AddressPolicy
-from jobs.webhooks import WebhookDeliveryError, deliver_once, deliver_webhook
+from jobs.webhooks.delivery import WebhookDeliveryError, deliver_once, deliver_webhook
 from tests.fetch.servers import Canary, FakeDNS
 
 from .conftest import ClientFactory

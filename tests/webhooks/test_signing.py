@@ -12,8 +12,8 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-import jobs.webhooks
-from jobs.webhooks import (
+import jobs.webhooks.delivery
+from jobs.webhooks.delivery import (
     BACKOFF_CAP_S,
     MAX_DELIVERY_ATTEMPTS,
     WebhookSpec,
@@ -103,8 +103,8 @@ def test_the_whole_schedule_spans_minutes_not_seconds() -> None:
 
 
 def test_public_names_do_not_drift() -> None:
-    assert jobs.webhooks.__all__ == sorted(jobs.webhooks.__all__)
-    assert jobs.webhooks.__all__ == [
+    assert jobs.webhooks.delivery.__all__ == sorted(jobs.webhooks.delivery.__all__)
+    assert jobs.webhooks.delivery.__all__ == [
         "BACKOFF_CAP_S",
         "DEFAULT_EVENTS",
         "DELIVERY_TIMEOUT_S",
@@ -123,14 +123,14 @@ def test_public_names_do_not_drift() -> None:
         "webhook_client",
         "webhook_payload",
     ]
-    for name in jobs.webhooks.__all__:
-        assert getattr(jobs.webhooks, name) is not None
+    for name in jobs.webhooks.delivery.__all__:
+        assert getattr(jobs.webhooks.delivery, name) is not None
 
 
 def test_importing_the_module_loads_neither_arq_nor_the_fetcher() -> None:
     """The request models (and so the SDK) may import WebhookSpec: that must stay light."""
     check = (
-        "import jobs.webhooks, sys; "
+        "import jobs.webhooks.delivery, sys; "
         "heavy = {'arq', 'redis', 'starlette', 'uvicorn'}; "
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('jobs.fetch')); "
         "assert not loaded, loaded"

@@ -7,7 +7,7 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from jobs.webhooks import WebhookSpec, generate_secret
+from jobs.webhooks.delivery import WebhookSpec, generate_secret
 
 GOOD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

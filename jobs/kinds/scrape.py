@@ -1,0 +1,70 @@
+"""The `scrape` job: validate → fetch → parse → extract → store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jobs.errors import LLMError
+from jobs.extract import PageDocument, extract_page
+from jobs.fetch import PageFetcher, validate_url
+from jobs.fetch.addresses import AddressPolicy
+from jobs.kinds.page_work import off_loop, with_llm_answer
+from jobs.lifecycle.attempt import JobOutcome, JobRun
+from jobs.lifecycle.result_cache import cache_key, fresh_result
+from jobs.models import Format, ScrapeRequest
+
+if TYPE_CHECKING:
+    from jobs.llm import LLMClient
+
+
+def _document(content: bytes, url: str, status: int, media_type: str, charset: str | None,
+              formats: frozenset[str]) -> PageDocument:
+    return extract_page(content, url=url, status=status, media_type=media_type, charset=charset, formats=formats)
+
+
+
+async def scrape_page(
+    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy, owner: str,
+    llm: LLMClient | None = None,
+) -> JobOutcome:
+    spec = ScrapeRequest.model_validate(request)
+    keys = run.env.keys
+    await run.progress("validate", 5, f"Checking {spec.url}", defer=True)
+    url = validate_url(spec.url, policy)
+    remember = [(cache_key(keys, owner, spec), run.job_id.encode())]
+
+    if spec.max_age_s is not None:
+        cached = await fresh_result(run.env.redis, keys, owner, spec, spec.max_age_s)
+        if cached is not None:
+            result, source = cached
+            await run.progress("store", 95, f"Reusing the result of job {source} (max_age_s {spec.max_age_s:g})",
+                               defer=True)
+            return JobOutcome(result, {"url": url, "cached": True, "source_job": source})
+
+    await run.progress("fetch", 20, f"Reading {url}")
+    page = await fetcher.fetch(url)
+
+    await run.progress("parse", 60, f"Parsing {len(page.content)} bytes of {page.media_type}")
+    formats = frozenset(f.value for f in spec.formats)
+    document = await off_loop(_document, page.content, page.url, page.status, page.media_type, page.charset,
+                              formats)
+
+    if spec.extract is not None:
+        if llm is None:
+            raise LLMError("this worker has no LLM configured (OPENAI_MODEL, OPENAI_BASE_URL)")
+        await run.progress("llm", 75, "Asking the model for the extract schema")
+        document = await with_llm_answer(document, spec.extract, llm)
+    # These two ride with `completed`: one round trip for the last three events.
+    await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)), defer=True)
+    result = document.model_dump_json(exclude_none=False).encode()
+    await run.progress("store", 95, f"Storing {len(result)} bytes", defer=True)
+    summary = {
+        "url": document.url,
+        "status": document.status,
+        "title": document.title,
+        "product": document.product.name if document.product else None,
+        "bytes": len(page.content),
+    }
+    if Format.LINKS.value in formats:
+        summary["links"] = len(document.links)
+    return JobOutcome(result, summary, also_store=remember)

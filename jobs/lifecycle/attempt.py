@@ -1,0 +1,259 @@
+"""One attempt of one job, told top to bottom: started → phases → a terminal event or a retry.
+
+Every job coroutine runs inside `run_attempt`, which owns the job's state
+transitions. All writes go through `streams.publish.append_events`, which
+refuses to append once the stream is sealed by a terminal event; so when an
+append is refused, someone else (a cancel) has ended the job and the attempt
+stops where it is.
+
+Events that happen back to back (`started` and the first phases; the last
+phases and `completed`) are published together, in one round trip: each keeps
+its own timestamp and its place in the stream.
+
+A transient failure with attempts left publishes `retrying` (attempt, delay,
+code, message) and hands arq the delay; arq runs the job again after it, and
+that attempt's `started` carries the next number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
+from jobs.lifecycle.retry_policy import backoff_s, should_retry
+from jobs.models import JobStatus
+from jobs.queue.enqueue import queue_arq_job
+from jobs.queue.scores import queue_score
+from jobs.store.records import iso_now
+from jobs.webhooks.delivery import WebhookSpec
+from streams.events import EventType
+from streams.keys import Keyspace
+from streams.publish import PendingEvent, StreamLimits, append_events, queue_append_events
+
+logger = logging.getLogger("scrapestream.jobs")
+
+WEBHOOK_FUNCTION = "webhook"
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnv:
+    """What every attempt needs from its worker: Redis, key names, limits, policies."""
+
+    redis: Redis
+    keys: Keyspace
+    limits: StreamLimits
+    worker_name: str
+    default_timeout_s: float
+    max_timeout_s: float
+    max_attempts: int = 5
+    retry_base_s: float = 1.0
+    retry_max_delay_s: float = 60.0
+    priority_step_ms: int = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """The attempt failed transiently; run the job again after `delay_s`."""
+
+    delay_s: float
+
+
+def queue_webhooks(
+    pipe: Any, keys: Keyspace, ttl_s: int, step_ms: int, job_id: str, spec: WebhookSpec,
+    delivered: Sequence[tuple[str, PendingEvent]],
+) -> bool:
+    """Queue one delivery job per published event the webhook asked for; False if none.
+
+    Deliveries run at the highest priority, in the order of their events.
+    """
+    wanted = [(entry_id, event) for entry_id, event in delivered if spec.wants(event.type)]
+    for entry_id, event in wanted:
+        args = (job_id, entry_id, event.type, orjson.loads(event.data), spec.url, spec.secret)
+        queue_arq_job(pipe, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
+                      score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s,
+                      wake_channel=keys.wake_channel())
+    return bool(wanted)
+
+
+@dataclass(slots=True)
+class JobRun:
+    """The handle a job coroutine reports through."""
+
+    env: JobEnv
+    job_id: str
+    attempt: int
+    webhook: WebhookSpec | None = None
+    _percent: int = 0
+    # Events waiting to ride along with the next publish.
+    _outbox: list[PendingEvent] = field(default_factory=list)
+
+    async def publish(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        state: dict[str, Any] | None = None,
+        *,
+        attach: Sequence[tuple[str, bytes]] = (),
+        then: Sequence[Sequence[str | int]] = (),
+        defer: bool = False,
+    ) -> None:
+        """Publish an event (with whatever was deferred before it), or defer it."""
+        self._outbox.append(PendingEvent.make(event_type, data, state))
+        if defer:
+            return
+        events, self._outbox = self._outbox, []
+        ids = await append_events(
+            self.env.redis,
+            self.env.keys.events(self.job_id),
+            self.env.keys.record(self.job_id),
+            events,
+            attach=attach,
+            then=then,
+            limits=self.env.limits,
+        )
+        if ids is None:
+            raise JobCancelled("the job was ended while it ran (cancelled or expired)")
+        if self.webhook is not None:
+            async with self.env.redis.pipeline(transaction=False) as pipe:
+                if queue_webhooks(pipe, self.env.keys, self.env.limits.ttl_s, self.env.priority_step_ms,
+                                  self.job_id, self.webhook, list(zip(ids, events, strict=False))):
+                    await pipe.execute()
+
+    async def publish_with(self, extra: Callable[[Any], None], *events: PendingEvent) -> None:
+        """Publish events in the same round trip as `extra(pipeline)` (e.g. storing a page)."""
+        events = (*self._outbox, *events)
+        self._outbox = []
+        async with self.env.redis.pipeline(transaction=False) as pipe:
+            extra(pipe)
+            queue_append_events(pipe, self.env.keys.events(self.job_id), self.env.keys.record(self.job_id), events,
+                                limits=self.env.limits)
+            replies = await pipe.execute()
+        if not replies[-1]:
+            raise JobCancelled("the job was ended while it ran (cancelled or expired)")
+
+    def set_percent(self, percent: int) -> int | None:
+        """Raise the job's percent; the new value if it moved (worth a progress event), else None.
+
+        Percent only rises: a client's progress bar never moves backwards.
+        """
+        percent = max(0, min(100, percent))
+        if percent <= self._percent:
+            return None
+        self._percent = percent
+        return percent
+
+    async def progress(self, phase: str, percent: int, message: str, *, defer: bool = False) -> None:
+        """A `progress` event; `defer` it when the next one follows within microseconds."""
+        self.set_percent(percent)
+        await self.publish(
+            EventType.PROGRESS,
+            {"phase": phase, "percent": self._percent, "message": message},
+            {"phase": phase, "percent": self._percent},
+            defer=defer,
+        )
+
+    async def page(self, url: str, status: int | None, title: str | None, **extra: Any) -> None:
+        await self.publish(EventType.PAGE, {"url": url, "status": status, "title": title, **extra})
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    """What a job body hands back: the result JSON, a summary, and keys to store with it."""
+
+    result: bytes
+    summary: dict[str, Any]
+    also_store: Sequence[tuple[str, bytes]] = ()
+
+
+JobBody = Callable[[JobRun, dict[str, Any]], Awaitable[JobOutcome]]
+"""A job kind: given the run and the request, returns its outcome."""
+
+
+async def run_attempt(
+    env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody
+) -> str | RetryLater:
+    """Run one attempt; returns the final status, or RetryLater. Never raises a job's failure.
+
+    `started` is deferred to ride with the job's first progress event: if the
+    job was cancelled while queued, that publish is refused before the job has
+    done anything with an effect (validation has none).
+    """
+    webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
+    run = JobRun(env, job_id, attempt, webhook)
+    await run.publish(
+        EventType.STARTED,
+        {"attempt": attempt, "worker": env.worker_name},
+        {"status": JobStatus.RUNNING, "attempt": attempt, "started_at": iso_now(),
+         "worker": env.worker_name, "phase": "validate"},
+        defer=True,
+    )
+    # A scrape gets JOB_TIMEOUT_S unless it asks; a crawl, batch or ask may need up to the maximum.
+    default_s = env.default_timeout_s if request.get("type", "scrape") == "scrape" else env.max_timeout_s
+    timeout_s = min(float(request.get("timeout_s") or default_s), env.max_timeout_s)
+    max_attempts = min(int(request.get("max_attempts") or 1), env.max_attempts)
+    try:
+        try:
+            async with asyncio.timeout(timeout_s):
+                outcome = await body(run, request)
+        except TimeoutError as exc:
+            raise JobTimeout(f"the job did not finish within {timeout_s:g} s") from exc
+        await run.publish(
+            EventType.COMPLETED,
+            {"summary": outcome.summary, "result_url": f"/jobs/{job_id}/result"},
+            {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
+            attach=[(env.keys.result(job_id), outcome.result), *outcome.also_store],
+            then=[("HINCRBY", env.keys.stats(), "completed", 1)],
+        )
+        return JobStatus.COMPLETED
+    except JobCancelled:
+        logger.info("job %s was ended by someone else; attempt %s stops", job_id, attempt)
+        return JobStatus.CANCELLED
+    except JobError as exc:
+        if should_retry(exc, attempt, max_attempts):
+            return await _retry_later(run, exc)
+        await _fail(run, exc)
+        return JobStatus.FAILED
+    except asyncio.CancelledError:
+        # A cancel already sealed the stream; a worker shutdown leaves the job
+        # queued and arq runs it again. Either way there is nothing to write.
+        raise
+    except Exception as exc:
+        # A bug, not a page: keep the worker serving and tell the client plainly.
+        logger.exception("job %s failed unexpectedly", job_id)
+        await _fail(run, InternalError(f"unexpected {type(exc).__name__}: {exc}"[:500]))
+        return JobStatus.FAILED
+
+
+async def _retry_later(run: JobRun, exc: JobError) -> str | RetryLater:
+    env = run.env
+    delay = backoff_s(run.attempt, base_s=env.retry_base_s, cap_s=env.retry_max_delay_s)
+    error = exc.to_dict()
+    try:
+        await run.publish(
+            EventType.RETRYING,
+            {"attempt": run.attempt, "delay_s": delay, **error},
+            {"status": JobStatus.RETRYING, "error": orjson.dumps(error)},
+        )
+    except JobCancelled:
+        return JobStatus.CANCELLED
+    return RetryLater(delay)
+
+
+async def _fail(run: JobRun, exc: JobError) -> None:
+    error = exc.to_dict()
+    # Whatever was deferred (e.g. `started`) goes out first, then the failure.
+    with contextlib.suppress(JobCancelled):
+        await run.publish(
+            EventType.FAILED,
+            error,
+            {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
+            then=[("HINCRBY", run.env.keys.stats(), "failed", 1)],
+        )

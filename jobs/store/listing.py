@@ -1,0 +1,74 @@
+"""Listing an owner's jobs, newest first, with a stable cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from jobs.models import JobRecord, JobStatus
+from jobs.store.records import record_from_hash
+from streams.keys import Keyspace
+
+# How many index entries one page may look at when a status filter skips most of them.
+MAX_SCAN = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    jobs: list[JobRecord]
+    next_cursor: str | None
+
+
+def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
+    """A cursor is `<created ms>:<id>` of the last job of the previous page."""
+    if not cursor:
+        return None
+    score, sep, job_id = cursor.partition(":")
+    if not sep or not score.isdigit() or not job_id.isalnum() or len(job_id) > 64:
+        raise ValueError("cursor: not a cursor this service gave out")
+    return float(score), job_id
+
+
+async def list_jobs(
+    redis: Redis, keys: Keyspace, owner: str, *, status: JobStatus | None, cursor: str | None, limit: int
+) -> Page:
+    index = keys.owner_jobs(owner)
+    last = parse_cursor(cursor)
+    found: list[JobRecord] = []
+    stale: list[str] = []
+    scanned = 0
+    exhausted = False
+    while len(found) < limit and scanned < MAX_SCAN:
+        want = limit * 2 + 1
+        batch = await redis.zrevrangebyscore(
+            index, last[0] if last else "+inf", "-inf", start=0, num=want, withscores=True
+        )
+        entries = [(member.decode(), score) for member, score in batch]
+        if last is not None:
+            # Equal scores come in reverse lexical order: skip up to the cursor's id.
+            entries = [(m, s) for m, s in entries if s < last[0] or (s == last[0] and m < last[1])]
+        if not entries:
+            exhausted = True
+            break
+        async with redis.pipeline(transaction=False) as pipe:
+            for job_id, _ in entries:
+                pipe.hgetall(keys.record(job_id))
+            raws = await pipe.execute()
+        for (job_id, score), raw in zip(entries, raws, strict=True):
+            scanned += 1
+            last = (score, job_id)
+            record = record_from_hash(raw)
+            if record is None:
+                stale.append(job_id)  # expired: its index entry goes too
+            elif status is None or record.status == status:
+                found.append(record)
+                if len(found) == limit:
+                    break
+        if len(batch) < want and len(found) < limit:
+            exhausted = True
+            break
+    if stale:
+        await redis.zrem(index, *stale)
+    next_cursor = None if exhausted or last is None else f"{int(last[0])}:{last[1]}"
+    return Page(found, next_cursor)

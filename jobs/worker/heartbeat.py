@@ -1,0 +1,45 @@
+"""Live workers: each heartbeats into one sorted set; stale entries fall out."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from jobs.queue.arq_layout import arq_in_progress_key
+from streams.events import now_ms
+from streams.keys import Keyspace
+
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER_MS = 20_000
+
+
+async def heartbeat(redis: Redis, keys: Keyspace, worker_name: str, running: int = 0) -> None:
+    now = now_ms()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(keys.workers(), {worker_name: now})
+        pipe.zremrangebyscore(keys.workers(), "-inf", now - STALE_AFTER_MS)
+        pipe.expire(keys.workers(), STALE_AFTER_MS // 1000 * 3)
+        pipe.hset(keys.worker_load(), worker_name, str(running))
+        pipe.expire(keys.worker_load(), STALE_AFTER_MS // 1000 * 3)
+        await pipe.execute()
+
+
+async def leave(redis: Redis, keys: Keyspace, worker_name: str) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(keys.workers(), worker_name)
+        pipe.hdel(keys.worker_load(), worker_name)
+        await pipe.execute()
+
+
+async def count_live_workers(redis: Redis, keys: Keyspace) -> int:
+    count: int = await redis.zcount(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf")
+    return count
+
+
+async def renew_leases(redis: Redis, arq_job_ids: list[str], lease_s: float) -> None:
+    """Extend the in-progress keys of the jobs this worker runs (see `jobs.worker.runner`)."""
+    if not arq_job_ids:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in arq_job_ids:
+            pipe.pexpire(arq_in_progress_key(job_id), int(lease_s * 1000))  # a no-op once it is gone
+        await pipe.execute()
