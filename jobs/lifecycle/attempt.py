@@ -28,7 +28,7 @@ import orjson
 from redis.asyncio import Redis
 
 from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
-from jobs.lifecycle.retry_policy import backoff_s, should_retry
+from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
 from jobs.models import JobStatus
 from jobs.queue.enqueue import queue_arq_job
 from jobs.queue.scores import queue_score
@@ -234,7 +234,7 @@ async def run_attempt(
 
 async def _retry_later(run: JobRun, exc: JobError) -> str | RetryLater:
     env = run.env
-    delay = backoff_s(run.attempt, base_s=env.retry_base_s, cap_s=env.retry_max_delay_s)
+    delay = retry_delay_s(run.attempt, base_s=env.retry_base_s, cap_s=env.retry_max_delay_s)
     error = exc.to_dict()
     try:
         await run.publish(
