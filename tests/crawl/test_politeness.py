@@ -58,20 +58,31 @@ async def test_per_host_concurrency_is_the_bound() -> None:
 
 async def test_hosts_do_not_wait_for_each_other() -> None:
     politeness = HostPoliteness(per_host=1)
-    release = asyncio.Event()
-    entered = asyncio.Event()
+    log: list[str] = []
+    slow_entered = asyncio.Event()
+    fast_entered = asyncio.Event()
 
     async def slow_request() -> None:
         async with politeness.slot("https://slow.example/"):
-            entered.set()
-            await release.wait()
+            log.append("+slow")
+            slow_entered.set()
+            # Hold the slot until fast.example got in, but only for so many turns of the loop:
+            # were hosts to wait for each other, this gives up and the order below shows it.
+            for _ in range(100):
+                if fast_entered.is_set():
+                    break
+                await asyncio.sleep(0)
+            log.append("-slow")
 
-    task = asyncio.create_task(slow_request())
-    await entered.wait()
-    async with politeness.slot("https://fast.example/"):
-        pass  # got in while slow.example's only slot is taken
-    release.set()
-    await task
+    async def fast_request() -> None:
+        await slow_entered.wait()
+        async with politeness.slot("https://fast.example/"):
+            log.append("+fast")
+            fast_entered.set()
+        log.append("-fast")
+
+    await asyncio.gather(slow_request(), fast_request())
+    assert log == ["+slow", "+fast", "-fast", "-slow"]  # in and out while slow.example's only slot was taken
 
 
 async def test_the_delay_spaces_request_starts() -> None:

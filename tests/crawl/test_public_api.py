@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jobs.crawl
+from tests.support.public_api import check_public_api
 
 
 def test_public_names_do_not_drift() -> None:
@@ -27,6 +28,4 @@ def test_public_names_do_not_drift() -> None:
         "split_passages",
         "tokenize",
     ]
-    assert jobs.crawl.__all__ == sorted(jobs.crawl.__all__)
-    for name in jobs.crawl.__all__:
-        assert getattr(jobs.crawl, name) is not None
+    check_public_api(jobs.crawl)

@@ -11,10 +11,11 @@ import pytest
 import jobs.extract
 from jobs.extract import DEFAULT_FORMATS, FORMATS, PageDocument, Product
 from tests.extract.pages import extract
+from tests.support.public_api import check_public_api
 
 
 def test_public_names_do_not_drift() -> None:
-    assert jobs.extract.__all__ == sorted(jobs.extract.__all__)
+    check_public_api(jobs.extract)
     assert set(jobs.extract.__all__) == {
         "DEFAULT_FORMATS",
         "FORMATS",

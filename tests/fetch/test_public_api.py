@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jobs.fetch
+from tests.support.public_api import check_public_api
 
 
 def test_public_names_do_not_drift() -> None:
@@ -18,6 +19,4 @@ def test_public_names_do_not_drift() -> None:
         "translate_error",
         "validate_url",
     ]
-    assert jobs.fetch.__all__ == sorted(jobs.fetch.__all__)
-    for name in jobs.fetch.__all__:
-        assert getattr(jobs.fetch, name) is not None
+    check_public_api(jobs.fetch)

@@ -10,13 +10,13 @@ import pytest
 import jobs.llm
 from jobs.errors import LLMError
 from jobs.llm import LLMClient, LLMConfig, LLMUsage, cut_to_budget, estimate_tokens
+from tests.support.public_api import check_public_api
 
 from .conftest import PRODUCT, PRODUCT_SCHEMA
 from .stub import StubLLM
 
 
 def test_public_names() -> None:
-    assert jobs.llm.__all__ == sorted(jobs.llm.__all__)
     assert jobs.llm.__all__ == [
         "LLMClient",
         "LLMConfig",
@@ -26,8 +26,7 @@ def test_public_names() -> None:
         "cut_to_budget",
         "estimate_tokens",
     ]
-    for name in jobs.llm.__all__:
-        assert getattr(jobs.llm, name) is not None
+    check_public_api(jobs.llm)
 
 
 def test_importing_the_package_for_check_schema_does_not_load_openai() -> None:
