@@ -1,4 +1,4 @@
-"""The SSE response: the hub writes frames straight into it; it watches for the client leaving."""
+"""SSE on the wire: every frame's encoding, and the response the hub writes frames into."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
+from sse_starlette import ServerSentEvent
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from streams.events import Event
 from streams.hub import FollowerClosed, FollowerHub, GapFrame
 
 logger = logging.getLogger("scrapestream.sse")
@@ -19,6 +21,34 @@ SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connecti
 
 # The server's own `send`, stored by `service.app.ScrapestreamApp` before any middleware wraps it.
 SERVER_SEND = "scrapestream.server_send"
+
+# Lines end with LF, as our frames always have (sse-starlette defaults to CRLF);
+# every SSE reader accepts both, and LF keeps each frame a byte shorter per line.
+_LINE_END = "\n"
+
+
+def encode_frame(event: Event) -> bytes:
+    """The frame of one stream entry: `id:` is the entry id, `event:` its type, `data:` its JSON.
+
+    sse-starlette strips line breaks from the id and the event name, so a
+    hand-written entry cannot add fields, and splits `data` on CR, LF and CRLF
+    only (not on U+2028, which JSON leaves raw).
+    """
+    return ServerSentEvent(event.data, event=event.type, id=event.id, sep=_LINE_END).encode()
+
+
+def encode_resync(data: bytes) -> bytes:
+    """The `resync` frame; no `id:`, so the client keeps resuming from the last real entry it saw."""
+    return ServerSentEvent(data.decode(), event="resync", sep=_LINE_END).encode()
+
+
+def encode_retry_hint(retry_ms: int) -> bytes:
+    """How long `EventSource` waits before it reconnects."""
+    return ServerSentEvent(retry=retry_ms, sep=_LINE_END).encode()
+
+
+KEEPALIVE_FRAME = ServerSentEvent(comment="ping", sep=_LINE_END).encode()
+"""A comment line: keeps proxies from closing an idle stream; readers ignore it."""
 
 
 # The hub writes one frame to every follower in a row: encode its HTTP chunk once.
@@ -32,6 +62,24 @@ def _chunk(frame: bytes) -> bytes:
     return _last_chunk[1]
 
 
+# uvicorn internals the fast path reads (guarded by tests/repo/test_sse_internals.py,
+# and uvicorn's version is bounded in pyproject.toml): its httptools `send` is a
+# method of `RequestResponseCycle`, whose `transport`, `chunked_encoding` and
+# `response_complete` say where the bytes go and how a body chunk is framed.
+_UVICORN_CYCLE_MODULE = "uvicorn.protocols.http.httptools_impl"
+_UVICORN_CYCLE_ATTRIBUTES = ("transport", "chunked_encoding", "response_complete")
+
+
+def _uvicorn_cycle(send: Send) -> Any | None:
+    """uvicorn's httptools request cycle behind `send`, or None (another server or protocol)."""
+    cycle = getattr(send, "__self__", None)
+    if type(cycle).__module__ != _UVICORN_CYCLE_MODULE:
+        return None
+    if not all(hasattr(cycle, name) for name in _UVICORN_CYCLE_ATTRIBUTES):
+        return None
+    return cycle
+
+
 class ClientSink:
     """Writes SSE frames to one HTTP response.
 
@@ -40,30 +88,32 @@ class ClientSink:
     touches a body and each wrapper costs time for every follower of every
     event. Under uvicorn's httptools protocol, `try_write` goes one step further
     and does what uvicorn's `send` does for a chunk (one `transport.write`)
-    when the socket is not paused; anywhere else it refuses and the hub awaits
+    when that `send` would not wait; anywhere else it refuses and the hub awaits
     the ASGI `send` instead. The bench in bench/followers.py shows what each
     step is worth.
     """
 
-    __slots__ = ("_cycle", "_send")
+    __slots__ = ("_cycle", "_send", "_transport")
 
     def __init__(self, send: Send) -> None:
         self._send = send
-        cycle = getattr(send, "__self__", None)
-        is_httptools = type(cycle).__module__ == "uvicorn.protocols.http.httptools_impl"
-        self._cycle: Any = cycle if is_httptools and hasattr(cycle, "flow") else None
+        self._cycle = _uvicorn_cycle(send)
+        self._transport: asyncio.WriteTransport | None = None if self._cycle is None else self._cycle.transport
 
     def try_write(self, frame: bytes) -> bool:
-        cycle = self._cycle
+        cycle, transport = self._cycle, self._transport
         if (
             cycle is None
-            or cycle.disconnected
+            or transport is None
+            or transport.is_closing()
             or cycle.response_complete
             or not cycle.chunked_encoding
-            or cycle.flow.write_paused
+            # asyncio's flow control resumes a paused protocol once the buffer is at or
+            # below the low-water mark, so here uvicorn's `send` would not wait either.
+            or transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]
         ):
             return False
-        cycle.transport.write(_chunk(frame))
+        transport.write(_chunk(frame))
         return True
 
     async def write(self, frame: bytes) -> None:
@@ -90,7 +140,7 @@ class EventStreamResponse(Response):
         self.key = key
         self.after_id = after_id
         self.gap_frame = gap_frame
-        self.retry_hint = f"retry: {retry_ms}\n\n".encode()
+        self.retry_hint = encode_retry_hint(retry_ms)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})

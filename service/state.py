@@ -18,6 +18,7 @@ from streams.publish import StreamLimits
 
 from .apikeys import KeyVerifier
 from .metrics import Metrics
+from .sse import KEEPALIVE_FRAME, encode_frame
 from .tokens import shared_secret
 
 logger = logging.getLogger("scrapestream.service")
@@ -63,7 +64,8 @@ class AppState:
         # The hub's reader blocks in XREAD: it gets a connection of its own.
         reader = Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=1))
         hub = FollowerHub(
-            reader, redis, control_key_prefix=f"{settings.key_prefix}:hub",
+            reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
+            control_key_prefix=f"{settings.key_prefix}:hub",
             buffer_limit=settings.sse_buffer_events,
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,

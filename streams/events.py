@@ -1,13 +1,12 @@
-"""The event schema: what a stream entry is, and how it goes out over SSE.
+"""The event schema: what a stream entry is.
 
 A stream entry has two fields, readable as they are in `redis-cli`: `type`
 (a word) and `data` (a JSON object that always carries `ts`, the publisher's
-wall clock in ms). Over SSE the entry id is the event id.
+wall clock in ms). Over SSE (encoded in service/sse.py) the entry id is the event id.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -27,8 +26,6 @@ class EventType(StrEnum):
     CANCELLED = "cancelled"
     RESYNC = "resync"
 
-
-_SSE_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 TERMINAL_TYPES = frozenset({EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED})
 
@@ -62,17 +59,6 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "data": self.json()}
-
-    def sse(self) -> bytes:
-        """The SSE frame for this entry, encoded once and shared by every follower."""
-        data = self.data
-        if "\n" in data or "\r" in data:
-            # Only hand-written entries (redis-cli XADD) can hold raw newlines;
-            # SSE needs one `data:` line per line to carry them intact. Only CR,
-            # LF and CRLF end an SSE line (str.splitlines would also split on
-            # U+2028 and friends, which JSON leaves raw).
-            data = "\ndata: ".join(_SSE_LINE_BREAK.split(data))
-        return f"id: {self.id}\nevent: {self.type}\ndata: {data}\n\n".encode()
 
     @classmethod
     def from_entry(cls, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Event:

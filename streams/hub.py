@@ -3,8 +3,9 @@
 A web process may have thousands of SSE followers. Instead of one XREAD BLOCK
 (and one Redis connection) each, `FollowerHub` runs one XREAD BLOCK over every
 watched stream on a dedicated connection and writes each entry to the
-followers of its stream. An entry is encoded once (`Event.sse`) and the same
-bytes go to every follower.
+followers of its stream. An entry is encoded once, by the encoder the web
+layer hands in (streams/ knows nothing of HTTP), and the same bytes go to every
+follower; followers attaching together share one encoded history too.
 
 The subtle parts:
 
@@ -18,7 +19,8 @@ The subtle parts:
   write without blocking, else `sink.write(frame)` stepped synchronously (it
   completes without suspending unless the client's socket is full). Only a
   write that does suspend gets a task, which owns that follower until it is
-  caught up again (what asyncio's eager tasks do in Python ≥ 3.12).
+  caught up again (what asyncio's eager tasks do in Python ≥ 3.12). That task
+  waits for what the write suspended on with `asyncio.wait`, then resumes it.
 * A slow follower never grows memory: while its write is blocked, at most
   `buffer_limit` entries wait for it; beyond that they are dropped and the
   follower is caught up from Redis (XRANGE after its last id), which is exact
@@ -37,15 +39,18 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
 from .coalesce import Coalescer
 from .events import Event, format_stream_id, parse_stream_id
-from .replay import Replay, replay_events, replay_with_oldest
+from .keys import Keyspace
+from .replay import replay_events, replay_with_oldest
 
 logger = logging.getLogger("scrapestream.hub")
+
 
 class Sink(Protocol):
     """Where one follower's bytes go (an HTTP response, typically)."""
@@ -59,7 +64,18 @@ class Sink(Protocol):
 GapFrame = Callable[[str | None, Event | None], Awaitable[bytes | None]]
 """Given (after_id, oldest entry left), the frame announcing lost history, or None."""
 
-PING = b": ping\n\n"
+EncodeEvent = Callable[[Event], bytes]
+"""An entry's frame as followers receive it (the web layer's SSE encoder)."""
+
+Encoded = tuple[Event, bytes]
+"""An entry with its frame, encoded once however many followers it goes to."""
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedReplay:
+    entries: list[Encoded]
+    # The oldest entry still in the stream (None: the stream is empty or gone).
+    oldest: Event | None
 
 
 class FollowerClosed(Exception):
@@ -77,7 +93,7 @@ class Follower:
         self.last = after
         # While busy, the hub queues entries here instead of writing them.
         self.busy = True
-        self.pending: list[Event] = []
+        self.pending: list[Encoded] = []
         self.lagging = False
         self.drainer: asyncio.Task[None] | None = None
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -96,22 +112,20 @@ def _step(coro: Coroutine[Any, Any, None]) -> Any:
 
 
 async def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
-    """Finish a coroutine that `_step` left suspended on `yielded`."""
+    """Finish a coroutine that `_step` left suspended on `yielded` (a future, or None for a bare yield)."""
     while True:
         try:
             if yielded is None:
                 await asyncio.sleep(0)
             else:
-                # The inner `await` marked the future as awaited; a Task clears the
-                # mark before waiting on it, and so must we (asyncio's C futures
-                # refuse a second awaiter otherwise).
-                yielded._asyncio_future_blocking = False
-                await yielded
+                # Wait for the future to settle without awaiting it ourselves: the
+                # coroutine awaits it, and reads its result or error, when resumed.
+                await asyncio.wait((yielded,))
         except asyncio.CancelledError:
+            if yielded is not None:
+                yielded.cancel()  # as a Task does with the future it waits on
             coro.close()
             raise
-        except BaseException:
-            pass
         try:
             yielded = coro.send(None)
         except StopIteration:
@@ -126,7 +140,9 @@ class FollowerHub:
         reader: Redis,
         commands: Redis,
         *,
-        control_key_prefix: str = "ss:hub",
+        encode: EncodeEvent,
+        keepalive_frame: bytes,
+        keys: Keyspace = Keyspace(),
         block_ms: int = 30_000,
         batch: int = 500,
         buffer_limit: int = 1_000,
@@ -136,7 +152,9 @@ class FollowerHub:
         # `reader` must be a client of its own (it blocks); `commands` is the shared pool.
         self.reader = reader
         self.commands = commands
-        self.control_key = f"{control_key_prefix}:{uuid.uuid4().hex}"
+        self.encode = encode
+        self.keepalive_frame = keepalive_frame
+        self.control_key = keys.hub_control(uuid.uuid4().hex)
         self.block_ms = block_ms
         self.batch = batch
         self.buffer_limit = buffer_limit
@@ -150,7 +168,7 @@ class FollowerHub:
         self._wake_sent = False
         self._tasks: list[asyncio.Task[None]] = []
         self._wake_tasks: set[asyncio.Task[None]] = set()
-        self._replays: Coalescer[Replay] = Coalescer()
+        self._replays: Coalescer[EncodedReplay] = Coalescer()
 
     # ---- lifecycle ----
 
@@ -199,25 +217,30 @@ class FollowerHub:
             # Followers attaching together share one read. Safe although the read may
             # predate this registration: `_watch_from` rewinds the reader to where
             # this follower's replay ends, and duplicates are never written.
-            replay = await self._replays.get(
-                (key, after_id), lambda: replay_with_oldest(self.commands, key, after_id)
-            )
+            replay = await self._replays.get((key, after_id), lambda: self._read_history(key, after_id))
             frame = await gap_frame(after_id, replay.oldest)
             if frame is not None:
                 await sink.write(frame)
-            if not await self._write_all(follower, replay.events):
+            if not await self._write_all(follower, replay.entries):
                 await self._catch_up(follower)
             await follower.finished
         finally:
             self._unregister(follower)
 
-    async def _write_all(self, follower: Follower, events: list[Event]) -> bool:
-        """Write events newer than the follower's last; True once a terminal one is written."""
-        for event in events:
+    async def _read_history(self, key: str, after_id: str | None) -> EncodedReplay:
+        replay = await replay_with_oldest(self.commands, key, after_id)
+        return EncodedReplay(self._encode_all(replay.events), replay.oldest)
+
+    def _encode_all(self, events: list[Event]) -> list[Encoded]:
+        return [(event, self.encode(event)) for event in events]
+
+    async def _write_all(self, follower: Follower, entries: list[Encoded]) -> bool:
+        """Write entries newer than the follower's last; True once a terminal one is written."""
+        for event, frame in entries:
             if event.order <= follower.last:
                 continue  # already written (replay overlap or a lowered cursor)
             follower.last = event.order
-            await follower.sink.write(event.sse())
+            await follower.sink.write(frame)
             if event.is_terminal:
                 follower.close()
                 return True
@@ -231,12 +254,13 @@ class FollowerHub:
                 follower.lagging = False
                 follower.pending = []
                 events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
+                entries = self._encode_all(events)
             elif follower.pending:
-                events, follower.pending = follower.pending, []
+                entries, follower.pending = follower.pending, []
             else:
                 follower.busy = False  # from here on the hub writes to it directly
                 return
-            if await self._write_all(follower, events):
+            if await self._write_all(follower, entries):
                 return
 
     async def _drain(
@@ -380,7 +404,7 @@ class FollowerHub:
             return
         for raw_id, fields in entries:
             event = Event.from_entry(raw_id, fields)
-            frame = event.sse()  # encoded once, written to every follower
+            frame = self.encode(event)  # encoded once, written to every follower
             terminal = event.is_terminal
             for follower in list(group):
                 if follower.busy:
@@ -390,7 +414,7 @@ class FollowerHub:
                         follower.pending = []
                         follower.lagging = True
                     else:
-                        follower.pending.append(event)
+                        follower.pending.append((event, frame))
                 elif event.order > follower.last:
                     follower.last = event.order
                     self._write_now(follower, frame, terminal)
@@ -401,4 +425,4 @@ class FollowerHub:
             for group in list(self.followers.values()):
                 for follower in list(group):
                     if not follower.busy and not follower.finished.done():
-                        self._write_now(follower, PING, False)
+                        self._write_now(follower, self.keepalive_frame, False)

@@ -14,7 +14,7 @@ from streams.replay import replay_events
 from ..auth import check_access
 from ..errors import BadRequest, job_not_found
 from ..links import signed_links
-from ..sse import EventStreamResponse
+from ..sse import EventStreamResponse, encode_resync
 from ..state import app_state
 
 
@@ -78,8 +78,7 @@ async def job_events(request: Request) -> Response:
             return None
         current = record_from_hash(await load_raw_record(state.redis, state.keys, job_id)) or record
         data = orjson.dumps({"record": current.public(await signed_links(state, job_id)), "ts": now_ms()})
-        # No `id:` line: the client keeps resuming from the last real entry it saw.
-        return b"event: resync\ndata: " + data + b"\n\n"
+        return encode_resync(data)
 
     return EventStreamResponse(
         state.hub, key, after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms

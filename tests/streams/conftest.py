@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import ConnectionPool, Redis
 
+from service.sse import KEEPALIVE_FRAME, encode_frame
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
 from streams.publish import PendingEvent, StreamLimits, append_event, create_stream
@@ -30,7 +31,8 @@ def limits() -> StreamLimits:
 @pytest.fixture
 async def hub(redis_url: str, redis: Redis) -> AsyncIterator[FollowerHub]:
     reader = Redis(connection_pool=ConnectionPool.from_url(redis_url, max_connections=1))
-    follower_hub = FollowerHub(reader, redis, control_key_prefix="t:hub", buffer_limit=50)
+    follower_hub = FollowerHub(reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
+                               keys=Keyspace("t"), buffer_limit=50)
     await follower_hub.start()
     yield follower_hub
     await follower_hub.stop()

@@ -7,6 +7,7 @@ import re
 
 from redis.asyncio import Redis
 
+from service.sse import KEEPALIVE_FRAME, encode_frame
 from streams.events import Event
 from streams.hub import FollowerClosed, FollowerHub
 from streams.keys import Keyspace
@@ -152,7 +153,8 @@ async def test_a_follower_that_accepts_nothing_is_dropped(redis_url: str, redis:
     from redis.asyncio import ConnectionPool
 
     reader = Redis(connection_pool=ConnectionPool.from_url(redis_url, max_connections=1))
-    hub = FollowerHub(reader, redis, control_key_prefix="t:hub", send_timeout_s=0.5)
+    hub = FollowerHub(reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
+                      keys=Keyspace("t"), send_timeout_s=0.5)
     await hub.start()
     try:
         await open_stream(redis, keys, limits, "dead")

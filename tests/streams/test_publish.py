@@ -69,13 +69,3 @@ async def test_an_attachment_is_stored_only_with_its_event(redis: Redis, keys: K
     assert refused is None
     assert await redis.exists(keys.result("j1")) == 0
 
-
-def test_sse_frame_keeps_unicode_line_separators_inside_data() -> None:
-    """Regression: `str.splitlines` split data on U+2028, which JSON leaves raw."""
-    from streams.events import Event
-
-    frame = Event(id="1-0", type="progress", data='{"message":"a\u2028b"}').sse()
-    assert frame == 'id: 1-0\nevent: progress\ndata: {"message":"a\u2028b"}\n\n'.encode()
-    hand_written = Event(id="2-0", type="note", data="line one\r\nline two\rthree\u2028same").sse()
-    expected = "id: 2-0\nevent: note\ndata: line one\ndata: line two\ndata: three\u2028same\n\n"
-    assert hand_written == expected.encode()
