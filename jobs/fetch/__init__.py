@@ -6,8 +6,10 @@
     guarded_client(...)            the same guard for other requests (webhooks)
 
 Two backends carry the bytes under httpx's API, chosen by `backend=`: "httpx"
-(httpcore, transport.py) and "aiohttp" (aiohttp_transport.py, about 40%
-less CPU per page). Both connect only through the AddressGuard (guard.py).
+(httpcore, transports/httpcore_transport.py) and "aiohttp"
+(transports/aiohttp_transport.py, about 40% less CPU per page), the default
+everywhere (`guarded_client.DEFAULT_BACKEND`, FETCH_BACKEND's default too).
+Both connect only through the AddressGuard (guard.py).
 """
 
 from jobs.fetch.addresses import AddressPolicy

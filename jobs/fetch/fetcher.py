@@ -23,7 +23,7 @@ from jobs.fetch.addresses import AddressPolicy
 from jobs.fetch.body import read_body
 from jobs.fetch.content_sniffing import check_declared, parse_content_type, sniff
 from jobs.fetch.decompress import ACCEPT_ENCODING
-from jobs.fetch.guarded_client import DEFAULT_USER_AGENT, Backend, guarded_client
+from jobs.fetch.guarded_client import DEFAULT_BACKEND, DEFAULT_USER_AGENT, Backend, guarded_client
 from jobs.fetch.limits import FetchLimits
 from jobs.fetch.resolver import Resolver
 from jobs.fetch.translate import READ_ERRORS, translate_error
@@ -86,7 +86,7 @@ class PageFetcher:
         policy: AddressPolicy,
         user_agent: str = DEFAULT_USER_AGENT,
         resolver: Resolver | None = None,
-        backend: Backend = "httpx",
+        backend: Backend = DEFAULT_BACKEND,
     ) -> None:
         self.limits = limits
         self.policy = policy

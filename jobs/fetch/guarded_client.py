@@ -27,6 +27,8 @@ DEFAULT_USER_AGENT = "Scrapestream/0.1 (+https://github.com/scrapestream)"
 # about 40% less CPU per page (bench/fetch_throughput.py --backend).
 Backend = Literal["httpx", "aiohttp"]
 BACKENDS: tuple[Backend, ...] = ("httpx", "aiohttp")
+DEFAULT_BACKEND: Backend = "aiohttp"
+"""The backend when none is chosen: FETCH_BACKEND's default, PageFetcher's, and this module's."""
 
 
 class _DiscardingCookieJar(CookieJar):
@@ -54,7 +56,7 @@ def guarded_transport(
     resolver: Resolver | None = None,
     *,
     verify: ssl.SSLContext | bool = True,
-    backend: Backend = "httpx",
+    backend: Backend = DEFAULT_BACKEND,
 ) -> httpx.AsyncBaseTransport:
     """The transport of `backend`, every connection of which passes the address guard."""
     if backend == "httpx":
@@ -71,7 +73,7 @@ def guarded_client(
     *,
     user_agent: str = DEFAULT_USER_AGENT,
     verify: ssl.SSLContext | bool = True,
-    backend: Backend = "httpx",
+    backend: Backend = DEFAULT_BACKEND,
 ) -> httpx.AsyncClient:
     """An httpx client whose every connection passes the address guard.
 

@@ -1,7 +1,9 @@
-"""The arq job functions, one per job kind; each runs one attempt through `run_attempt`.
+"""The arq job functions: one per job kind, the webhook delivery and the cleanup cron.
 
-arq calls them as `fn(ctx, job_id, request, owner, attempt_base)`; `ctx` holds
-what the worker built at startup (see `jobs.worker.runner`).
+arq calls a job kind as `fn(ctx, job_id, request, owner, attempt_base)`. These
+are the only functions that read arq's `ctx`: what the worker built at startup
+comes from `worker_context(ctx)` (jobs.worker.context), arq's try count from
+`ctx["job_try"]`; everything below them receives plain typed values.
 """
 
 from __future__ import annotations
@@ -15,61 +17,85 @@ from jobs.kinds.batch import run_batch
 from jobs.kinds.crawl import run_crawl
 from jobs.kinds.page_work import PageWork
 from jobs.kinds.scrape import scrape_page
-from jobs.lifecycle.attempt import JobBody, JobEnv, JobOutcome, JobRun, RetryLater, run_attempt
-from jobs.models import ExtractSpec, Format, _PagesRequest
+from jobs.lifecycle.attempt import JobBody, JobOutcome, JobRun, RetryLater, run_attempt
+from jobs.models import ExtractSpec, Format, PagesRequest
+from jobs.webhooks.delivery import deliver_event
+from jobs.worker.cleanup import cleanup_expired
+from jobs.worker.context import WorkerContext, worker_context
 
 
 async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str, attempt_base: int,
                body: JobBody) -> str:
-    env: JobEnv = ctx["env"]
+    context = worker_context(ctx)
+    env = context.env
     try:
         # arq counts tries from 1 per enqueue; a client's re-run continues the count.
         outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body)
     finally:
-        await ctx["running_cap"].release(env.redis, owner, job_id)
+        await context.running_cap.release(env.redis, owner, job_id)
     if isinstance(outcome, RetryLater):
         raise Retry(defer=outcome.delay_s)
     return outcome
 
 
-def _work(ctx: dict[str, Any], spec: _PagesRequest) -> PageWork:
+def _work(context: WorkerContext, spec: PagesRequest) -> PageWork:
     extract: ExtractSpec | None = spec.extract
     formats = frozenset(Format(f).value for f in spec.formats)
-    return PageWork(ctx["fetcher"], formats, extract, ctx.get("llm"), ctx["extractor"])
+    return PageWork(context.fetcher, formats, extract, context.llm, context.extractor)
 
 
 async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
                  attempt_base: int = 0) -> str:
+    context = worker_context(ctx)
+
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await scrape_page(run, req, ctx["fetcher"], ctx["policy"], owner, ctx.get("llm"))
+        return await scrape_page(run, req, context.fetcher, context.policy, owner, context.llm)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
 
 async def crawl(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
                 attempt_base: int = 0) -> str:
+    context = worker_context(ctx)
+
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await run_crawl(run, req, lambda spec: _work(ctx, spec), ctx["policy"], ctx["crawl_limits"])
+        return await run_crawl(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
 
 async def batch(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
                 attempt_base: int = 0) -> str:
+    context = worker_context(ctx)
+
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await run_batch(run, req, _work(ctx, _PagesRequest.model_validate(
-            {k: v for k, v in req.items() if k in ("formats", "extract")})), ctx["policy"], ctx["crawl_limits"])
+        return await run_batch(run, req, _work(context, PagesRequest.model_validate(
+            {k: v for k, v in req.items() if k in ("formats", "extract")})), context.policy, context.crawl_limits)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
 
 async def ask(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
               attempt_base: int = 0) -> str:
+    context = worker_context(ctx)
+
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await run_ask(run, req, lambda spec: _work(ctx, spec), ctx["policy"], ctx["crawl_limits"],
-                             ctx.get("llm"), owner)
+        return await run_ask(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits,
+                             context.llm, owner)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
 
 JOB_FUNCTIONS = {"scrape": scrape, "crawl": crawl, "batch": batch, "ask": ask}
+
+
+async def deliver(ctx: dict[str, Any], job_id: str, event_id: str, event_type: str, data: dict[str, Any],
+                  url: str, secret: str) -> str:
+    """One webhook delivery attempt (see jobs.webhooks.delivery); `secret` last, out of arq's log line."""
+    return await deliver_event(worker_context(ctx).webhook_client, ctx.get("job_try") or 1,
+                               job_id, event_id, event_type, data, url, secret)
+
+
+async def cleanup(ctx: dict[str, Any]) -> dict[str, int]:
+    """The cron job: prune what key expiry leaves behind (jobs.worker.cleanup)."""
+    return await cleanup_expired(worker_context(ctx).env)

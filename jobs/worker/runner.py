@@ -11,6 +11,11 @@ longest job timeout (+10 s): a worker killed with SIGKILL leaves its jobs
 blocked that long (an hour here). Ours is a lease of WORKER_LEASE_S that the
 worker renews with its heartbeat while the job runs; when a worker dies, its
 jobs run again elsewhere within the lease.
+
+`InstantWorker` overrides or calls arq `Worker` internals (`main`, `close`,
+`start_jobs`, `_poll_iteration`, `_jobs_started`, ...): arq is bounded in
+pyproject.toml and tests/repo/test_library_internals.py fails, naming the
+internal, when one of them changes.
 """
 
 from __future__ import annotations
@@ -28,23 +33,17 @@ from arq.cron import cron
 from arq.worker import Worker, func
 from redis.asyncio import BlockingConnectionPool
 
-from jobs.fetch import FetchLimits, PageFetcher
-from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.crawl import CrawlLimits
-from jobs.kinds.page_work import Extractor
-from jobs.lifecycle.attempt import WEBHOOK_FUNCTION, JobEnv
-from jobs.queue.arq_layout import QUEUE_KEY
-from jobs.queue.claim import RunningCap, claim_jobs
+from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
+from jobs.queue.claim import claim_jobs
 from jobs.queue.payloads import deserialize_job, serialize_job
 from jobs.queue.scores import promote_due
 from jobs.settings import Settings
-from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS, deliver_webhook, webhook_client
-from jobs.worker.cleanup import cleanup_expired
-from jobs.worker.functions import JOB_FUNCTIONS
+from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
+from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
+from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
 from jobs.worker.heartbeat import HEARTBEAT_EVERY_S, heartbeat, leave, renew_leases
 from streams.events import now_ms
 from streams.keys import Keyspace
-from streams.publish import StreamLimits
 
 logger = logging.getLogger("scrapestream.worker")
 
@@ -52,15 +51,12 @@ logger = logging.getLogger("scrapestream.worker")
 class InstantWorker(Worker):
     """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
 
-    def __init__(
-        self, *args: Any, wake_channel: str, running_cap: RunningCap, lease_s: float = 60.0, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, wake_channel: str, lease_s: float = 60.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lease_s = lease_s
         self._check_schedule = True
         self._next_at: int | None = None
         self.wake_channel = wake_channel
-        self.running_cap = running_cap
         self._wake = asyncio.Event()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
@@ -69,18 +65,20 @@ class InstantWorker(Worker):
         wanted = [job_id.decode() for job_id in job_ids[: max(free, 0)]]
         claimed = await claim_jobs(
             self.pool, wanted, now_ms=now_ms(), in_progress_ms=int(self.lease_s * 1000),
-            cap=self.running_cap, queue_key=self.queue_name,
+            cap=worker_context(self.ctx).running_cap,
         )
         for job_id, score in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
             self.job_counter += 1
             task = self.loop.create_task(self.run_job(job_id, score))
-            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            task.add_done_callback(self._job_ended)
             self.tasks[job_id] = task
 
-    def _release_sem_dec_counter_on_complete(self) -> None:
-        super()._release_sem_dec_counter_on_complete()
-        # A slot is free: a job that found every slot busy can start now.
+    def _job_ended(self, _task: asyncio.Task[None]) -> None:
+        # What arq's own done callback does (free the slot), then wake the loop:
+        # a job that found every slot busy can start now.
+        self.job_counter -= 1
+        self.sem.release()
         self._wake.set()
 
     async def _listen_for_wake(self) -> None:
@@ -107,12 +105,12 @@ class InstantWorker(Worker):
 
     async def _heartbeat_forever(self) -> None:
         # Its own task: a worker whose slots are all busy is alive all the same.
-        env: JobEnv = self.ctx["env"]
+        env = worker_context(self.ctx).env
         every_s = min(HEARTBEAT_EVERY_S, self.lease_s / 3)
         while True:
             try:
                 await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
-                await renew_leases(self.pool, list(self.tasks), self.lease_s)
+                await renew_leases(self.pool, env.keys, list(self.tasks), self.lease_s)
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
             await asyncio.sleep(every_s)
@@ -124,9 +122,9 @@ class InstantWorker(Worker):
         if not self._pool:
             return
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
-        env: JobEnv | None = self.ctx.get("env")
         with contextlib.suppress(Exception):
-            if env is not None:
+            if has_worker_context(self.ctx):
+                env = worker_context(self.ctx).env
                 await leave(self.pool, env.keys, env.worker_name)
             await self.pool.delete(self.health_check_key)
         if self.on_shutdown:
@@ -137,10 +135,10 @@ class InstantWorker(Worker):
     async def main(self) -> None:
         """arq's `Worker.main`, with the poll sleep replaced by a wait for a wake."""
         assert self._pool is not None, "InstantWorker is built with its redis_pool"
-        logger.info("worker %s ready for: %s", self.ctx.get("worker_name"), ", ".join(self.functions))
         self.ctx["redis"] = self.pool
         if self.on_startup:
             await self.on_startup(self.ctx)
+        logger.info("worker %s ready for: %s", worker_context(self.ctx).env.worker_name, ", ".join(self.functions))
         listener = asyncio.create_task(self._listen_for_wake(), name="wake-listener")
         beat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
         try:
@@ -179,7 +177,7 @@ class InstantWorker(Worker):
                     await task
 
     async def _promote_scheduled(self) -> int | None:
-        env: JobEnv = self.ctx["env"]
+        env = worker_context(self.ctx).env
         _moved, next_at = await promote_due(
             self.pool, env.keys, now_ms=now_ms(), step_ms=env.priority_step_ms
         )
@@ -196,72 +194,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def fetch_limits(settings: Settings) -> FetchLimits:
-    return FetchLimits(
-        max_bytes=settings.fetch_max_bytes,
-        max_redirects=settings.fetch_max_redirects,
-        connect_timeout_s=settings.fetch_connect_timeout_s,
-        read_timeout_s=settings.fetch_read_timeout_s,
-        total_timeout_s=settings.fetch_timeout_s,
-    )
-
-
 def worker_options(settings: Settings) -> dict[str, Any]:
     """arq `Worker` options for these settings: job functions, cron, startup and shutdown."""
-    keys = Keyspace(settings.key_prefix)
-    policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
     name = worker_name()
-    running_cap = RunningCap(
-        keys, settings.max_running_per_key, stale_after_ms=int((settings.max_job_timeout_s + 120) * 1000)
-    )
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx["env"] = JobEnv(
-            redis=ctx["redis"],
-            keys=keys,
-            limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
-            worker_name=name,
-            default_timeout_s=settings.job_timeout_s,
-            max_timeout_s=settings.max_job_timeout_s,
-            max_attempts=settings.max_attempts,
-            retry_base_s=settings.retry_base_s,
-            retry_max_delay_s=settings.retry_max_delay_s,
-            priority_step_ms=int(settings.priority_step_s * 1000),
-        )
-        ctx["policy"] = policy
-        ctx["running_cap"] = running_cap
-        ctx["webhook_client"] = webhook_client(policy, user_agent=settings.user_agent)
-        ctx["extractor"] = Extractor(settings.extract_processes)
-        ctx["crawl_limits"] = CrawlLimits(concurrency=settings.crawl_concurrency, per_host=settings.host_concurrency,
-                                          delay_s=settings.politeness_delay_s, user_agent=settings.user_agent)
-        if settings.llm_configured:
-            from jobs.llm import LLMClient, LLMConfig
-
-            ctx["llm"] = LLMClient(LLMConfig(
-                base_url=settings.openai_base_url or None, api_key=settings.openai_api_key or None,
-                model=settings.openai_model, timeout_s=settings.llm_timeout_s,
-                max_attempts=settings.llm_max_attempts, token_budget=settings.llm_token_budget))
-        ctx["fetcher"] = PageFetcher(limits=fetch_limits(settings), policy=policy, user_agent=settings.user_agent,
-                                     backend=settings.fetch_backend)
+        ctx[CONTEXT_KEY] = open_worker_context(settings, ctx["redis"], worker_name=name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        for name in ("fetcher", "webhook_client", "llm"):
-            closable = ctx.get(name)
-            if closable is not None:
-                await closable.aclose()
-        extractor = ctx.get("extractor")
-        if extractor is not None:
-            extractor.close()
+        if has_worker_context(ctx):
+            await worker_context(ctx).aclose()
 
     return {
         # max_tries: our own attempt count decides when to stop (`max_attempts`).
         "functions": [
             *(func(function, name=kind, timeout=settings.max_job_timeout_s + 30, max_tries=1_000)
               for kind, function in JOB_FUNCTIONS.items()),
-            func(deliver_webhook, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS,
-                 timeout=DELIVERY_TIMEOUT_S + 15),
+            func(deliver, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS, timeout=DELIVERY_TIMEOUT_S + 15),
         ],
-        "queue_name": QUEUE_KEY,
+        "queue_name": Keyspace(settings.key_prefix).arq_queue(),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": settings.worker_concurrency,
@@ -270,11 +221,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "allow_abort_jobs": True,
         "job_serializer": serialize_job,
         "job_deserializer": deserialize_job,
-        "ctx": {"worker_name": name},
         # Every 10 minutes, one worker (arq makes the run unique) prunes what expiry leaves behind.
-        "cron_jobs": [cron(cleanup_expired, name="cleanup", minute=set(range(0, 60, 10)), second=17,
+        "cron_jobs": [cron(cleanup, name="cleanup", minute=set(range(0, 60, 10)), second=17,
                            run_at_startup=False, timeout=600)],
-        "_running_cap": running_cap,
     }
 
 
@@ -292,7 +241,6 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
     options = worker_options(settings)
     options.update(
         redis_pool=pool,
-        running_cap=options.pop("_running_cap"),
         wake_channel=Keyspace(settings.key_prefix).wake_channel(),
         lease_s=settings.worker_lease_s,
     )
@@ -335,6 +283,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     settings = Settings()
     options = worker_options(settings)
-    options.pop("_running_cap")
     options["redis_settings"] = RedisSettings.from_dsn(settings.redis_url)
     return type("WorkerSettings", (), options)
