@@ -65,7 +65,7 @@ class AppState:
         reader = Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=1))
         hub = FollowerHub(
             reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
-            control_key_prefix=f"{settings.key_prefix}:hub",
+            keys=Keyspace(settings.key_prefix),
             buffer_limit=settings.sse_buffer_events,
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,

@@ -83,3 +83,7 @@ class Keyspace:
     def wake_channel(self) -> str:
         """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
         return f"{self.prefix}:wake"
+
+    def hub_control(self, hub_id: str) -> str:
+        """Stream: wakes one web process's SSE reader when it starts watching a new job."""
+        return f"{self.prefix}:hub:{hub_id}"
