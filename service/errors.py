@@ -1,14 +1,24 @@
 """HTTP errors: one tree, mapped to `{"error": {"code", "message"}}` in one place.
 
-    APIError                 (status, code)
-    ├── NotFound             404 not_found        unknown, expired, or someone else's job
-    ├── Conflict             409 conflict / not_completed / already_finished
-    ├── InvalidBody          422 invalid_body / validation_error / invalid_url / blocked_address
-    ├── BadRequest           400 bad_request
-    └── ServiceUnavailable   503 redis_unavailable
+    APIError                 status and code of every error answer
+    ├── BadRequest           400 invalid_event_id     a Last-Event-ID that is no stream id
+    ├── Unauthorized         401 unauthorized         no API key, or not a valid one
+    ├── NotFound             404 not_found            unknown, expired, or someone else's job
+    ├── Conflict             409 not_completed        the result of a job that has not completed
+    │                            already_finished     cancelling a finished job
+    │                            not_retryable        re-running a job that did not fail or stop
+    │                            idempotency_conflict an Idempotency-Key reused with another body
+    ├── PayloadTooLarge      413 too_large            a body over MAX_BODY_BYTES
+    ├── InvalidBody          422 invalid_body         empty, not JSON, not an object
+    │                            validation_error     a field at fault (`field` names it)
+    ├── RateLimited          429 rate_limited         over SUBMITS_PER_MINUTE (Retry-After)
+    └── ServiceUnavailable   503 redis_unavailable    Redis unreachable (Retry-After)
 
-Job failures (`jobs.errors.JobError`) raised while handling a request keep
-their own stable codes (e.g. `invalid_url` at submit answers 422).
+Mapped here too: a `jobs.errors.JobError` raised while handling a request
+answers 422 with its own stable code (`invalid_url`, `blocked_address` at
+submit); Starlette's HTTPException answers its status with `not_found`,
+`method_not_allowed`, `too_large`, `rate_limited`, else `http_error`; a
+RedisError answers 503 `redis_unavailable`.
 """
 
 from __future__ import annotations
@@ -53,6 +63,15 @@ class BadRequest(APIError):
     code = "bad_request"
 
 
+class Unauthorized(APIError):
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": 'Bearer realm="scrapestream"'}
+
+
 class NotFound(APIError):
     status = 404
     code = "not_found"
@@ -63,9 +82,19 @@ class Conflict(APIError):
     code = "conflict"
 
 
+class PayloadTooLarge(APIError):
+    status = 413
+    code = "too_large"
+
+
 class InvalidBody(APIError):
     status = 422
     code = "validation_error"
+
+
+class RateLimited(APIError):
+    status = 429
+    code = "rate_limited"
 
 
 class ServiceUnavailable(APIError):
