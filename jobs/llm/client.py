@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import re
@@ -18,6 +17,7 @@ from jobs.llm.prompts import answer_messages, extraction_messages, fit_passages,
 from jobs.llm.replies import cite, parse_json_reply, strip_reasoning
 from jobs.llm.schema import answer_problems, check_schema, qualifies_for_strict
 from jobs.llm.usage import LLMUsage
+from jobs.retry_timing import backoff_delay_s, retry_after_s
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -264,12 +264,10 @@ def _worth_retrying(exc: Exception) -> bool:
 
 
 def _retry_delay(exc: Exception, attempt: int, backoff_s: float) -> float:
-    """Exponential backoff, or the server's Retry-After (seconds) when longer; never over MAX_RETRY_DELAY_S."""
-    delay: float = backoff_s * 2 ** (attempt - 1)
-    if isinstance(exc, openai.APIStatusError):
-        with contextlib.suppress(ValueError):
-            delay = max(delay, float(exc.response.headers.get("retry-after", "")))
-    return min(delay, MAX_RETRY_DELAY_S)  # max() above keeps `delay` over a NaN; min() caps an infinite one
+    """Exponential backoff, or the server's Retry-After when longer; never over MAX_RETRY_DELAY_S."""
+    delay = backoff_delay_s(attempt, base_s=backoff_s, cap_s=MAX_RETRY_DELAY_S)
+    asked = retry_after_s(exc.response.headers.get("retry-after")) if isinstance(exc, openai.APIStatusError) else None
+    return delay if asked is None else min(max(delay, asked), MAX_RETRY_DELAY_S)
 
 
 def _describe(exc: Exception, config: LLMConfig, attempts: int) -> str:

@@ -21,14 +21,13 @@
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
 
 from jobs.models import JobRecord
+from jobs.retry_timing import retry_after_s
 
 
 class ScrapestreamError(Exception):
@@ -152,16 +151,6 @@ def network_errors() -> Iterator[None]:
         raise TransportError(message, request_sent=not isinstance(exc, _NOT_SENT)) from exc
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` as seconds: an integer, or an HTTP date."""
-    raw = response.headers.get("retry-after", "").strip()
-    if raw.isascii() and raw.isdigit():
-        return float(raw)
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
-    return None
-
-
 def api_error(response: httpx.Response) -> APIError:
     """Build the typed error from an error response (read in full)."""
     try:
@@ -176,4 +165,4 @@ def api_error(response: httpx.Response) -> APIError:
         code, message = "http_error", f"{response.reason_phrase}: {response.text[:200]}"
     status = response.status_code
     kind = _ERRORS_BY_STATUS.get(status, ServerError if status >= 500 else APIError)
-    return kind(status, code, message, body=body, retry_after=_retry_after(response))
+    return kind(status, code, message, body=body, retry_after=retry_after_s(response.headers.get("retry-after")))

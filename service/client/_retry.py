@@ -6,6 +6,8 @@ import random
 import time
 from dataclasses import dataclass
 
+from jobs.retry_timing import backoff_delay_s
+
 from ._errors import APIError, ScrapestreamError, TransportError
 
 
@@ -41,8 +43,8 @@ class Backoff:
             # A little on top of what the server asked, so clients told the same do not stampede.
             delay = retry_after * random.uniform(1.0, 1.2)
         else:
-            ceiling = min(self.policy.cap_s, (base_s or self.policy.base_s) * 2**self.attempts)
-            delay = ceiling * random.uniform(0.5, 1.0)
+            delay = backoff_delay_s(self.attempts + 1, base_s=base_s or self.policy.base_s, cap_s=self.policy.cap_s,
+                                    jitter=(0.5, 1.0))
         if self.attempts >= self.policy.attempts or now + delay - self.since > self.policy.budget_s:
             return None
         self.attempts += 1

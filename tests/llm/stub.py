@@ -39,6 +39,7 @@ class Reply:
     error: Any = None  # the JSON body of an error answer; a generic one when None
     hold: bool = False
     raw: bytes | None = None  # a body served as it is, as application/json
+    headers: dict[str, str] | None = None  # extra headers of an error answer (Retry-After)
 
 
 @dataclass
@@ -86,7 +87,8 @@ class StubLLM:
         if reply.raw is not None:
             return Response(reply.raw, media_type="application/json")
         if reply.status != 200:
-            return JSONResponse(reply.error or _error("internal error", "server_error"), status_code=reply.status)
+            return JSONResponse(reply.error or _error("internal error", "server_error"), status_code=reply.status,
+                                headers=reply.headers)
         content = reply.content
         if content is None and reply.refusal is None and reply.tool_calls is None:
             content = self._render(response_format is not None)

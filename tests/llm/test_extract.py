@@ -222,6 +222,15 @@ async def test_a_server_error_then_an_answer_succeeds(stub: StubLLM, llm: LLMCli
     assert len(stub.requests) == 2
 
 
+@pytest.mark.parametrize("retry_after", ["\u00b2", "-1", "1e3", "soon", "0"])
+async def test_a_retry_after_of_any_shape_is_survived(retry_after: str, stub: StubLLM, llm: LLMClient) -> None:
+    """Only ASCII delta-seconds or an HTTP-date count; anything else falls back to the backoff."""
+    stub.replies = [Reply(status=429, headers={"Retry-After": retry_after})]
+
+    assert (await extract(llm))[0] == PRODUCT
+    assert len(stub.requests) == 2
+
+
 async def test_a_rejected_key_is_an_error_at_once(stub: StubLLM, llm: LLMClient) -> None:
     stub.replies = [Reply(status=401, error={"error": {"message": "Incorrect API key provided"}})]
 

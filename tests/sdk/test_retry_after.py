@@ -32,7 +32,7 @@ class RefuseAtFirst:
     app: ASGIApp
     times: int
     status: int = 503
-    retry_after: int = 1
+    retry_after: int | str = 1  # a str is sent as it is, and never waited for
     refused: Counter[str] = field(default_factory=Counter)
     early: list[str] = field(default_factory=list)
     not_before: dict[str, float] = field(default_factory=dict)
@@ -49,7 +49,7 @@ class RefuseAtFirst:
             await self.app(scope, receive, send)
             return
         self.refused[route] += 1
-        self.not_before[route] = now + self.retry_after
+        self.not_before[route] = now + (self.retry_after if isinstance(self.retry_after, int) else 0)
         body = orjson.dumps({"error": {"code": CODES[self.status], "message": "not now"}})
         headers = [(b"content-type", b"application/json"), (b"retry-after", str(self.retry_after).encode())]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
@@ -106,3 +106,27 @@ async def test_a_retry_after_beyond_the_budget_fails_at_once() -> None:
             await client.get("0123456789abcdef0123456789abcdef")
     assert caught.value.retry_after == 3600 and caught.value.code == "rate_limited"
     assert sum(front.refused.values()) == 1
+
+
+UNREADABLE = ["\u00b2", "\u0661\u0662", "-1", "1e3", "1.5", "soon", "Wed, 21 Oct 2015 07:28:00"]
+
+
+@pytest.mark.parametrize("retry_after", UNREADABLE)
+async def test_an_unreadable_retry_after_falls_back_to_the_backoff(retry_after: str, settings: Settings) -> None:
+    """`\u00b2`.isdigit() is True but int() refuses it; no header may crash a call."""
+    app = create_app(settings)
+    front = RefuseAtFirst(app, times=1, retry_after=retry_after)
+    async with asgi_client(app, front=front, retry=QUICK_RETRY) as client:
+        job = await client.scrape("https://example.com/")
+        assert (await client.get(job.id)).id == job.id
+    assert sorted(front.refused.values()) == [1, 1]
+
+
+@pytest.mark.parametrize("retry_after", UNREADABLE)
+async def test_an_unreadable_retry_after_is_none_on_the_error(retry_after: str) -> None:
+    front = RefuseAtFirst(never_reached, times=10**6, status=429, retry_after=retry_after)
+    async with Client("http://refusing.test", transport=httpx.ASGITransport(app=front), retry=QUICK_RETRY) as client:
+        with pytest.raises(RateLimited) as caught:
+            await client.get("0123456789abcdef0123456789abcdef")
+    assert caught.value.retry_after is None
+    assert sum(front.refused.values()) == 1 + QUICK_RETRY.attempts
