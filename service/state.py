@@ -10,7 +10,6 @@ from starlette.requests import Request
 
 from jobs.fetch.addresses import AddressPolicy
 from jobs.lifecycle.submit import QueueConfig
-from jobs.settings import Settings
 from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
@@ -18,6 +17,7 @@ from streams.publish import StreamLimits
 
 from .apikeys import KeyVerifier
 from .metrics import Metrics
+from .settings import WebSettings
 from .sse import KEEPALIVE_FRAME, encode_frame
 from .tokens import shared_secret
 
@@ -26,7 +26,7 @@ logger = logging.getLogger("scrapestream.service")
 
 @dataclass(slots=True)
 class AppState:
-    settings: Settings
+    settings: WebSettings
     redis: Redis
     queue: QueueConfig
     policy: AddressPolicy
@@ -54,7 +54,7 @@ class AppState:
         return self.queue.keys
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AppState:
+    def from_settings(cls, settings: WebSettings) -> AppState:
         # A blocking pool: past `redis_max_connections` requests wait for a
         # connection instead of failing, and the process never opens more.
         pool = BlockingConnectionPool.from_url(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from jobs.settings import Settings
+from service.settings import WebSettings
 from tests.support.redis_server import RedisServer
 from tests.support.servers import serve_in_thread
 from tests.support.site import site_app
@@ -30,8 +30,8 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture
-def settings(redis_url: str) -> Settings:
-    return Settings(
+def settings(redis_url: str) -> WebSettings:
+    return WebSettings(
         _env_file=None,  # type: ignore[call-arg]
         redis_url=redis_url,
         allow_private_addresses="true",
@@ -50,7 +50,7 @@ def site() -> Iterator[str]:
 
 
 @pytest.fixture
-async def stack(settings: Settings) -> AsyncIterator[Stack]:
+async def stack(settings: WebSettings) -> AsyncIterator[Stack]:
     from tests.support.stack import running_stack  # imports the worker, fetcher and extractors
 
     async with running_stack(settings) as running:
@@ -58,7 +58,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
 
 
 @pytest.fixture
-async def idle_stack(settings: Settings) -> AsyncIterator[Stack]:
+async def idle_stack(settings: WebSettings) -> AsyncIterator[Stack]:
     """The app with no worker running: jobs stay queued until a test starts one."""
     from tests.support.stack import running_stack
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 from jobs.settings import Settings
+from service.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# The worker's settings, and the web's, which add what only HTTP serving reads.
+SETTINGS = sorted(set(Settings.model_fields) | set(WebSettings.model_fields))
+WEB_ONLY = sorted(set(WebSettings.model_fields) - set(Settings.model_fields))
 
 
 def test_env_example_lists_every_setting_with_a_comment() -> None:
@@ -17,7 +22,7 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
         match = re.match(r"^([A-Z][A-Z0-9_]*)=", line)
         if match:
             listed[match.group(1)] = number
-    expected = {name.upper() for name in Settings.model_fields}
+    expected = {name.upper() for name in SETTINGS}
     assert set(listed) == expected
     for name, number in listed.items():
         # A comment right above each setting, or above the group it belongs to.
@@ -28,8 +33,29 @@ def test_env_example_lists_every_setting_with_a_comment() -> None:
 def test_readme_settings_table_names_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
-    for name in Settings.model_fields:
+    for name in SETTINGS:
         assert f"`{name.upper()}`" in section, f"README's settings table lacks {name.upper()}"
+
+
+def is_settings(node: ast.expr) -> bool:
+    """`settings`, or `<anything>.settings` (`self.settings`, `state.settings`)."""
+    if isinstance(node, ast.Name):
+        return node.id == "settings"
+    return isinstance(node, ast.Attribute) and node.attr == "settings"
+
+
+def test_the_web_settings_are_read_by_the_web_alone() -> None:
+    """A setting `jobs/` or `streams/` reads belongs in `jobs.settings.Settings`, where a worker gets it."""
+    assert WEB_ONLY, "service.settings.WebSettings adds nothing"
+    wrong = []
+    for package in ("jobs", "streams"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Attribute) and node.attr in WEB_ONLY):
+                    continue
+                if is_settings(node.value):
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} reads settings.{node.attr}")
+    assert wrong == []
 
 
 def test_procfile_has_exactly_web_and_worker() -> None:

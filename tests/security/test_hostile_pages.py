@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from jobs.settings import Settings
+from service.settings import WebSettings
 from tests.fetch.servers import (
     MB,
     HTTPServer,
@@ -115,7 +115,7 @@ async def stack(redis_server: RedisServer) -> AsyncIterator[Stack]:
     """The app and ONE worker for the whole module: every case below hits the same worker."""
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
-    settings = Settings(
+    settings = WebSettings(
         _env_file=None, redis_url=redis_server.url, auth_required=False, submits_per_minute=0,
         allow_private_addresses="127.0.0.1/32", allowed_ports="80,443",
         fetch_timeout_s=2, fetch_max_bytes=12 * MB, **QUICK_RETRIES,

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from jobs.settings import Settings
+from service.settings import WebSettings
 from tests.fetch.servers import Canary, HTTPServer, redirect, reply
 from tests.support.redis_server import RedisServer
 from tests.support.stack import Stack, running_stack
@@ -37,7 +37,7 @@ async def admitting(redis_server: RedisServer) -> AsyncIterator[Stack]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("ALLOW_PRIVATE_ADDRESSES", f"{ADMITTED}/32")
         env.setenv("ALLOWED_PORTS", "80,443")
-        settings = Settings(
+        settings = WebSettings(
             _env_file=None, redis_url=redis_server.url, auth_required=False, submits_per_minute=0,
             fetch_timeout_s=10, **QUICK_RETRIES,
         )

@@ -16,6 +16,7 @@ import redis
 
 from jobs.errors import BlockedAddress, InvalidURL, JobError
 from jobs.settings import Settings
+from service.settings import WebSettings
 from tests.fetch.cases import BLOCKED, INVALID
 from tests.support.redis_server import RedisServer
 from tests.support.stack import Stack, running_stack
@@ -117,8 +118,8 @@ REFUSED = [
 ]
 
 
-def default_settings(redis_url: str) -> Settings:
-    return Settings(
+def default_settings(redis_url: str) -> WebSettings:
+    return WebSettings(
         _env_file=None,
         redis_url=redis_url,
         allow_private_addresses="false",

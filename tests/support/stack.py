@@ -13,6 +13,7 @@ import httpx
 from jobs.settings import Settings
 from jobs.worker.runner import InstantWorker, build_worker
 from service.app import create_app
+from service.settings import WebSettings
 from service.state import AppState
 
 from .servers import serve_in_loop
@@ -23,7 +24,7 @@ class Stack:
     base_url: str
     state: AppState
     client: httpx.AsyncClient
-    settings: Settings
+    settings: WebSettings
     workers: list[InstantWorker]
     app: Any = None
 
@@ -59,7 +60,7 @@ async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[
 
 
 @contextlib.asynccontextmanager
-async def running_stack(settings: Settings, *, workers: int = 1) -> AsyncIterator[Stack]:
+async def running_stack(settings: WebSettings, *, workers: int = 1) -> AsyncIterator[Stack]:
     app = create_app(settings)
     async with contextlib.AsyncExitStack() as stack:
         base_url = await stack.enter_async_context(serve_in_loop(app))
