@@ -12,7 +12,7 @@ The contract, for a job submitted with `"webhook": {"url", "secret", "events"}`:
   `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`
   keyed by the base64 bytes after the secret's `whsec_` prefix.
 - Only a 2xx answer is a delivery. Anything else is retried with exponential
-  backoff (`backoff_s`, or the receiver's Retry-After when longer) up to
+  backoff (`redelivery_delay_s`, or the receiver's Retry-After when longer) up to
   MAX_DELIVERY_ATTEMPTS in all, except what retrying cannot fix: an address
   the guard refuses, an unusable URL, and `410 Gone` (the spec's "stop
   sending"). Redirects are never followed: a 3xx is a failed attempt.
@@ -39,11 +39,9 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import email.utils
 import hashlib
 import hmac
 import logging
-import random
 import re
 import secrets
 import time
@@ -57,6 +55,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jobs.errors import BlockedAddress, InvalidURL
+from jobs.retry_timing import backoff_delay_s, retry_after_s
 
 if TYPE_CHECKING:
     from jobs.fetch import AddressPolicy, Resolver
@@ -71,11 +70,11 @@ __all__ = [
     "WebhookDeliveryError",
     "WebhookEvent",
     "WebhookSpec",
-    "backoff_s",
     "deliver_once",
     "deliver_webhook",
     "generate_secret",
     "message_id",
+    "redelivery_delay_s",
     "sign",
     "webhook_client",
     "webhook_payload",
@@ -325,7 +324,7 @@ async def deliver_once(
         code="http_status",
         retryable=status != _GONE,
         status=status,
-        retry_after_s=_retry_after_s(response.headers.get("retry-after")),
+        retry_after_s=retry_after_s(response.headers.get("retry-after")),
     )
 
 
@@ -345,22 +344,6 @@ async def _read_preview(response: httpx.Response) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _retry_after_s(value: str | None) -> float | None:
-    """Retry-After in seconds (a number or an HTTP date), None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
 def _shown_url(url: str) -> str:
     """The URL for messages and logs, without a query that may carry the receiver's own token."""
     shown = url.split("?", 1)[0].split("#", 1)[0]
@@ -370,17 +353,16 @@ def _shown_url(url: str) -> str:
 # ---- the arq job ----
 
 
-def backoff_s(attempt: int) -> float:
-    """How long to wait after failed attempt number `attempt` (1-based).
+def redelivery_delay_s(attempt: int) -> float:
+    """How long to wait after failed delivery attempt number `attempt` (1-based).
 
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600 s (capped at BACKOFF_CAP_S),
     each ±20 % jitter: with MAX_DELIVERY_ATTEMPTS = 12, the last attempt comes
     about 27 minutes after the first.
     """
-    if attempt < 1:
-        raise ValueError(f"attempts count from 1, not {attempt}")
-    delay = min(BACKOFF_BASE_S * 2.0 ** min(attempt - 1, 30), BACKOFF_CAP_S)
-    return min(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER), BACKOFF_CAP_S)
+    return backoff_delay_s(
+        attempt, base_s=BACKOFF_BASE_S, cap_s=BACKOFF_CAP_S, jitter=(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER)
+    )
 
 
 async def deliver_webhook(
@@ -412,7 +394,7 @@ async def deliver_webhook(
         await deliver_once(ctx["webhook_client"], url, secret, msg_id, body, timeout_s=timeout_s)
     except WebhookDeliveryError as error:
         if error.retryable and attempt < MAX_DELIVERY_ATTEMPTS:
-            delay = backoff_s(attempt)
+            delay = redelivery_delay_s(attempt)
             if error.retry_after_s is not None:
                 delay = max(delay, min(error.retry_after_s, BACKOFF_CAP_S))
             logger.info(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from jobs.webhooks.delivery import (
     WebhookDeliveryError,
     deliver_once,
     deliver_webhook,
+    redelivery_delay_s,
 )
 from jobs.webhooks.signing import message_id
 from tests.fetch.servers import Canary, HTTPServer, Request, free_port, head, reply
@@ -131,6 +133,47 @@ async def test_a_longer_retry_after_is_honoured_up_to_the_cap(
     with pytest.raises(Retry) as capped:
         await completed(ctx_for(client, 2), receiver, secret)
     assert capped.value.defer_score == BACKOFF_CAP_S * 1000
+
+
+def test_the_redelivery_delay_doubles_from_one_second_with_jitter_and_a_cap() -> None:
+    assert MAX_DELIVERY_ATTEMPTS >= 6  # the first attempt and at least 5 retries
+    for attempt in range(1, 40):
+        nominal = min(2.0 ** (attempt - 1), BACKOFF_CAP_S)
+        for _ in range(50):
+            delay = redelivery_delay_s(attempt)
+            assert 0.8 * nominal <= delay <= min(1.2 * nominal, BACKOFF_CAP_S)
+    with pytest.raises(ValueError):
+        redelivery_delay_s(0)
+
+
+def test_the_whole_schedule_spans_minutes_not_seconds() -> None:
+    nominal = sum(min(2.0 ** (attempt - 1), BACKOFF_CAP_S) for attempt in range(1, MAX_DELIVERY_ATTEMPTS))
+    assert 20 * 60 <= nominal <= 40 * 60  # README promises about 27 minutes
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["\u00b2", "-1", "1e3", "1.5", "soon", "Sun, 06 Nov 1994 08:49:37 GMT"],
+)
+async def test_an_unusable_or_past_retry_after_falls_back_to_the_backoff(
+    retry_after: str, receiver: Receiver, secret: str, make_client: ClientFactory
+) -> None:
+    """`Retry-After: \u00b2` passed str.isdigit() and then broke float(): delivery stopped after one attempt."""
+    receiver.answers = [(503, {"Retry-After": retry_after})]
+    with pytest.raises(Retry) as retried:
+        await completed(ctx_for(make_client(), 1), receiver, secret)
+    assert retried.value.defer_score is not None
+    assert 800 <= retried.value.defer_score <= 1200  # the first backoff step: 1 s ± 20 %
+
+
+async def test_a_retry_after_date_is_honoured_up_to_the_cap(
+    receiver: Receiver, secret: str, make_client: ClientFactory
+) -> None:
+    next_week = email.utils.formatdate(time.time() + 7 * 86_400, usegmt=True)
+    receiver.answers = [(503, {"Retry-After": next_week})]
+    with pytest.raises(Retry) as retried:
+        await completed(ctx_for(make_client(), 1), receiver, secret)
+    assert retried.value.defer_score == BACKOFF_CAP_S * 1000
 
 
 async def test_the_error_names_the_status_and_the_start_of_the_answer(
