@@ -142,7 +142,7 @@ class FollowerHub:
         *,
         encode: EncodeEvent,
         keepalive_frame: bytes,
-        keys: Keyspace = Keyspace(),
+        keys: Keyspace,
         block_ms: int = 30_000,
         batch: int = 500,
         buffer_limit: int = 1_000,
