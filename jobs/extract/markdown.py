@@ -82,8 +82,10 @@ _OPTIONS = ConversionOptions(
 
 # html-to-markdown's public convert() rebuilds its Rust options from the dataclass on
 # every call, coercing each enum field in Python: ~80 us, as much as converting a small
-# page. Its native module takes Rust options built directly (~5 us). The public API
-# stays the fallback should a release move the native module.
+# page, and no public call takes prebuilt options. Its private native module takes Rust
+# options built directly (~5 us): html-to-markdown is bounded below 3.22, and
+# tests/repo/test_library_internals.py fails, naming it, if a release moves it. The
+# public API stays the fallback at run time.
 try:
     from html_to_markdown import _html_to_markdown as _native
 

@@ -18,10 +18,12 @@ Why the guard decides every connection (aiohttp 3.14, `connector.py`):
 CheckedResponseHandler adds what httpx's stack does and aiohttp does not: a
 cap on a response head's total size while it arrives (aiohttp bounds each
 line and their number, not their sum), and a look at an idle socket before it
-is reused. It relies on private aiohttp details, each pinned by a test in
-tests/fetch: the connector makes every protocol with `self._factory`, the
-protocol's `feed_data` receives each parsed head, and the connector asks
-`is_connected()` of an idle connection right before reusing it (`_get`).
+is reused. It relies on private aiohttp details, each pinned by a behaviour
+test in tests/fetch and guarded by name in tests/repo/test_library_internals.py
+(aiohttp is bounded below 3.15): the connector makes every protocol with
+`self._factory`, the protocol's `feed_data` receives each parsed head, and the
+connector asks `is_connected()` of an idle connection right before reusing it
+(`_get`).
 """
 
 from __future__ import annotations

@@ -134,7 +134,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 max_headers=max(1, field_bytes // 5),
             )
             # aiohttp sends a GET again when a connection drops before any answer;
-            # httpcore does not, and the worker retries failed fetches itself.
+            # httpcore does not, and the worker retries failed fetches itself. No
+            # public switch: a private attribute, guarded in tests/repo/test_library_internals.py.
             session._retry_connection = False
             self._session = session
         return self._session

@@ -1,8 +1,10 @@
 """A faster httpcore connection pool for a fetcher shared by a whole worker.
 
-It overrides httpcore 1.0's `_assign_requests_to_connections` and reads the
-pool's private state (`_requests`, `_connections`, limits); tests/fetch/test_pool.py
-and the fetch tests exercise it, so an httpcore change that breaks it shows there.
+It overrides httpcore 1.0's private `_assign_requests_to_connections` and reads
+the pool's private state (`_requests`, `_connections`, limits): httpcore is
+bounded below 1.1 in pyproject.toml, tests/repo/test_library_internals.py fails,
+naming the internal, when a release changes any of it, and tests/fetch/test_pool.py
+and the fetch tests exercise the behaviour.
 """
 
 from __future__ import annotations

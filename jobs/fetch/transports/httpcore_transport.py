@@ -121,7 +121,8 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
         super().__init__(verify=context, limits=pool_limits)
         # httpx takes no network backend, so swap in a pool with ours and the
-        # same settings. The pool httpx made has opened nothing yet.
+        # same settings. The pool httpx made has opened nothing yet. `_pool` is
+        # private: httpx is bounded, and tests/repo/test_library_internals.py guards it.
         self._pool = LinearConnectionPool(
             ssl_context=context,
             max_connections=MAX_CONNECTIONS,

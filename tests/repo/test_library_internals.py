@@ -1,0 +1,234 @@
+"""The private internals of libraries that our code still relies on, each with its guard.
+
+A release may change an internal without a deprecation. Each library below is
+bounded in pyproject.toml below its next release that could, and each test
+here fails, naming the internal and the file that relies on it, when the
+installed release no longer offers it as we use it. To raise a bound: install
+the new release, run this module, re-read what fails, update the code (and a
+fingerprint, for the methods we copy), then raise the bound.
+
+Internals still used (guard: the test named after each group):
+
+arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
+    Worker.main, Worker.close, Worker.start_jobs  overridden by copies of arq's own
+        (the poll replaced by a wake; redis-py 5's aclose; batch claiming): fingerprinted
+    Worker._poll_iteration (calls self.start_jobs), _jobs_started, run_job, handle_sig
+    Worker attributes sem, job_counter, tasks, job_tasks, _pool, _handle_signals, ...
+httpcore <1.1 (jobs/fetch/transports/httpcore_pool.py, _transport.py) - test_httpcore_*
+    AsyncConnectionPool._assign_requests_to_connections  overridden (fingerprinted),
+        and its _requests, _connections, _max_connections, _max_keepalive_connections
+    AsyncPoolRequest.request, .connection, .is_queued(), .assign_to_connection()
+    AsyncHTTP11Connection.MAX_INCOMPLETE_EVENT_SIZE
+httpx <0.30 (jobs/fetch/transports/httpcore_transport.py) - test_httpx_*
+    AsyncHTTPTransport._pool  swapped for our pool (httpx takes no network backend)
+aiohttp <3.15 (jobs/fetch/transports/aiohttp_*.py) - test_aiohttp_*
+    ClientSession._retry_connection  set False (no silent resend of a GET)
+    TCPConnector._factory, ._loop  our protocol class; BaseConnector._get asks is_connected()
+    aiohttp.client_proto.ResponseHandler: feed_data, data_received, is_connected
+    aiohttp.helpers.is_ip_address
+html-to-markdown <3.22 (jobs/extract/markdown.py) - test_html_to_markdown_*
+    html_to_markdown._html_to_markdown: ConversionOptions, PreprocessingOptions, convert
+uvicorn's request cycle (service/sse.py): guarded in tests/repo/test_sse_internals.py.
+
+No longer used (replaced by public APIs): arq's Worker._release_sem_dec_counter_on_complete
+(InstantWorker frees a slot in its own done callback), asyncio's _asyncio_future_blocking
+(streams/hub.py) and uvicorn's cycle.flow.write_paused (service/sse.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+import aiohttp
+import aiohttp.client_proto
+import aiohttp.connector
+import aiohttp.helpers
+import httpcore
+import httpx
+import pytest
+from arq.worker import Worker
+from httpcore._async.connection_pool import AsyncPoolRequest
+
+from jobs.extract import markdown
+from jobs.fetch.transports.aiohttp_connector import CheckedResponseHandler, GuardedConnector
+from jobs.fetch.transports.httpcore_pool import LinearConnectionPool
+
+
+def fingerprint(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(textwrap.dedent(inspect.getsource(function)).encode()).hexdigest()[:16]
+
+
+def changed(distribution: str, internal: str, user: str, what: str) -> str:
+    return (f"{distribution} {version(distribution)} changed `{internal}`, which {user} relies on: {what}. "
+            f"Re-read it there, adapt, then adjust this guard (tests/repo/test_library_internals.py).")
+
+
+# ---- arq ----
+
+# Copied into InstantWorker with changes: any change upstream must be looked at.
+ARQ_COPIED = {
+    "main": "0ecb21ce3368eccd",
+    "close": "d14f94e939753f5e",
+    "start_jobs": "a38f54558b8cd0e0",
+}
+ARQ_CALLED = {
+    "_poll_iteration": "(self) -> None",
+    "_jobs_started": "(self) -> int",
+    "run_job": "(self, job_id: str, score: int) -> None",
+    "handle_sig": "(self, signum: signal.Signals) -> None",
+}
+ARQ_ATTRIBUTES = (
+    "sem", "job_counter", "max_jobs", "tasks", "job_tasks", "loop", "_pool", "_handle_signals",
+    "health_check_key", "queue_name", "poll_delay_s", "burst", "max_burst_jobs", "functions",
+    "on_startup", "on_shutdown", "ctx",
+)  # fmt: skip
+RUNNER = "jobs/worker/runner.py (InstantWorker)"
+
+
+@pytest.mark.parametrize("name", sorted(ARQ_COPIED))
+def test_arq_worker_methods_instant_worker_copies_are_unchanged(name: str) -> None:
+    method = getattr(Worker, name, None)
+    assert method is not None, changed("arq", f"Worker.{name}", RUNNER, "it is gone")
+    assert fingerprint(method) == ARQ_COPIED[name], changed(
+        "arq", f"Worker.{name}", RUNNER, "its source differs from the version InstantWorker overrides")
+
+
+@pytest.mark.parametrize("name", sorted(ARQ_CALLED))
+def test_arq_worker_methods_instant_worker_calls_keep_their_signature(name: str) -> None:
+    method = getattr(Worker, name, None)
+    assert method is not None, changed("arq", f"Worker.{name}", RUNNER, "it is gone")
+    assert str(inspect.signature(method)) == ARQ_CALLED[name], changed(
+        "arq", f"Worker.{name}", RUNNER, f"its signature is now {inspect.signature(method)}")
+
+
+def test_arq_worker_poll_iteration_still_starts_jobs_through_start_jobs() -> None:
+    """Otherwise arq would claim jobs itself, one by one, past our per-key cap."""
+    assert "self.start_jobs(" in inspect.getsource(Worker._poll_iteration), changed(
+        "arq", "Worker._poll_iteration", RUNNER, "it no longer calls self.start_jobs")
+
+
+async def test_arq_worker_attributes_instant_worker_reads_are_there() -> None:
+    async def job(ctx: dict[str, Any]) -> None:
+        return None
+
+    worker = Worker(functions=[job], handle_signals=False)
+    missing = [name for name in ARQ_ATTRIBUTES if not hasattr(worker, name)]
+    assert missing == [], changed("arq", f"Worker attributes {missing}", RUNNER, "they are gone")
+    assert isinstance(worker.sem, asyncio.BoundedSemaphore) and worker.job_counter == 0, changed(
+        "arq", "Worker.sem / Worker.job_counter", RUNNER, "the slot bookkeeping InstantWorker._job_ended undoes")
+
+
+# ---- httpcore and httpx ----
+
+POOL = "jobs/fetch/transports/httpcore_pool.py (LinearConnectionPool)"
+
+
+def test_httpcore_pool_assignment_that_linear_connection_pool_replaces_is_unchanged() -> None:
+    original = httpcore.AsyncConnectionPool._assign_requests_to_connections
+    assert fingerprint(original) == "bbebb869706796d8", changed(
+        "httpcore", "AsyncConnectionPool._assign_requests_to_connections", POOL,
+        "its source differs from the version LinearConnectionPool makes the same decisions as")
+    calls = inspect.getsource(httpcore.AsyncConnectionPool.handle_async_request)
+    assert "self._assign_requests_to_connections()" in calls, changed(
+        "httpcore", "AsyncConnectionPool.handle_async_request", POOL,
+        "it no longer assigns requests through _assign_requests_to_connections")
+
+
+def test_httpcore_pool_state_that_linear_connection_pool_reads_is_there() -> None:
+    pool = LinearConnectionPool(max_connections=7, max_keepalive_connections=3)
+    for name, expected in (("_requests", []), ("_connections", []), ("_max_connections", 7),
+                           ("_max_keepalive_connections", 3)):
+        assert getattr(pool, name, None) == expected, changed(
+            "httpcore", f"AsyncConnectionPool.{name}", POOL, f"expected {expected!r}")
+    request = AsyncPoolRequest(httpcore.Request("GET", "http://example.com/"))
+    assert request.is_queued() and request.connection is None, changed(
+        "httpcore", "AsyncPoolRequest.is_queued/connection", POOL, "a new request is not queued")
+    assert request.request.url.origin == httpcore.Origin(b"http", b"example.com", 80), changed(
+        "httpcore", "AsyncPoolRequest.request", POOL, "it does not hold the request")
+    assert callable(getattr(request, "assign_to_connection", None)), changed(
+        "httpcore", "AsyncPoolRequest.assign_to_connection", POOL, "it is gone")
+
+
+def test_httpcore_head_limit_the_transports_share_is_there() -> None:
+    limit = getattr(httpcore.AsyncHTTP11Connection, "MAX_INCOMPLETE_EVENT_SIZE", None)
+    assert isinstance(limit, int) and limit > 0, changed(
+        "httpcore", "AsyncHTTP11Connection.MAX_INCOMPLETE_EVENT_SIZE",
+        "jobs/fetch/transports/httpcore_transport.py (MAX_HEAD_BYTES)", "it is gone")
+
+
+async def test_httpx_transport_pool_that_guarded_transport_swaps_is_the_one_it_sends_through() -> None:
+    transport = httpx.AsyncHTTPTransport()
+    user = "jobs/fetch/transports/httpcore_transport.py (GuardedTransport)"
+    assert isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool), changed(
+        "httpx", "AsyncHTTPTransport._pool", user, "it is not an httpcore pool")
+    assert "self._pool.handle_async_request(" in inspect.getsource(httpx.AsyncHTTPTransport.handle_async_request), \
+        changed("httpx", "AsyncHTTPTransport.handle_async_request", user, "it no longer sends through self._pool")
+    await transport.aclose()
+
+
+# ---- aiohttp ----
+
+TRANSPORT = "jobs/fetch/transports/aiohttp_transport.py"
+CONNECTOR = "jobs/fetch/transports/aiohttp_connector.py (GuardedConnector)"
+
+
+def test_aiohttp_session_retry_connection_is_a_setting_it_reads() -> None:
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS, changed(
+        "aiohttp", "ClientSession._retry_connection", TRANSPORT, "it is no longer a session attribute")
+    assert "self._retry_connection" in inspect.getsource(aiohttp.ClientSession._request), changed(
+        "aiohttp", "ClientSession._retry_connection", TRANSPORT, "ClientSession._request no longer reads it")
+
+
+async def test_aiohttp_connector_makes_protocols_with_the_factory_guarded_connector_sets() -> None:
+    from jobs.fetch.addresses import AddressPolicy
+    from jobs.fetch.guard import AddressGuard
+    from jobs.fetch.transports.httpcore_transport import ssl_context
+
+    connector = GuardedConnector(AddressGuard(AddressPolicy()), max_head_bytes=1024, ssl_context=ssl_context(True))
+    try:
+        factory: Any = getattr(connector, "_factory", None)
+        assert callable(factory) and isinstance(factory(), CheckedResponseHandler), changed(
+            "aiohttp", "TCPConnector._factory", CONNECTOR, "it does not make our protocol")
+        source = inspect.getsource(aiohttp.connector.TCPConnector)
+        assert "self._factory" in source, changed(
+            "aiohttp", "TCPConnector._factory", CONNECTOR, "the connector no longer makes protocols with it")
+        assert "proto.is_connected()" in inspect.getsource(aiohttp.connector.BaseConnector._get), changed(
+            "aiohttp", "BaseConnector._get", CONNECTOR, "an idle connection is no longer asked is_connected()")
+    finally:
+        await connector.close()
+
+
+def test_aiohttp_response_handler_hooks_checked_response_handler_overrides_are_there() -> None:
+    handler = aiohttp.client_proto.ResponseHandler
+    expected = {"feed_data": "(self, data: ~_T, size: int = 0) -> None",
+                "data_received": "(self, data: bytes) -> None", "is_connected": "(self) -> bool"}
+    for name, signature in expected.items():
+        method = getattr(handler, name, None)
+        assert method is not None and str(inspect.signature(method)) == signature, changed(
+            "aiohttp", f"client_proto.ResponseHandler.{name}", CONNECTOR, f"expected {signature}")
+
+
+def test_aiohttp_ip_literal_check_the_transport_uses_is_there() -> None:
+    is_ip = getattr(aiohttp.helpers, "is_ip_address", None)
+    assert is_ip is not None and is_ip("127.0.0.1") and is_ip("::1") and not is_ip("example.com"), changed(
+        "aiohttp", "helpers.is_ip_address", TRANSPORT, "it is gone or answers differently")
+
+
+# ---- html-to-markdown ----
+
+
+def test_html_to_markdown_native_module_markdown_calls_is_there() -> None:
+    """The fast path must be the one in use: the fallback costs ~80 us more a page."""
+    assert markdown._NATIVE_PREPROCESSING is not None, changed(
+        "html-to-markdown", "html_to_markdown._html_to_markdown", "jobs/extract/markdown.py",
+        "the native module or its PreprocessingOptions is gone, so every page takes the slow public API")
+    converted = markdown._convert("<p>a <a href='/b'>link</a></p>", "https://example.com/x") or ""
+    assert converted.strip() == "a [link](https://example.com/b)", changed(
+        "html-to-markdown", "html_to_markdown._html_to_markdown.convert", "jobs/extract/markdown.py",
+        "its ConversionOptions or convert() no longer take what _convert passes")
