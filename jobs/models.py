@@ -1,18 +1,22 @@
-"""The shapes clients see: job requests, job records and their states.
+"""The shapes clients see: job requests (with their webhook), job records and their states.
 
-Pure pydantic: the async SDK imports this module, so it must not import arq,
-Starlette or anything that runs jobs.
+Pure pydantic: the async SDK imports this module, so it imports nothing of the
+server (no arq, Starlette, fetcher or webhook delivery). What needs the server
+— the addresses a URL resolves to — is judged where a submit is validated
+(`service.validation`) and again by the guard when connecting.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from jobs.webhooks.delivery import WebhookSpec
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_URL_LENGTH = 2048
 
@@ -47,7 +51,100 @@ class Format(StrEnum):
 DEFAULT_FORMATS = (Format.MARKDOWN, Format.METADATA, Format.PRODUCT, Format.LINKS)
 
 
-class _Request(BaseModel):
+# ---- the webhook a client asks for ----
+
+WebhookEvent = Literal["queued", "started", "progress", "page", "retrying", "completed", "failed", "cancelled"]
+WEBHOOK_EVENTS: Final[frozenset[str]] = frozenset(get_args(WebhookEvent))
+DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("completed", "failed", "cancelled")
+
+WEBHOOK_SECRET_PREFIX: Final = "whsec_"
+# Standard Webhooks: "at least 24 bytes (192 bits, 512 maximum)".
+MIN_WEBHOOK_SECRET_BYTES: Final = 24
+MAX_WEBHOOK_SECRET_BYTES: Final = 64
+
+_HTTP_SCHEMES = frozenset({"http", "https"})
+_FORBIDDEN_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def webhook_signing_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_` secret; ValueError, naming what is wrong, otherwise.
+
+    Here rather than with the signing, because what a valid secret is belongs to
+    the request: WebhookSpec refuses a bad one at submit time.
+    """
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"the secret must start with {WEBHOOK_SECRET_PREFIX!r}")
+    encoded = secret[len(WEBHOOK_SECRET_PREFIX) :]
+    try:
+        # Unpadded base64 is common in the wild; any other stray character is an error.
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"the part after {WEBHOOK_SECRET_PREFIX!r} must be standard base64") from None
+    if not MIN_WEBHOOK_SECRET_BYTES <= len(key) <= MAX_WEBHOOK_SECRET_BYTES:
+        raise ValueError(
+            f"the secret must hold {MIN_WEBHOOK_SECRET_BYTES} to {MAX_WEBHOOK_SECRET_BYTES} bytes, not {len(key)}"
+        )
+    return key
+
+
+class WebhookSpec(BaseModel):
+    """Where to POST a job's events, the secret to sign them with, and which events."""
+
+    # The secret must not come back in a validation error (which may be logged).
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    url: str = Field(
+        min_length=1, max_length=MAX_URL_LENGTH,
+        description="http(s) URL that receives a POST per event; reachable under the same address rules as pages.",
+    )
+    secret: str = Field(
+        repr=False,
+        description="Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes.",
+    )
+    events: tuple[WebhookEvent, ...] = Field(
+        default=DEFAULT_WEBHOOK_EVENTS, min_length=1, max_length=4 * len(WEBHOOK_EVENTS),
+        description="Which events to deliver, each as a `job.<event>` POST; by default the terminal ones.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # The form only: the submit route judges the address with `validate_url`,
+        # and the delivery guard every address it connects to.
+        if _FORBIDDEN_URL_CHARS.search(value):
+            raise ValueError("the URL must not contain spaces or control characters")
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {exc}") from None
+        if parts.scheme.lower() not in _HTTP_SCHEMES:
+            raise ValueError("the URL must be http:// or https://")
+        if not parts.hostname:
+            raise ValueError("the URL has no host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("URLs with credentials (user@host) are not allowed")
+        if port == 0:
+            raise ValueError("the URL has no usable port")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _signing_secret(cls, value: str) -> str:
+        webhook_signing_key(value)
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _dedupe(cls, value: tuple[WebhookEvent, ...]) -> tuple[WebhookEvent, ...]:
+        return tuple(dict.fromkeys(value))
+
+    def wants(self, event_type: str) -> bool:
+        """Whether an event of this type (`completed`, not `job.completed`) is delivered."""
+        return event_type in self.events
+
+
+class BaseJobRequest(BaseModel):
     """Options every job kind takes: how long, how often, how urgent, when, who to tell."""
 
     # Unknown fields are a client's typo more often than not: refuse them by name.
@@ -63,7 +160,7 @@ class _Request(BaseModel):
     webhook: WebhookSpec | None = None
 
     @model_validator(mode="after")
-    def _one_start_time(self) -> _Request:
+    def _one_start_time(self) -> BaseJobRequest:
         if self.delay_s is not None and self.run_at is not None:
             raise ValueError("give delay_s or run_at, not both")
         return self
@@ -87,7 +184,7 @@ class ExtractSpec(BaseModel):
     prompt: str | None = Field(None, max_length=4_000, description="What to look for, in words.")
 
 
-class _PagesRequest(_Request):
+class PagesRequest(BaseJobRequest):
     """Options of every job kind that extracts pages."""
 
     formats: list[Format] = Field(
@@ -98,7 +195,7 @@ class _PagesRequest(_Request):
     extract: ExtractSpec | None = Field(None, description="Ask an LLM for data matching a JSON Schema.")
 
 
-class ScrapeRequest(_PagesRequest):
+class ScrapeRequest(PagesRequest):
     """Fetch one page and extract what it holds."""
 
     type: Literal["scrape"] = "scrape"
@@ -114,7 +211,7 @@ class ScrapeRequest(_PagesRequest):
         return {"type": self.type, "url": self.url, "formats": sorted(self.formats), "extract": extract}
 
 
-class CrawlRequest(_PagesRequest):
+class CrawlRequest(PagesRequest):
     """Breadth-first from `url`, within scope, up to `limit` pages and `max_depth` hops."""
 
     type: Literal["crawl"] = "crawl"
@@ -128,14 +225,14 @@ class CrawlRequest(_PagesRequest):
     sitemap: bool = Field(False, description="Seed the frontier from the site's sitemap.xml.")
 
 
-class BatchRequest(_PagesRequest):
+class BatchRequest(PagesRequest):
     """Fetch a list of pages concurrently (within per-host limits)."""
 
     type: Literal["batch"] = "batch"
     urls: list[str] = Field(min_length=1, description="The pages (at most BATCH_MAX_URLS).")
 
 
-class AskRequest(_Request):
+class AskRequest(BaseJobRequest):
     """Answer questions from a finished crawl or batch (`job`), or from a site crawled first (`url`)."""
 
     type: Literal["ask"] = "ask"
@@ -156,7 +253,7 @@ class AskRequest(_Request):
 
 JobRequest = ScrapeRequest | CrawlRequest | BatchRequest | AskRequest
 # `type` picks the model.
-REQUEST_MODELS: dict[str, type[_Request]] = {
+REQUEST_MODELS: dict[str, type[BaseJobRequest]] = {
     "scrape": ScrapeRequest,
     "crawl": CrawlRequest,
     "batch": BatchRequest,

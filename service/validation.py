@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from jobs.errors import JobError
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
-from jobs.models import AskRequest, BatchRequest, CrawlRequest, JobRequest, ScrapeRequest, _PagesRequest
+from jobs.models import AskRequest, BatchRequest, CrawlRequest, JobRequest, PagesRequest, ScrapeRequest
 from jobs.settings import Settings
 from jobs.store.records import load_raw_record
 from streams.keys import Keyspace
@@ -40,7 +40,7 @@ async def check_request(
            f"at most {settings.max_job_timeout_s:g} here")
     if request.webhook is not None:
         _url(request.webhook.url, policy, "webhook.url")
-    if isinstance(request, _PagesRequest) and request.extract is not None:
+    if isinstance(request, PagesRequest) and request.extract is not None:
         _bound(llm_configured, "extract", "this server has no LLM configured (OPENAI_MODEL, OPENAI_BASE_URL)")
         from jobs.llm import check_schema  # the openai client loads only when extraction is asked for
 

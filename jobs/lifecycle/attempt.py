@@ -29,11 +29,10 @@ from redis.asyncio import Redis
 
 from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
 from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
-from jobs.models import JobStatus
+from jobs.models import JobStatus, WebhookSpec
 from jobs.queue.enqueue import queue_arq_job
 from jobs.queue.scores import queue_score
 from jobs.store.records import iso_now
-from jobs.webhooks.delivery import WebhookSpec
 from streams.events import EventType
 from streams.keys import Keyspace
 from streams.publish import PendingEvent, StreamLimits, append_events, queue_append_events

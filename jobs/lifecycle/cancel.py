@@ -9,10 +9,9 @@ from redis.asyncio import Redis
 
 from jobs.lifecycle.attempt import queue_webhooks
 from jobs.lifecycle.submit import QueueConfig
-from jobs.models import ErrorInfo, JobRecord, JobStatus
+from jobs.models import ErrorInfo, JobRecord, JobStatus, WebhookSpec
 from jobs.queue.arq_layout import ABORT_KEY, QUEUE_KEY, arq_job_key
 from jobs.store.records import iso_now, load_raw_record, load_record, record_from_hash
-from jobs.webhooks.delivery import WebhookSpec
 from streams.events import EventType, now_ms
 from streams.publish import PendingEvent, append_events
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 from redis.asyncio import Redis
 
-from jobs.models import _Request
+from jobs.models import BaseJobRequest
 from streams.lua import LuaScript
 
 _CLAIM = LuaScript(
@@ -30,7 +30,7 @@ class Earlier:
     job_id: str
 
 
-def request_hash(request: _Request) -> str:
+def request_hash(request: BaseJobRequest) -> str:
     """Same request, same hash, however its JSON was spelled."""
     canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()

@@ -1,16 +1,10 @@
-"""Webhook delivery: a job's events POSTed to the client's URL, signed per Standard Webhooks.
+"""Webhook delivery: a job's events POSTed to the client's URL, signed (`signing.py`).
 
-The contract, for a job submitted with `"webhook": {"url", "secret", "events"}`:
+The contract, for a job submitted with `"webhook": {"url", "secret", "events"}`
+(`jobs.models.WebhookSpec`):
 
-- One POST per chosen event (default: the terminal ones), body
-  `{"type": "job.<event>", "timestamp": <event time, ISO 8601 UTC>,
-  "data": {"job_id": ..., **event data}}` as compact JSON; the body is the same
-  bytes on every attempt.
-- Headers `webhook-id` (`message_id`: the same on every attempt, so receivers
-  can dedupe), `webhook-timestamp` (unix seconds of *this* attempt, which the
-  signature covers, so a captured request cannot be replayed later) and
-  `webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`
-  keyed by the base64 bytes after the secret's `whsec_` prefix.
+- One POST per chosen event (default: the terminal ones); body, `webhook-id`,
+  `webhook-timestamp` and `webhook-signature` as `jobs.webhooks.signing` makes them.
 - Only a 2xx answer is a delivery. Anything else is retried with exponential
   backoff (`redelivery_delay_s`, or the receiver's Retry-After when longer) up to
   MAX_DELIVERY_ATTEMPTS in all, except what retrying cannot fix: an address
@@ -28,63 +22,43 @@ The arq side: `deliver_webhook` is the job function. It reads
 `ctx["webhook_client"]` (made once per worker with `webhook_client`), the
 optional `ctx["webhook_timeout_s"]`, and arq's `ctx["job_try"]`; register it
 with `max_tries=MAX_DELIVERY_ATTEMPTS`, one arq job per event, arguments
-`(job_id, event_id, event_type, data, url, secret)`. Importing this module loads neither
-arq nor the fetcher (the request models may embed `WebhookSpec`, and the SDK
-imports those): both are imported where they are used.
+`(job_id, event_id, event_type, data, url, secret)`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 import time
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, Literal, cast, get_args
-from urllib.parse import urlsplit
+from typing import Any, Final, cast
 
 import httpx
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from arq.worker import Retry
 
 from jobs.errors import BlockedAddress, InvalidURL
+from jobs.fetch import AddressPolicy, FetchLimits, Resolver, guarded_client, translate_error, validate_url
+from jobs.fetch.guarded_client import DEFAULT_BACKEND, Backend
 from jobs.retry_timing import backoff_delay_s, retry_after_s
-
-if TYPE_CHECKING:
-    from jobs.fetch import AddressPolicy, Resolver
+from jobs.webhooks.signing import message_id, sign, webhook_payload
+from streams.events import parse_stream_id
 
 __all__ = [
     "BACKOFF_CAP_S",
-    "DEFAULT_EVENTS",
     "DELIVERY_TIMEOUT_S",
     "MAX_DELIVERY_ATTEMPTS",
     "RESPONSE_PREVIEW_BYTES",
-    "WEBHOOK_EVENTS",
     "WebhookDeliveryError",
-    "WebhookEvent",
-    "WebhookSpec",
+    "deliver_event",
     "deliver_once",
     "deliver_webhook",
-    "generate_secret",
-    "message_id",
     "redelivery_delay_s",
-    "sign",
     "webhook_client",
-    "webhook_payload",
 ]
 
 logger = logging.getLogger("scrapestream.webhooks")
-
-WebhookEvent = Literal["queued", "started", "progress", "page", "retrying", "completed", "failed", "cancelled"]
-WEBHOOK_EVENTS: Final[frozenset[str]] = frozenset(get_args(WebhookEvent))
-DEFAULT_EVENTS: Final[tuple[WebhookEvent, ...]] = ("completed", "failed", "cancelled")
 
 MAX_DELIVERY_ATTEMPTS: Final = 12  # the first attempt and 11 retries, spread over about 27 minutes
 BACKOFF_BASE_S: Final = 1.0
@@ -92,133 +66,9 @@ BACKOFF_CAP_S: Final = 600.0
 BACKOFF_JITTER: Final = 0.2  # ±20 %: receivers that fail together are not all retried together
 DELIVERY_TIMEOUT_S: Final = 15.0  # the spec suggests 15-30 s for the receiver to answer
 RESPONSE_PREVIEW_BYTES: Final = 4096
-MAX_URL_LENGTH: Final = 2048
 
-SECRET_PREFIX: Final = "whsec_"
-# The spec: "at least 24 bytes (192 bits, 512 maximum)".
-MIN_SECRET_BYTES: Final = 24
-MAX_SECRET_BYTES: Final = 64
-
-_HTTP_SCHEMES = frozenset({"http", "https"})
-_FORBIDDEN_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
-# The spec forbids "." in the id (it delimits the signed content); we allow less still.
-_ID_PART = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]+")
 _GONE = 410
-
-
-# ---- what the client asks for ----
-
-
-class WebhookSpec(BaseModel):
-    """Where to POST a job's events, the secret to sign them with, and which events."""
-
-    # The secret must not come back in a validation error (which may be logged).
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    url: str = Field(
-        min_length=1, max_length=MAX_URL_LENGTH,
-        description="http(s) URL that receives a POST per event; reachable under the same address rules as pages.",
-    )
-    secret: str = Field(
-        repr=False,
-        description="Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes.",
-    )
-    events: tuple[WebhookEvent, ...] = Field(
-        default=DEFAULT_EVENTS, min_length=1, max_length=4 * len(WEBHOOK_EVENTS),
-        description="Which events to deliver, each as a `job.<event>` POST; by default the terminal ones.",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        # A first check only: the guard judges the addresses when delivering
-        # (and the submit route may refuse early with `validate_url`).
-        if _FORBIDDEN_URL_CHARS.search(value):
-            raise ValueError("the URL must not contain spaces or control characters")
-        try:
-            parts = urlsplit(value)
-            port = parts.port
-        except ValueError as exc:
-            raise ValueError(f"not a valid URL: {exc}") from None
-        if parts.scheme.lower() not in _HTTP_SCHEMES:
-            raise ValueError("the URL must be http:// or https://")
-        if not parts.hostname:
-            raise ValueError("the URL has no host")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("URLs with credentials (user@host) are not allowed")
-        if port == 0:
-            raise ValueError("the URL has no usable port")
-        return value
-
-    @field_validator("secret")
-    @classmethod
-    def _signing_secret(cls, value: str) -> str:
-        _secret_key(value)
-        return value
-
-    @field_validator("events")
-    @classmethod
-    def _dedupe(cls, value: tuple[WebhookEvent, ...]) -> tuple[WebhookEvent, ...]:
-        return tuple(dict.fromkeys(value))
-
-    def wants(self, event_type: str) -> bool:
-        """Whether an event of this type (`completed`, not `job.completed`) is delivered."""
-        return event_type in self.events
-
-
-def generate_secret() -> str:
-    """A fresh signing secret: `whsec_` and the base64 of 32 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-
-
-def _secret_key(secret: str) -> bytes:
-    """The HMAC key of a `whsec_` secret; ValueError, naming what is wrong, otherwise."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError(f"the secret must start with {SECRET_PREFIX!r}")
-    encoded = secret[len(SECRET_PREFIX) :]
-    try:
-        # Unpadded base64 is common in the wild; any other stray character is an error.
-        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"the part after {SECRET_PREFIX!r} must be standard base64") from None
-    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
-        raise ValueError(
-            f"the secret must hold {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, not {len(key)}"
-        )
-    return key
-
-
-# ---- what is sent ----
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` value: `v1,` and the base64 HMAC-SHA256 of `{id}.{timestamp}.{body}`."""
-    signed = b"%s.%d.%s" % (msg_id.encode(), timestamp, body)
-    digest = hmac.new(_secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode("ascii")
-
-
-def message_id(job_id: str, event_id: str) -> str:
-    """The `webhook-id` of one event of one job: stable, so every retry carries the same one."""
-    for part in (job_id, event_id):
-        if not _ID_PART.fullmatch(part):
-            raise ValueError(f"not usable in a webhook id: {part!r}")
-    return f"msg_{job_id}_{event_id}"
-
-
-def webhook_payload(job_id: str, event_type: str, data: dict[str, Any], ts_ms: int) -> bytes:
-    """The body: `{"type": "job.<event>", "timestamp": <ts_ms as ISO 8601 UTC>, "data": {"job_id", ...}}`."""
-    if event_type not in WEBHOOK_EVENTS:
-        raise ValueError(f"not a webhook event type: {event_type!r}")
-    occurred = datetime.fromtimestamp(ts_ms // 1000, UTC) + timedelta(milliseconds=ts_ms % 1000)
-    payload = {
-        "type": f"job.{event_type}",
-        "timestamp": occurred.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        # The job's own id wins over any `job_id` inside the data: no event speaks for another job.
-        "data": {"job_id": job_id, **{k: v for k, v in data.items() if k != "job_id"}},
-    }
-    return orjson.dumps(payload)
 
 
 # ---- one attempt ----
@@ -256,20 +106,20 @@ def webhook_client(
     user_agent: str,
     timeout_s: float = DELIVERY_TIMEOUT_S,
     resolver: Resolver | None = None,
+    backend: Backend | None = None,
 ) -> httpx.AsyncClient:
     """The worker's client for deliveries: the page fetcher's address guard, no redirects, no cookies.
 
-    Close it at worker shutdown (`await client.aclose()`).
+    `backend` is FETCH_BACKEND's (None: the default one). Close it at worker
+    shutdown (`await client.aclose()`).
     """
-    from jobs.fetch import FetchLimits, guarded_client
-
     limits = FetchLimits(
         max_header_bytes=16 * 1024,
         connect_timeout_s=min(timeout_s, 10.0),
         read_timeout_s=timeout_s,
         total_timeout_s=timeout_s,
     )
-    return guarded_client(policy, limits, resolver, user_agent=user_agent)
+    return guarded_client(policy, limits, resolver, user_agent=user_agent, backend=backend or DEFAULT_BACKEND)
 
 
 async def deliver_once(
@@ -282,8 +132,6 @@ async def deliver_once(
     timeout_s: float = DELIVERY_TIMEOUT_S,
 ) -> None:
     """POST `body` to `url`, signed, once. Returns on a 2xx; raises WebhookDeliveryError otherwise."""
-    from jobs.fetch import AddressPolicy, translate_error, validate_url
-
     shown = _shown_url(url)
     try:
         # Spelling only, as for pages: "http://2130706433/" becomes http://127.0.0.1/, so the
@@ -378,20 +226,33 @@ async def deliver_webhook(
 
     `secret` comes last so that arq's job log line (cut at 80 characters) never reaches it.
     """
-    from arq.worker import Retry
+    return await deliver_event(
+        ctx["webhook_client"], ctx.get("job_try") or 1, job_id, event_id, event_type, data, url, secret,
+        timeout_s=ctx.get("webhook_timeout_s") or DELIVERY_TIMEOUT_S,
+    )
 
-    from streams.events import parse_stream_id
 
-    attempt: int = ctx.get("job_try") or 1
+async def deliver_event(
+    client: httpx.AsyncClient,
+    attempt: int,
+    job_id: str,
+    event_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    url: str,
+    secret: str,
+    *,
+    timeout_s: float = DELIVERY_TIMEOUT_S,
+) -> str:
+    """Attempt number `attempt` (from 1) of one delivery: `deliver_webhook` without arq's ctx."""
     msg_id = message_id(job_id, event_id)
     ts = data.get("ts")
     if not isinstance(ts, int):
         parsed = parse_stream_id(event_id)  # the stream id starts with the publisher's ms
         ts = parsed[0] if parsed else time.time_ns() // 1_000_000
     body = webhook_payload(job_id, event_type, data, ts)
-    timeout_s: float = ctx.get("webhook_timeout_s") or DELIVERY_TIMEOUT_S
     try:
-        await deliver_once(ctx["webhook_client"], url, secret, msg_id, body, timeout_s=timeout_s)
+        await deliver_once(client, url, secret, msg_id, body, timeout_s=timeout_s)
     except WebhookDeliveryError as error:
         if error.retryable and attempt < MAX_DELIVERY_ATTEMPTS:
             delay = redelivery_delay_s(attempt)

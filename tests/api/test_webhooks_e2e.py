@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from jobs.webhooks.delivery import generate_secret
+from jobs.webhooks.signing import generate_secret
 from tests.support.servers import serve_in_thread
 from tests.support.stack import Stack
 

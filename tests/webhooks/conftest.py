@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from jobs.fetch import AddressPolicy
-from jobs.webhooks.delivery import generate_secret, webhook_client
+from jobs.webhooks.delivery import webhook_client
+from jobs.webhooks.signing import generate_secret
 from tests.fetch.servers import Canary
 
 from .receiver import Receiver, serve_receiver

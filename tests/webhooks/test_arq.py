@@ -11,7 +11,8 @@ from arq.jobs import Job
 from arq.worker import Worker, func
 
 from jobs.queue.payloads import deserialize_job, serialize_job
-from jobs.webhooks.delivery import MAX_DELIVERY_ATTEMPTS, deliver_webhook, message_id
+from jobs.webhooks.delivery import MAX_DELIVERY_ATTEMPTS, deliver_webhook
+from jobs.webhooks.signing import message_id
 
 from .conftest import ClientFactory
 from .receiver import Receiver

@@ -1,30 +1,16 @@
-"""What is signed and sent: the signature, the payload, the id, the retry schedule."""
+"""What is signed and sent: the signature, the payload, the id (jobs.webhooks.signing)."""
 
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-import jobs.webhooks.delivery
-from jobs.webhooks.delivery import (
-    BACKOFF_CAP_S,
-    MAX_DELIVERY_ATTEMPTS,
-    WebhookSpec,
-    backoff_s,
-    generate_secret,
-    message_id,
-    sign,
-    webhook_payload,
-)
-
-ROOT = Path(__file__).resolve().parents[2]
+from jobs.models import WebhookSpec
+from jobs.webhooks.signing import generate_secret, message_id, sign, webhook_payload
 
 
 def test_sign_matches_the_standard_webhooks_test_vector() -> None:
@@ -84,56 +70,3 @@ def test_message_id_is_stable_per_event_and_free_of_dots() -> None:
     for job_id, event_id in [("a.b", "1-0"), ("ab", "1.0"), ("", "1-0"), ("ab", "1-0 x")]:
         with pytest.raises(ValueError):
             message_id(job_id, event_id)
-
-
-def test_backoff_doubles_from_one_second_with_jitter_and_a_cap() -> None:
-    assert MAX_DELIVERY_ATTEMPTS >= 6  # the first attempt and at least 5 retries
-    for attempt in range(1, 40):
-        nominal = min(2.0 ** (attempt - 1), BACKOFF_CAP_S)
-        for _ in range(50):
-            delay = backoff_s(attempt)
-            assert 0.8 * nominal <= delay <= min(1.2 * nominal, BACKOFF_CAP_S)
-    with pytest.raises(ValueError):
-        backoff_s(0)
-
-
-def test_the_whole_schedule_spans_minutes_not_seconds() -> None:
-    nominal = sum(min(2.0 ** (attempt - 1), BACKOFF_CAP_S) for attempt in range(1, MAX_DELIVERY_ATTEMPTS))
-    assert 20 * 60 <= nominal <= 40 * 60  # the docstring promises about 27 minutes
-
-
-def test_public_names_do_not_drift() -> None:
-    assert jobs.webhooks.delivery.__all__ == sorted(jobs.webhooks.delivery.__all__)
-    assert jobs.webhooks.delivery.__all__ == [
-        "BACKOFF_CAP_S",
-        "DEFAULT_EVENTS",
-        "DELIVERY_TIMEOUT_S",
-        "MAX_DELIVERY_ATTEMPTS",
-        "RESPONSE_PREVIEW_BYTES",
-        "WEBHOOK_EVENTS",
-        "WebhookDeliveryError",
-        "WebhookEvent",
-        "WebhookSpec",
-        "backoff_s",
-        "deliver_once",
-        "deliver_webhook",
-        "generate_secret",
-        "message_id",
-        "sign",
-        "webhook_client",
-        "webhook_payload",
-    ]
-    for name in jobs.webhooks.delivery.__all__:
-        assert getattr(jobs.webhooks.delivery, name) is not None
-
-
-def test_importing_the_module_loads_neither_arq_nor_the_fetcher() -> None:
-    """The request models (and so the SDK) may import WebhookSpec: that must stay light."""
-    check = (
-        "import jobs.webhooks.delivery, sys; "
-        "heavy = {'arq', 'redis', 'starlette', 'uvicorn'}; "
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('jobs.fetch')); "
-        "assert not loaded, loaded"
-    )
-    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr

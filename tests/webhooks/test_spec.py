@@ -7,7 +7,8 @@ import base64
 import pytest
 from pydantic import ValidationError
 
-from jobs.webhooks.delivery import WebhookSpec, generate_secret
+from jobs.models import WebhookSpec
+from jobs.webhooks.signing import generate_secret
 
 GOOD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
