@@ -8,7 +8,6 @@ in place, so it runs last.
 from __future__ import annotations
 
 from jobs.errors import ExtractionError
-from jobs.extract.content_kind import content_kind, refuse_binary
 from jobs.extract.decode import decode_html, decode_text
 from jobs.extract.document import DEFAULT_FORMATS, FORMATS, PageDocument, Product
 from jobs.extract.html import (
@@ -26,6 +25,7 @@ from jobs.extract.nonhtml import json_markdown, text_markdown, xml_markdown
 from jobs.extract.product import merge_products, product_from_nodes, product_from_opengraph
 from jobs.extract.schema import microdata_to_jsonld, rdfa_to_jsonld
 from jobs.extract.text_caps import MAX_HTML_FIELD_CHARS
+from jobs.fetch.content_sniffing import content_kind, refuse_binary
 
 
 def extract_page(
@@ -54,7 +54,7 @@ def extract_page(
             document.markdown = xml_markdown(content)
         else:
             text = decode_text(content, charset)
-            refuse_binary(text, media_type)
+            refuse_binary(content, text, media_type)
             document.markdown = json_markdown(text) if kind == "json" else text_markdown(text)
     if "html" in formats:
         document.html = decode_text(content, charset)[:MAX_HTML_FIELD_CHARS]
@@ -65,7 +65,7 @@ def _extract_html(
     content: bytes, *, url: str, status: int, charset: str | None, formats: frozenset[str]
 ) -> PageDocument:
     text = decode_html(content, charset)
-    refuse_binary(text, "text/html")
+    refuse_binary(content, text, "text/html")
     try:
         page = parse_page(text, url)
     except Exception as exc:  # Lexbor recovers from any markup; this is memory or a bug

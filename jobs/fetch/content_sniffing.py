@@ -1,29 +1,42 @@
-"""What a response is: the declared Content-Type, checked against the bytes.
+"""What a body is — a page of HTML, XML, JSON or text, or binary data — for the fetcher and extraction alike.
 
 Servers mislabel freely (PDFs as text/html, HTML with no type at all), so
 the first SNIFF_BYTES of the decoded body have the last word on whether the
-body is a page at all.
+body is a page at all. One set of rules, applied twice:
+
+- the fetcher refuses a declared type that is not a page (`check_declared`),
+  then any body whose first bytes are binary (`sniff`: a known signature, or
+  a NUL byte), and reports a type for an untyped body;
+- extraction reads the kind of body (`content_kind`: the declared type when it
+  is a page type, else the same sniffing rules) and refuses, after decoding,
+  a body with a known signature or mostly control characters (`refuse_binary`).
+  It tolerates NUL bytes inside markup, since it also runs on bodies it is
+  handed directly; a fetched body with NULs in its head never gets there.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from typing import Final, Literal
 
-from jobs.errors import UnsupportedContent
+from jobs.errors import ExtractionError, UnsupportedContent
 
 SNIFF_BYTES = 1024
 
-PAGE_TYPES = frozenset(
-    {
-        "text/html",
-        "application/xhtml+xml",
-        "application/xml",
-        "text/xml",
-        "application/json",
-        "text/plain",
-    }
-)
+ContentKind = Literal["html", "xml", "json", "text"]
+
+# The page types, and how each is read. Any other "+xml" or "+json" type is XML or JSON.
+_PAGE_KINDS: Final[dict[str, ContentKind]] = {
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/vnd.wap.xhtml+xml": "html",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "application/json": "json",
+    "text/plain": "text",
+}
+PAGE_TYPES: Final = frozenset(_PAGE_KINDS)
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+\-]+/[a-z0-9!#$&^_.+\-]+")
 
@@ -63,6 +76,15 @@ _HTML_OPENINGS = tuple(
 _TAG_END = frozenset(b" >\t\n\r\x0c")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
+_BINARY_SAMPLE_CHARS = 8_192
+_BINARY_RATIO = 0.05
+# Control characters other than tab, newline, form feed, carriage return: text has
+# next to none, binary data ~11% (one byte value in nine). U+FFFD is not counted: it
+# comes from a wrong charset, which is no reason to give up on a page.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+# Any of these near the start is a page, however many NUL bytes surround it.
+_MARKUP = re.compile(r"<(?:!doctype|html|head|body|meta|title|div|p[\s>]|script|link|table)", re.I)
+
 
 def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
     """(media type, charset) of a Content-Type value; a garbled type counts as absent."""
@@ -86,12 +108,18 @@ def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
     return media_type, charset
 
 
+def declared_kind(media_type: str) -> ContentKind | None:
+    """How a body of this media type is read; None when the type is not a page."""
+    kind = _PAGE_KINDS.get(media_type)
+    if kind is None and media_type.endswith("+xml"):
+        return "xml"
+    if kind is None and media_type.endswith("+json"):
+        return "json"
+    return kind
+
+
 def is_page_type(media_type: str) -> bool:
-    return (
-        media_type in PAGE_TYPES
-        or media_type.endswith("+xml")
-        or media_type.endswith("+json")
-    )
+    return declared_kind(media_type) is not None
 
 
 def check_declared(media_type: str, url: str) -> None:
@@ -113,7 +141,15 @@ def sniff(head: bytes, declared: str | None, url: str) -> str:
 
 
 def binary_kind(head: bytes) -> str | None:
-    """What binary format `head` opens, or None if it looks like text."""
+    """What binary format `head` opens (a known signature, or any NUL byte), or None if it looks like text."""
+    kind = signature_kind(head)
+    if kind is None and b"\0" in head and not head.startswith(_UTF16_BOMS):
+        return "binary data"
+    return kind
+
+
+def signature_kind(head: bytes) -> str | None:
+    """The binary format whose signature (magic number) `head` opens with, if any."""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
@@ -121,18 +157,50 @@ def binary_kind(head: bytes) -> str | None:
         return _RIFF_KINDS[head[8:12]]
     if head.startswith(b"BZh") and head[4:10] == b"1AY&SY":
         return "bzip2 data"
-    if b"\0" in head and not head.startswith(_UTF16_BOMS):
-        return "binary data"
     return None
 
 
-def _text_type(head: bytes) -> str:
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\n\r\x0c").lower()
+def content_kind(media_type: str, content: bytes) -> ContentKind:
+    """How to read a body: by its declared type when that is a page type, else by its first bytes."""
+    return declared_kind(media_type.split(";", 1)[0].strip().lower()) or sniffed_kind(content)
+
+
+def sniffed_kind(head: bytes) -> ContentKind:
+    """The kind of an untyped body, from its first SNIFF_BYTES (WHATWG's HTML signatures, an XML declaration)."""
+    text = head[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\n\r\x0c").lower()
     for opening in _HTML_OPENINGS:
         if text.startswith(opening) and len(text) > len(opening) and text[len(opening)] in _TAG_END:
-            return "text/html"
+            return "html"
     if text.startswith(b"<!--") or b"<html" in text or b"<!doctype html" in text:
-        return "text/html"
+        return "html"
     if text.startswith(b"<?xml"):
-        return "application/xml"
-    return "text/plain"
+        return "xml"
+    if text.startswith((b"{", b"[")):
+        return "json"
+    return "text"
+
+
+def refuse_binary(content: bytes, text: str, media_type: str) -> None:
+    """Raise ExtractionError when the body is binary data (an image or archive served as text).
+
+    `text` is `content` decoded; a few stray control characters are still text.
+    """
+    kind = media_type.split(";", 1)[0].strip() or "text"
+    signature = signature_kind(content[:SNIFF_BYTES])
+    if signature is not None:
+        raise ExtractionError(f"the body is binary data ({signature}), not {kind}")
+    sample = text[:_BINARY_SAMPLE_CHARS]
+    if not sample or _MARKUP.search(sample):
+        return
+    bad = len(_CONTROL.findall(sample))
+    if bad > 16 and bad > len(sample) * _BINARY_RATIO:
+        raise ExtractionError(
+            f"the body is binary data, not {kind} ({bad} of its first {len(sample)} characters are not text)"
+        )
+
+
+def _text_type(head: bytes) -> str:
+    """The type to report for an untyped body. JSON is reported as text/plain, as WHATWG sniffing
+    does: a text that opens with "[" or "{" is as likely prose, and the server did not say JSON."""
+    kind = sniffed_kind(head)
+    return "text/html" if kind == "html" else "application/xml" if kind == "xml" else "text/plain"

@@ -124,6 +124,11 @@ def test_binary_body_is_an_extraction_error() -> None:
         extract(hostile_pages.binary(), media_type="text/plain")
 
 
+def test_a_binary_signature_is_refused_however_much_text_follows() -> None:
+    with pytest.raises(ExtractionError, match="a PNG image"):
+        extract(b"\x89PNG\r\n\x1a\n" + b"plain words " * 1000, media_type="text/plain")
+
+
 def test_a_page_of_nul_bytes_is_binary() -> None:
     with pytest.raises(ExtractionError):
         extract(b"\x00" * 100_000)

@@ -97,6 +97,12 @@ def test_unknown_media_type_is_sniffed() -> None:
     assert extract(b"just words", media_type="").markdown == "just words"
 
 
+def test_an_untyped_body_is_html_only_by_the_fetchers_signatures() -> None:
+    """One sniffer for the fetcher and extraction: a stray tag is not enough to parse a body as HTML."""
+    assert extract(b"<pre>x</pre>", media_type="").markdown == "<pre>x</pre>"
+    assert extract(b"<p>x</p>", media_type="").markdown == "x"
+
+
 def test_xhtml_is_html() -> None:
     body = b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>X</title></head></html>'
     assert extract(body, media_type="application/xhtml+xml").title == "X"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.errors import UnsupportedContent
-from jobs.fetch.content_sniffing import binary_kind, check_declared, parse_content_type, sniff
+from jobs.fetch.content_sniffing import binary_kind, check_declared, content_kind, parse_content_type, sniff
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,38 @@ def test_binary_heads_are_recognised(head: bytes) -> None:
 )
 def test_untyped_text_is_sniffed(head: bytes, media_type: str) -> None:
     assert sniff(head, None, "https://example.com/") == media_type
+
+
+@pytest.mark.parametrize(
+    ("media_type", "kind"),
+    [
+        ("text/html; charset=utf-8", "html"),
+        ("application/xhtml+xml", "html"),
+        ("application/vnd.wap.xhtml+xml", "html"),
+        ("application/rss+xml", "xml"),
+        ("text/xml", "xml"),
+        ("application/ld+json", "json"),
+        ("text/plain", "text"),
+    ],
+)
+def test_every_page_type_has_one_kind(media_type: str, kind: str) -> None:
+    check_declared(media_type.split(";")[0], "https://example.com/")
+    assert content_kind(media_type, b"whatever the bytes") == kind
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"<!DOCTYPE html><html>", b"<p>hello", b"<!-- c --><div>", b"<?xml version='1.0'?><feed/>",
+        b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>", b"<pre>", b"<root/>", b"just words",
+        b"",
+    ],
+)
+def test_the_fetcher_and_extraction_read_an_untyped_body_alike(head: bytes) -> None:
+    """The type the fetcher reports for an untyped body is read as the kind extraction sniffs."""
+    assert content_kind(sniff(head, None, "https://example.com/"), head) == content_kind("", head)
+
+
+def test_untyped_json_is_reported_as_text_but_read_as_json_when_the_type_is_unusable() -> None:
+    assert sniff(b'[{"a": 1}]', None, "https://example.com/") == "text/plain"
+    assert content_kind("application/octet-stream", b'[{"a": 1}]') == "json"
