@@ -36,7 +36,6 @@ _PAGE_KINDS: Final[dict[str, ContentKind]] = {
     "application/json": "json",
     "text/plain": "text",
 }
-PAGE_TYPES: Final = frozenset(_PAGE_KINDS)
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+\-]+/[a-z0-9!#$&^_.+\-]+")
 
