@@ -8,7 +8,7 @@
 
 Errors form one tree under `ScrapestreamError`, drawn in `service.client._errors`.
 Importing this package must not import Starlette, arq or the worker: it only
-uses httpx and the pure models of `jobs.models` and `streams.events`.
+uses httpx, httpx-sse and the pure models of `jobs.models` and `streams.events`.
 """
 
 from ._client import Client

@@ -11,6 +11,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
+from httpx_sse import aconnect_sse
 from pydantic import BaseModel
 
 from jobs.models import Format, JobRecord, JobStatus, SubmitResponse
@@ -29,7 +30,7 @@ from ._errors import (
     network_errors,
 )
 from ._retry import Backoff, RetryPolicy, retryable
-from ._sse import JobEvent, event_from, sse_frames, sse_lines
+from ._sse import JobEvent, event_from, retry_hint_s, server_sent_events
 
 logger = logging.getLogger("scrapestream.client")
 
@@ -204,32 +205,34 @@ class Client:
         backoff = Backoff(self._retry)
         hint_s: float | None = None  # the server's `retry:`, the base of our waits
         while True:
-            headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
-            if last is not None:
-                headers["Last-Event-ID"] = last
+            headers = {} if last is None else {"Last-Event-ID": last}
             failure: ScrapestreamError
             try:
                 with network_errors():
-                    async with self._http.stream(
-                        "GET", f"{_job_path(job_id)}/events", headers=headers, timeout=self._stream_timeout
-                    ) as response:
+                    async with aconnect_sse(
+                        self._http, "GET", f"{_job_path(job_id)}/events", headers=headers,
+                        timeout=self._stream_timeout,
+                    ) as source:
+                        response = source.response
                         if response.status_code == 204:
                             return  # we had already seen the terminal event
                         if response.is_error:
                             await response.aread()
                             raise api_error(response)
                         _check_stream(response)
-                        async for frame in sse_frames(sse_lines(response.aiter_bytes())):
-                            if frame.retry_ms is not None:
-                                hint_s = frame.retry_ms / 1000
-                            if not frame.data:
-                                continue
+                        async for frame in server_sent_events(response):
+                            if (hint := retry_hint_s(frame)) is not None:
+                                hint_s = hint
                             event = event_from(frame)
                             order = parse_stream_id(event.id) if event.id else None
                             if order is not None:
+                                # Also drops frames without an id of their own (a `retry:` hint
+                                # mid-stream): the spec hands them the last id, already yielded.
                                 if order <= position:
                                     continue  # a replay of what we already yielded
                                 position, last = order, event.id
+                            elif not frame.data:
+                                continue  # a bare `retry:` hint at the start of a connection
                             yield event
                             backoff.reset()
                             if event.is_terminal:

@@ -1,14 +1,15 @@
-"""Reading `text/event-stream` per the spec, into job events."""
+"""Job events from a `text/event-stream` response, parsed per the spec by httpx-sse."""
 
 from __future__ import annotations
 
 import contextlib
-import re
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
+from httpx_sse import EventSource, ServerSentEvent
 
 from streams.events import TERMINAL_TYPES, EventType
 
@@ -26,62 +27,37 @@ class JobEvent:
         return self.type in TERMINAL_TYPES
 
 
-@dataclass(slots=True)
-class _Frame:
-    id: str | None = None
-    event: str = ""
-    data: list[str] = field(default_factory=list)
-    retry_ms: int | None = None
+async def server_sent_events(response: httpx.Response) -> AsyncGenerator[ServerSentEvent, None]:
+    """The frames of `response`; an unfinished one at the end (a dropped connection) is never yielded.
+
+    An event stream is UTF-8 whatever its Content-Type says, and may start with
+    a BOM (the spec); httpx-sse decodes with the response's charset, so we set it.
+    """
+    response.encoding = "utf-8-sig"
+    async with contextlib.aclosing(EventSource(response).aiter_sse()) as frames:
+        async for frame in frames:
+            yield frame
 
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+def retry_hint_s(frame: ServerSentEvent) -> float | None:
+    """The frame's `retry:` in seconds, if it carries one a client may use."""
+    # httpx-sse reads `retry:` with int(), which also takes a sign; the spec wants digits only.
+    return frame.retry / 1000 if frame.retry is not None and frame.retry >= 0 else None
 
 
-async def sse_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[str]:
-    """Split on CRLF, CR or LF only (not on U+2028, which JSON may hold raw)."""
-    buffer, first = b"", True
-    async for chunk in chunks:
-        buffer += chunk
-        # A trailing CR may be half of a CRLF: keep it until the next chunk tells.
-        held = buffer.endswith(b"\r")
-        *lines, buffer = _LINE_END.split(buffer[:-1] if held else buffer)
-        buffer += b"\r" if held else b""
-        for raw in lines:
-            line = raw.decode("utf-8", errors="replace")
-            if first:
-                line, first = line.removeprefix("\ufeff"), False
-            yield line
-    # What follows the last line end is an unfinished event: the spec drops it.
+def event_from(frame: ServerSentEvent) -> JobEvent:
+    """The job event a frame carries.
 
-
-async def sse_frames(lines: AsyncIterable[str]) -> AsyncIterator[_Frame]:
-    """Frames per the SSE spec; one that only carries `retry:` comes out with no data."""
-    frame = _Frame()
-    async for line in lines:
-        if not line:
-            if frame.data or frame.retry_ms is not None:
-                yield frame
-            frame = _Frame()
-        elif not line.startswith(":"):  # a comment is a keep-alive
-            name, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
-            if name == "data":
-                frame.data.append(value)
-            elif name == "event":
-                frame.event = value
-            elif name == "id" and "\0" not in value:
-                frame.id = value or None
-            elif name == "retry" and value.isascii() and value.isdigit():
-                frame.retry_ms = int(value)
-
-
-def event_from(frame: _Frame) -> JobEvent:
-    text = "\n".join(frame.data)
-    try:
-        data: Any = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        data = text  # a hand-written entry (redis-cli XADD): hand it over as it is
-    kind = frame.event or "message"
+    `resync` is not a stream entry and is sent without an `id:`; per the spec
+    it still carries the last id seen (which is what a reconnect must send),
+    so it is dropped here rather than mistaken for a replay of that entry.
+    """
+    kind = frame.event
     with contextlib.suppress(ValueError):
         kind = EventType(kind)
-    return JobEvent(frame.id, kind, data)
+    entry_id = None if kind == EventType.RESYNC or not frame.id else frame.id
+    try:
+        data: Any = orjson.loads(frame.data)
+    except orjson.JSONDecodeError:
+        data = frame.data  # a hand-written entry (redis-cli XADD): hand it over as it is
+    return JobEvent(entry_id, kind, data)

@@ -110,3 +110,54 @@ async def test_an_unknown_job_is_not_retried() -> None:
         await follow(server)
     assert caught.value.status == 404 and caught.value.code == "not_found"
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        'id: 1-2\nevent: completed\ndata: {"from": "the broken stream"}\n',  # every line, no blank one
+        'id: 1-2\nevent: completed\ndata: {"from": "the bro',  # mid-line
+        "id: 1-2\n",
+    ],
+)
+async def test_an_event_cut_off_by_a_dropped_connection_is_not_yielded(cut: str) -> None:
+    """The spec discards an unfinished event; it arrives whole after the resume from 1-1."""
+    server = ScriptedServer([
+        stream(frames(("1-1", "queued")) + cut),
+        stream(frames(("1-2", "completed"))),
+    ])
+    events = await follow(server)
+    assert [(e.id, e.type, e.data) for e in events] == [("1-1", "queued", {}), ("1-2", "completed", {})]
+    assert server.requests[1]["last-event-id"] == "1-1"
+
+
+@pytest.mark.parametrize("hint", ["retry: 600000\n\n", "\ufeffretry: 600000\n\n", ": hi\nretry: 600000\n\n"])
+async def test_the_servers_retry_hint_sets_the_pace_of_reconnects(hint: str) -> None:
+    """A hint of 10 minutes makes the first wait longer than the whole budget: the SDK gives up at once."""
+    server = ScriptedServer([stream(hint + frames(("1-1", "queued"))), stream(frames(("1-2", "completed")))])
+    retry = RetryPolicy(attempts=3, budget_s=30, base_s=0.01, cap_s=3600)
+    with pytest.raises(EventStreamLost) as caught:
+        await follow(server, retry=retry)
+    assert caught.value.last_event_id == "1-1" and caught.value.attempts == 0
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("hint", ["retry: -600000\n\n", "retry: 10 minutes\n\n", "retry:\n\n", "xretry: 600000\n\n"])
+async def test_a_retry_hint_that_is_not_a_number_of_ms_is_ignored(hint: str) -> None:
+    server = ScriptedServer([stream(hint + frames(("1-1", "queued"))), stream(frames(("1-2", "completed")))])
+    retry = RetryPolicy(attempts=3, budget_s=30, base_s=0.01, cap_s=3600)
+    assert [e.id for e in await follow(server, retry=retry)] == ["1-1", "1-2"]
+    assert server.requests[1]["last-event-id"] == "1-1"
+
+
+async def test_a_resync_on_a_reconnect_is_yielded_and_the_resume_point_kept() -> None:
+    """The server sends `resync` (no `id:`) first when history was trimmed; the next resume is still from 1-1."""
+    resync = 'event: resync\ndata: {"record": {"status": "running"}}\n\n'
+    server = ScriptedServer([
+        stream(frames(("1-1", "queued"))),
+        stream(resync + frames(("1-1", "queued"))),  # a reconnect, and the stream breaks again
+        stream(frames(("1-2", "completed"))),
+    ])
+    events = await follow(server)
+    assert [(e.id, e.type) for e in events] == [("1-1", "queued"), (None, "resync"), ("1-2", "completed")]
+    assert [r.get("last-event-id") for r in server.requests] == [None, "1-1", "1-1"]
