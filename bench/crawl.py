@@ -34,7 +34,7 @@ from bench._harness import (
     worker_processes,
 )
 from bench.lean_http import LeanConnection
-from bench.pickup import wait_for_workers
+from bench.pickup import KEYS, wait_for_workers
 
 
 @contextlib.contextmanager
@@ -74,7 +74,7 @@ async def main() -> None:
         assert status == 202, answer
         job_id = orjson.loads(answer)["id"]
         redis = Redis.from_url(redis_url)
-        key, last, started, ended, pages = f"ss:job:{{{job_id}}}:events", "0-0", 0.0, 0.0, 0
+        key, last, started, ended, pages = KEYS.events(job_id), "0-0", 0.0, 0.0, 0
         while not ended:
             for _key, entries in await redis.xread({key: last}, block=60_000) or ():
                 for entry_id, fields in entries:

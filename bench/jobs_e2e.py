@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 
 from bench._harness import machine, page_server, redis_server, web_process, worker_processes
 from bench.lean_http import LeanConnection
-from bench.pickup import wait_for_workers
+from bench.pickup import KEYS, wait_for_workers
 
 
 async def submit_all(base_url: str, page: str, jobs: int, connections: int = 8) -> list[str]:
@@ -45,7 +45,7 @@ async def submit_all(base_url: str, page: str, jobs: int, connections: int = 8) 
 
 
 async def wait_terminal(redis: Redis, job_id: str) -> bytes:
-    key, last = f"ss:job:{{{job_id}}}:events", "0-0"
+    key, last = KEYS.events(job_id), "0-0"
     while True:
         for _key, entries in await redis.xread({key: last}, block=30_000) or ():
             for entry_id, fields in entries:

@@ -24,6 +24,10 @@ from redis.asyncio import Redis
 
 from bench._harness import machine, page_server, percentile, redis_server, web_process, worker_processes
 from bench.lean_http import LeanConnection
+from streams.keys import Keyspace
+
+# The processes the harness starts run with the default KEY_PREFIX.
+KEYS = Keyspace()
 
 
 async def wait_for_workers(conn: LeanConnection, count: int) -> None:
@@ -41,7 +45,7 @@ async def one_job(conn: LeanConnection, redis: Redis, page: str) -> tuple[float,
     status, answer = await conn.request("POST", "/jobs", body)
     accepted_ns = time.perf_counter_ns()
     assert status == 202, answer
-    key = f"ss:job:{{{orjson.loads(answer)['id']}}}:events"
+    key = KEYS.events(orjson.loads(answer)["id"])
     last, started_at, done = "0-0", 0, False
     while not done:
         for _key, entries in await redis.xread({key: last}, block=10_000) or ():

@@ -10,21 +10,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from .errors import APIError, job_not_found
+from jobs.store.records import StoredJob
+
+from .errors import Unauthorized, job_not_found
 from .state import AppState, app_state
 from .tokens import token_opens
 
 # The owner of every job when AUTH_REQUIRED is false and no key is sent.
 PUBLIC_OWNER = "public"
-
-
-class Unauthorized(APIError):
-    status = 401
-    code = "unauthorized"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.headers = {"WWW-Authenticate": 'Bearer realm="scrapestream"'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,25 +42,21 @@ async def authenticate(request: Request) -> Caller:
     raise Unauthorized("an API key is required: Authorization: Bearer <API key>")
 
 
-def owner_of(raw_record: dict[bytes, bytes]) -> str | None:
-    owner = raw_record.get(b"owner")
-    return owner.decode() if owner else None
-
-
 async def check_access(
-    request: Request, state: AppState, job_id: str, raw_record: dict[bytes, bytes], *, token_ok: bool
-) -> None:
-    """Raise the common 404 unless the caller may see this job.
+    request: Request, state: AppState, job_id: str, stored: StoredJob | None, *, token_ok: bool
+) -> StoredJob:
+    """The job, or the common 404 unless the caller may see it.
 
     `token_ok`: this route (events, result) also opens with the job's link token.
     """
-    if not raw_record:
+    if stored is None:
         raise job_not_found(job_id)
     token = request.query_params.get("token")
     if token_ok and token is not None:
         if not token_opens(await state.link_secret(), job_id, token):
             raise job_not_found(job_id)
-        return
+        return stored
     caller = await authenticate(request)
-    if owner_of(raw_record) != caller.owner:
+    if stored.owner != caller.owner:
         raise job_not_found(job_id)
+    return stored

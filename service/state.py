@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from jobs.fetch.addresses import AddressPolicy
 from jobs.lifecycle.submit import QueueConfig
+from jobs.store.records import StoredJob
 from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
@@ -33,7 +34,7 @@ class AppState:
     hub: FollowerHub
     verifier: KeyVerifier
     metrics: Metrics
-    records: Coalescer[dict[bytes, bytes]] = field(default_factory=Coalescer)
+    records: Coalescer[StoredJob | None] = field(default_factory=Coalescer)
     # Signs link tokens; set at startup (TOKEN_SECRET, or one shared through Redis).
     token_secret: bytes = b""
 

@@ -13,7 +13,7 @@ from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
 from jobs.models import AskRequest, BatchRequest, CrawlRequest, JobRequest, PagesRequest, ScrapeRequest
 from jobs.settings import Settings
-from jobs.store.records import load_raw_record
+from jobs.store.records import load_job
 from streams.keys import Keyspace
 
 from .errors import InvalidBody
@@ -68,6 +68,6 @@ async def check_request(
         if request.url is not None:
             _url(request.url, policy, "url")
         else:
-            raw = await load_raw_record(redis, keys, request.job or "")
-            usable = raw.get(b"owner", b"").decode() == owner and raw.get(b"type") in (b"crawl", b"batch")
+            source = await load_job(redis, keys, request.job or "")
+            usable = source is not None and source.owner == owner and source.type in ("crawl", "batch")
             _bound(usable, "job", "no crawl or batch job of yours has this id")

@@ -2,12 +2,22 @@
 
 Each key of one job carries the job id as a hash tag (`{<id>}`), so all of a
 job's keys live on one shard of a Redis Cluster. arq keeps its own keys
-(`arq:queue`, `arq:job:<id>` ...); they are not ours to name.
+(`arq:queue`, `arq:job:<id>` ...): they are not ours to name, so they are built
+from arq's own prefixes, here too, for the code that writes arq jobs directly.
+Lua scripts receive every key they touch through `KEYS`, built here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from arq.constants import (
+    abort_jobs_ss,
+    default_queue_name,
+    in_progress_key_prefix,
+    job_key_prefix,
+    retry_key_prefix,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +97,25 @@ class Keyspace:
     def hub_control(self, hub_id: str) -> str:
         """Stream: wakes one web process's SSE reader when it starts watching a new job."""
         return f"{self.prefix}:hub:{hub_id}"
+
+    # arq's keys: not under our prefix, named by arq (`arq.constants`).
+
+    def arq_queue(self) -> str:
+        """Sorted set (arq): queued arq job ids, scored by when they may run (ms)."""
+        return default_queue_name
+
+    def arq_job(self, arq_id: str) -> str:
+        """String (arq): the job's payload, JSON (`jobs.queue.payloads`)."""
+        return job_key_prefix + arq_id
+
+    def arq_in_progress(self, arq_id: str) -> str:
+        """String (arq): a running job's lease, renewed by its worker's heartbeat."""
+        return in_progress_key_prefix + arq_id
+
+    def arq_retry(self, arq_id: str) -> str:
+        """String (arq): how many times arq has started the job (its `max_tries` counts these)."""
+        return retry_key_prefix + arq_id
+
+    def arq_abort(self) -> str:
+        """Sorted set (arq): arq job ids to abort, scored by when that was asked (ms)."""
+        return abort_jobs_ss

@@ -23,35 +23,46 @@ from .lua import LuaScript
 
 # The state-hash field holding the id of the terminal event once there is one.
 SEALED_FIELD = "terminal_event_id"
+# Both scripts name the field through this line, so the Python constant is the only spelling.
+_SEALED_LUA = f'local sealed = "{SEALED_FIELD}"\n'
 
 _APPEND = LuaScript(
-    """
--- KEYS: stream, state hash, attachment key ...
--- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, then-commands (JSON list of lists),
---       attachment value (one per key) ..., then per event: type, data, terminal, field count, field, value, ...
+    _SEALED_LUA
+    + """
+-- KEYS: stream, state hash, attachment key ..., then-command key ...
+-- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, then-commands (JSON: [name, KEYS index
+--       or 0, arg ...] each), attachment count, attachment value (one per key) ...,
+--       then per event: type, data, terminal, field count, field, value, ...
 if ARGV[3] == "create" then
     if redis.call("EXISTS", KEYS[2]) == 1 then return false end
-elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], "terminal_event_id") == 1 then
+elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], sealed) == 1 then
     return false
 end
+local nattach = tonumber(ARGV[6])
 local ids = {}
-local i = 6 + #KEYS - 2
+local i = 7 + nattach
 for _ = 1, tonumber(ARGV[4]) do
     local nfields = tonumber(ARGV[i + 3])
     local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
     if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 4, i + 3 + 2 * nfields)) end
     ids[#ids + 1] = id
     if ARGV[i + 2] == "1" then
-        redis.call("HSET", KEYS[2], "terminal_event_id", id)
+        redis.call("HSET", KEYS[2], sealed, id)
         break
     end
     i = i + 4 + 2 * nfields
 end
-for k = 3, #KEYS do redis.call("SET", KEYS[k], ARGV[3 + k], "EX", ARGV[2]) end
+for k = 1, nattach do redis.call("SET", KEYS[2 + k], ARGV[6 + k], "EX", ARGV[2]) end
 redis.call("EXPIRE", KEYS[1], ARGV[2])
 redis.call("EXPIRE", KEYS[2], ARGV[2])
 if ARGV[5] ~= "[]" then
-    for _, command in ipairs(cjson.decode(ARGV[5])) do redis.call(unpack(command)) end
+    for _, command in ipairs(cjson.decode(ARGV[5])) do
+        if command[2] > 0 then
+            redis.call(command[1], KEYS[command[2]], unpack(command, 3))
+        else
+            redis.call(command[1], unpack(command, 3))
+        end
+    end
 end
 return ids
 """
@@ -64,6 +75,24 @@ StateFields = Mapping[str, str | int | float | bytes]
 class StreamLimits:
     maxlen: int = 10_000
     ttl_s: int = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class ThenCommand:
+    """A Redis command a script runs after its own writes, only if they happen.
+
+    Its key is kept apart from its arguments so that the script receives it
+    through KEYS (as a Redis Cluster needs); `key` is None for a command that
+    names no key (PUBLISH names a channel).
+    """
+
+    name: str
+    key: str | None
+    args: tuple[str | int | float, ...] = ()
+
+    def parts(self) -> tuple[str | int | float, ...]:
+        """The whole command, for a pipeline's `execute_command`."""
+        return (self.name, *(() if self.key is None else (self.key,)), *self.args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +110,24 @@ class PendingEvent:
 
 def _args(
     events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = (),
-    then: Sequence[Sequence[str | int | float]] = (),
-) -> list[Any]:
-    commands = orjson.dumps([[str(part) for part in command] for command in then]) if then else b"[]"
-    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), commands, *attachments]
+    then: Sequence[ThenCommand] = (),
+) -> tuple[list[str], list[Any]]:
+    """(the then-commands' keys, ARGV): each then-key lands in KEYS after the stream, state and attachments."""
+    then_keys: list[str] = []
+    commands: list[list[str | int]] = []
+    for command in then:
+        index = 0
+        if command.key is not None:
+            then_keys.append(command.key)
+            index = 2 + len(attachments) + len(then_keys)
+        commands.append([command.name, index, *(str(part) for part in command.args)])
+    encoded = orjson.dumps(commands) if commands else b"[]"
+    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), encoded, len(attachments), *attachments]
     for event in events:
         args.extend((event.type, event.data, "1" if event.type in TERMINAL_TYPES else "0", len(event.state)))
         for name, value in event.state.items():
             args.extend((name, value))
-    return args
+    return then_keys, args
 
 
 async def append_events(
@@ -99,7 +137,7 @@ async def append_events(
     events: Sequence[PendingEvent],
     *,
     attach: Sequence[tuple[str, bytes]] = (),
-    then: Sequence[Sequence[str | int | float]] = (),
+    then: Sequence[ThenCommand] = (),
     limits: StreamLimits,
 ) -> list[str] | None:
     """Append events (in order) and their state changes; None if the stream is sealed or gone.
@@ -108,8 +146,8 @@ async def append_events(
     command runs, only if the append happens: a result never outlives, or
     contradicts, its terminal event.
     """
-    keys = [stream_key, state_key, *(key for key, _ in attach)]
-    ids = await _APPEND(redis, keys, _args(events, limits, "update", [value for _, value in attach], then))
+    then_keys, args = _args(events, limits, "update", [value for _, value in attach], then)
+    ids = await _APPEND(redis, [stream_key, state_key, *(key for key, _ in attach), *then_keys], args)
     if not ids:
         return None
     return [i.decode() if isinstance(i, bytes) else i for i in ids]
@@ -136,7 +174,8 @@ def queue_append_events(
     pipe: Pipeline, stream_key: str, state_key: str, events: Sequence[PendingEvent], *, limits: StreamLimits
 ) -> None:
     """Queue `append_events` in a pipeline; its reply (ids, or None if sealed) is the pipeline's."""
-    _APPEND.queue(pipe, [stream_key, state_key], _args(events, limits, "update"))
+    _then_keys, args = _args(events, limits, "update")
+    _APPEND.queue(pipe, [stream_key, state_key], args)
 
 
 async def create_stream(
@@ -146,24 +185,25 @@ async def create_stream(
     event: PendingEvent,
     *,
     limits: StreamLimits,
-    then: Sequence[Sequence[str | int | float]] = (),
+    then: Sequence[ThenCommand] = (),
 ) -> str | None:
     """Create a state hash with its first event, then run `then` (Redis commands), all atomically.
 
     One script, one round trip: a submit writes its record, its first event and
     its queue entries together or not at all. None if the state hash exists.
-    `then` names its keys itself, so it suits a single Redis, not a Cluster.
     """
-    ids = await _APPEND(redis, [stream_key, state_key], _args([event], limits, "create", then=then))
+    then_keys, args = _args([event], limits, "create", then=then)
+    ids = await _APPEND(redis, [stream_key, state_key, *then_keys], args)
     return ids[-1].decode() if ids else None
 
 
 _REOPEN = LuaScript(
-    """
+    _SEALED_LUA
+    + """
 -- KEYS: stream, state hash
 -- ARGV: maxlen, ttl_s, guard field, allowed value count, allowed values ..., type, data, field count,
 --       field, value ..., fields to delete ...
-if redis.call("HEXISTS", KEYS[2], "terminal_event_id") == 0 then return false end
+if redis.call("HEXISTS", KEYS[2], sealed) == 0 then return false end
 local current = redis.call("HGET", KEYS[2], ARGV[3])
 local n = tonumber(ARGV[4])
 local allowed = false
@@ -172,7 +212,7 @@ if not allowed then return false end
 local i = 5 + n
 local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
 local nfields = tonumber(ARGV[i + 2])
-redis.call("HDEL", KEYS[2], "terminal_event_id")
+redis.call("HDEL", KEYS[2], sealed)
 if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 3, i + 2 + 2 * nfields)) end
 for k = i + 3 + 2 * nfields, #ARGV do redis.call("HDEL", KEYS[2], ARGV[k]) end
 redis.call("EXPIRE", KEYS[1], ARGV[2])

@@ -18,7 +18,7 @@ from jobs.kinds.page_work import PageOutcome
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.models import AskRequest, CrawlRequest, Format
 from jobs.store.pages import all_pages
-from jobs.store.records import load_raw_record
+from jobs.store.records import load_job
 
 if TYPE_CHECKING:
     from jobs.llm import LLMClient
@@ -41,8 +41,8 @@ async def run_ask(
     env = run.env
     docs: list[tuple[str, str]] = []
     if spec.job is not None:
-        raw = await load_raw_record(env.redis, env.keys, spec.job)
-        if raw.get(b"owner", b"").decode() != owner or raw.get(b"type") not in (b"crawl", b"batch"):
+        source = await load_job(env.redis, env.keys, spec.job)
+        if source is None or source.owner != owner or source.type not in ("crawl", "batch"):
             from jobs.errors import ExtractionError
 
             raise ExtractionError(f"job {spec.job} is not a crawl or batch of yours (or it expired)")

@@ -35,7 +35,7 @@ from jobs.queue.scores import queue_score
 from jobs.store.records import iso_now
 from streams.events import EventType
 from streams.keys import Keyspace
-from streams.publish import PendingEvent, StreamLimits, append_events, queue_append_events
+from streams.publish import PendingEvent, StreamLimits, ThenCommand, append_events, queue_append_events
 
 logger = logging.getLogger("scrapestream.jobs")
 
@@ -76,9 +76,8 @@ def queue_webhooks(
     wanted = [(entry_id, event) for entry_id, event in delivered if spec.wants(event.type)]
     for entry_id, event in wanted:
         args = (job_id, entry_id, event.type, orjson.loads(event.data), spec.url, spec.secret)
-        queue_arq_job(pipe, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
-                      score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s,
-                      wake_channel=keys.wake_channel())
+        queue_arq_job(pipe, keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
+                      score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s, wake=True)
     return bool(wanted)
 
 
@@ -101,7 +100,7 @@ class JobRun:
         state: dict[str, Any] | None = None,
         *,
         attach: Sequence[tuple[str, bytes]] = (),
-        then: Sequence[Sequence[str | int]] = (),
+        then: Sequence[ThenCommand] = (),
         defer: bool = False,
     ) -> None:
         """Publish an event (with whatever was deferred before it), or defer it."""
@@ -209,7 +208,7 @@ async def run_attempt(
             {"summary": outcome.summary, "result_url": f"/jobs/{job_id}/result"},
             {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
             attach=[(env.keys.result(job_id), outcome.result), *outcome.also_store],
-            then=[("HINCRBY", env.keys.stats(), "completed", 1)],
+            then=[ThenCommand("HINCRBY", env.keys.stats(), ("completed", 1))],
         )
         return JobStatus.COMPLETED
     except JobCancelled:
@@ -254,5 +253,5 @@ async def _fail(run: JobRun, exc: JobError) -> None:
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
-            then=[("HINCRBY", run.env.keys.stats(), "failed", 1)],
+            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1))],
         )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from redis.asyncio import Redis
 
 from jobs.lifecycle.submit import QueueConfig
 from jobs.models import JobRecord, JobStatus
 from jobs.queue.enqueue import queue_arq_job
 from jobs.queue.scores import queue_score
-from jobs.store.records import load_raw_record, record_from_hash
+from jobs.store.records import StoredJob, load_job
 from streams.events import EventType, now_ms
 from streams.publish import PendingEvent, reopen_stream
 
@@ -25,21 +22,19 @@ class NotRerunnable(Exception):
 
 
 async def rerun_job(
-    redis: Redis, config: QueueConfig, job_id: str, *, by: str, raw: dict[bytes, bytes] | None = None
+    redis: Redis, config: QueueConfig, job_id: str, *, by: str, stored: StoredJob | None = None
 ) -> JobRecord | None:
     """Queue the job again; its attempts go on counting. None: no such job.
 
-    `raw` is the record's hash, when the caller has just read it.
+    `stored` is the job's record, when the caller has just read it.
     """
     keys = config.keys
-    if raw is None:
-        raw = await load_raw_record(redis, keys, job_id)
-    before = record_from_hash(raw)
-    if before is None:
+    if stored is None:
+        stored = await load_job(redis, keys, job_id)
+    if stored is None:
         return None
-    request: dict[str, Any] = orjson.loads(raw.get(b"request", b"{}"))
-    priority = int(raw.get(b"priority", b"5"))
-    owner = raw.get(b"owner", b"public").decode()
+    before, request, priority = stored.record, stored.request, stored.priority
+    owner = stored.owner if stored.owner is not None else "public"
     # A fresh arq id: the previous run's arq bookkeeping may still be finishing under the old one.
     arq_id = f"{job_id}.{before.attempt + 1}"
     event = PendingEvent.make(
@@ -51,15 +46,16 @@ async def rerun_job(
         clear=("error", "finished_at", "started_at"), limits=config.limits,
     )
     if entry_id is None:
-        current = record_from_hash(await load_raw_record(redis, keys, job_id))
+        current = await load_job(redis, keys, job_id)
         if current is None:
             return None
-        raise NotRerunnable(current)
+        raise NotRerunnable(current.record)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zrem(config.keys.scheduled(), job_id)
-        queue_arq_job(pipe, str(request.get("type", "scrape")), arq_id, (job_id, request, owner, before.attempt),
+        queue_arq_job(pipe, keys, str(request.get("type", "scrape")), arq_id,
+                      (job_id, request, owner, before.attempt),
                       score_ms=queue_score(now_ms(), priority, config.priority_step_ms),
-                      ttl_s=config.limits.ttl_s, wake_channel=keys.wake_channel())
+                      ttl_s=config.limits.ttl_s, wake=True)
         await pipe.execute()
     # What the script just wrote: no need to read it back.
     return before.model_copy(update={"status": JobStatus.QUEUED, "percent": 0, "phase": "validate",

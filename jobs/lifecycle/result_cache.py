@@ -10,6 +10,7 @@ import orjson
 from redis.asyncio import Redis
 
 from jobs.models import ScrapeRequest
+from jobs.store.records import StoredJob
 from streams.keys import Keyspace
 
 
@@ -28,11 +29,12 @@ async def fresh_result(
     source_id = source.decode()
     async with redis.pipeline(transaction=False) as pipe:
         pipe.get(keys.result(source_id))
-        pipe.hget(keys.record(source_id), "finished_at")
-        result, finished_at = await pipe.execute()
-    if result is None or finished_at is None:
+        pipe.hgetall(keys.record(source_id))
+        result, raw = await pipe.execute()
+    source_job = StoredJob.from_hash(raw)
+    finished = source_job.record.finished_at if source_job else None
+    if result is None or finished is None:
         return None
-    finished = datetime.fromisoformat(finished_at.decode().replace("Z", "+00:00"))
     if (datetime.now(UTC) - finished).total_seconds() > max_age_s:
         return None
     document: dict[str, Any] = orjson.loads(result)

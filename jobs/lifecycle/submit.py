@@ -19,7 +19,7 @@ from jobs.queue.enqueue import arq_job_commands
 from jobs.queue.scores import queue_score
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
-from streams.publish import PendingEvent, StreamLimits, create_stream
+from streams.publish import PendingEvent, StreamLimits, ThenCommand, create_stream
 
 
 def new_job_id() -> str:
@@ -64,15 +64,16 @@ async def submit_job(
     arq_args = (job_id, request_json, owner)
     if start_at:
         # Waits in the scheduled set; a worker promotes it into the queue when due.
-        then = arq_job_commands(request.type, job_id, arq_args, score_ms=None, ttl_s=limits.ttl_s)
-        then += [("ZADD", keys.scheduled(), int(start_at.timestamp() * 1000), job_id),
-                 ("PUBLISH", keys.wake_channel(), "scheduled")]  # a worker may need to wake sooner
+        then = arq_job_commands(keys, request.type, job_id, arq_args, score_ms=None, ttl_s=limits.ttl_s)
+        then += [ThenCommand("ZADD", keys.scheduled(), (int(start_at.timestamp() * 1000), job_id)),
+                 # A worker may need to wake sooner.
+                 ThenCommand("PUBLISH", None, (keys.wake_channel(), "scheduled"))]
     else:
-        then = arq_job_commands(request.type, job_id, arq_args,
+        then = arq_job_commands(keys, request.type, job_id, arq_args,
                                 score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
-                                ttl_s=limits.ttl_s, wake_channel=keys.wake_channel())
-    then += [("ZADD", keys.owner_jobs(owner), int(now.timestamp() * 1000), job_id),
-             ("EXPIRE", keys.owner_jobs(owner), config.limits.ttl_s)]
+                                ttl_s=limits.ttl_s, wake=True)
+    then += [ThenCommand("ZADD", keys.owner_jobs(owner), (int(now.timestamp() * 1000), job_id)),
+             ThenCommand("EXPIRE", keys.owner_jobs(owner), (config.limits.ttl_s,))]
     # One script: the record, the `queued` event and the queue entries, all or nothing.
     created = await create_stream(redis, keys.events(job_id), keys.record(job_id),
                                   PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then)

@@ -7,7 +7,9 @@ says it is due; claiming sets the in-progress key arq expects.
 
 It also enforces the per-key cap on running jobs (MAX_RUNNING_PER_KEY): a job
 whose owner already runs that many stays queued, and is claimed once one of
-them ends (the worker that ends it wakes the others).
+them ends (the worker that ends it wakes the others). The script receives
+every key through KEYS (as a Redis Cluster needs), so with a cap the owners
+are read first: one more round trip, pipelined for the whole batch.
 """
 
 from __future__ import annotations
@@ -16,35 +18,31 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from jobs.queue.arq_layout import QUEUE_KEY, arq_in_progress_key
+from jobs.store.records import job_owners
 from streams.keys import Keyspace
 from streams.lua import LuaScript
 
 _CLAIM = LuaScript(
     """
--- KEYS: queue
--- ARGV: now ms, in-progress ttl ms, in-progress prefix, cap, stale before ms, key prefix, job id ...
-local now, cap, stale = tonumber(ARGV[1]), tonumber(ARGV[4]), ARGV[5]
+-- KEYS: queue, the in-progress key of each job, then the running sets of their owners
+-- ARGV: now ms, in-progress ttl ms, cap, stale before ms, then per job: its id and the KEYS index
+--       of its owner's running set (0: not capped)
+local now, cap, stale = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4]
 local claimed = {}
-for i = 7, #ARGV do
-    local job_id = ARGV[i]
-    local in_progress = ARGV[3] .. job_id
+for j = 1, (#ARGV - 4) / 2 do
+    local job_id, running_at = ARGV[3 + 2 * j], tonumber(ARGV[4 + 2 * j])
+    local in_progress = KEYS[1 + j]
     local score = redis.call("ZSCORE", KEYS[1], job_id)
     if score and tonumber(score) <= now and redis.call("EXISTS", in_progress) == 0 then
         local allowed = true
-        if cap > 0 then
-            -- A re-run's arq id is "<job id>.<n>": its record is the job's.
-            local record = ARGV[6] .. ":job:{" .. string.match(job_id, "^[^.]+") .. "}"
-            local owner = redis.call("HGET", record, "owner")
-            if owner then
-                local running = ARGV[6] .. ":running:" .. owner
-                redis.call("ZREMRANGEBYSCORE", running, "-inf", stale)
-                if redis.call("ZSCORE", running, job_id) == false and redis.call("ZCARD", running) >= cap then
-                    allowed = false
-                else
-                    redis.call("ZADD", running, now, job_id)
-                    redis.call("PEXPIRE", running, ARGV[2])
-                end
+        if running_at > 0 then
+            local running = KEYS[running_at]
+            redis.call("ZREMRANGEBYSCORE", running, "-inf", stale)
+            if redis.call("ZSCORE", running, job_id) == false and redis.call("ZCARD", running) >= cap then
+                allowed = false
+            else
+                redis.call("ZADD", running, now, job_id)
+                redis.call("PEXPIRE", running, ARGV[2])
             end
         end
         if allowed then
@@ -57,8 +55,6 @@ end
 return claimed
 """
 )
-
-_PREFIX = arq_in_progress_key("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +81,24 @@ async def claim_jobs(
     now_ms: int,
     in_progress_ms: int,
     cap: RunningCap,
-    queue_key: str = QUEUE_KEY,
 ) -> list[tuple[str, int]]:
     """Claim what can be claimed of `job_ids`; returns (job id, score) of each claimed job."""
     if not job_ids:
         return []
-    args = [now_ms, in_progress_ms, _PREFIX, cap.per_owner, now_ms - cap.stale_after_ms, cap.keys.prefix]
-    flat = await _CLAIM(redis, [queue_key], [*args, *job_ids])
+    keys = cap.keys
+    # A re-run's arq id is "<job id>.<n>": its record is the job's. A webhook delivery
+    # ("wh-...") has no record, hence no owner, and is never capped.
+    owners = await job_owners(redis, keys, [job_id.split(".", 1)[0] for job_id in job_ids]) \
+        if cap.per_owner > 0 else [None] * len(job_ids)
+    running: list[str] = []
+    args: list[str | int] = [now_ms, in_progress_ms, cap.per_owner, now_ms - cap.stale_after_ms]
+    for job_id, owner in zip(job_ids, owners, strict=True):
+        running_at = 0
+        if owner is not None:
+            running.append(keys.running(owner))
+            running_at = 1 + len(job_ids) + len(running)
+        args.extend((job_id, running_at))
+    flat = await _CLAIM(redis, [keys.arq_queue(), *(keys.arq_in_progress(job_id) for job_id in job_ids), *running],
+                        args)
     pairs = zip(flat[::2], flat[1::2], strict=True)
     return [(job_id.decode(), int(float(score))) for job_id, score in pairs]

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.queue.arq_layout import QUEUE_KEY
 from streams.keys import Keyspace
 from streams.lua import LuaScript
 
+# A record without a priority (written by hand, or before priorities) runs at the middle one.
 DEFAULT_PRIORITY = 5
 
 
@@ -29,16 +29,22 @@ def queue_score(runnable_at_ms: int, priority: int, step_ms: int) -> int:
 
 _PROMOTE = LuaScript(
     """
--- KEYS: scheduled set, arq queue; ARGV: now ms, priority step ms, key prefix, max
-local due = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "WITHSCORES", "LIMIT", 0, tonumber(ARGV[4]))
-for i = 1, #due, 2 do
-    local job_id, at = due[i], tonumber(due[i + 1])
-    local priority = tonumber(redis.call("HGET", ARGV[3] .. ":job:{" .. job_id .. "}", "priority") or "5")
-    redis.call("ZADD", KEYS[2], at - priority * tonumber(ARGV[2]), job_id)
-    redis.call("ZREM", KEYS[1], job_id)
+-- KEYS: scheduled set, arq queue, then the record of each job to promote
+-- ARGV: priority step ms, default priority, then the job ids, in the order of their records
+local moved = 0
+for k = 3, #KEYS do
+    local job_id = ARGV[k]
+    -- Another worker may have promoted it since it was read: the set decides, atomically.
+    local at = redis.call("ZSCORE", KEYS[1], job_id)
+    if at then
+        local priority = tonumber(redis.call("HGET", KEYS[k], "priority") or ARGV[2])
+        redis.call("ZADD", KEYS[2], tonumber(at) - priority * tonumber(ARGV[1]), job_id)
+        redis.call("ZREM", KEYS[1], job_id)
+        moved = moved + 1
+    end
 end
 local nxt = redis.call("ZRANGE", KEYS[1], 0, 0, "WITHSCORES")
-return {#due / 2, nxt[2] or false}
+return {moved, nxt[2] or false}
 """
 )
 
@@ -46,6 +52,21 @@ return {#due / 2, nxt[2] or false}
 async def promote_due(
     redis: Redis, keys: Keyspace, *, now_ms: int, step_ms: int, batch: int = 1_000
 ) -> tuple[int, int | None]:
-    """Move due scheduled jobs into arq's queue; returns (how many, next start ms or None)."""
-    moved, next_at = await _PROMOTE(redis, [keys.scheduled(), QUEUE_KEY], [now_ms, step_ms, keys.prefix, batch])
+    """Move due scheduled jobs into arq's queue; returns (how many, next start ms or None).
+
+    Two steps when something is due: the due ids are read first, so that the
+    script that moves them receives their records' keys through KEYS (as a
+    Redis Cluster needs). Nothing due (the usual case) costs one round trip.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrangebyscore(keys.scheduled(), "-inf", now_ms, start=0, num=batch)
+        pipe.zrange(keys.scheduled(), 0, 0, withscores=True)
+        due, first = await pipe.execute()
+    if not due:
+        return 0, int(first[0][1]) if first else None
+    job_ids = [job_id.decode() for job_id in due]
+    moved, next_at = await _PROMOTE(
+        redis, [keys.scheduled(), keys.arq_queue(), *(keys.record(job_id) for job_id in job_ids)],
+        [step_ms, DEFAULT_PRIORITY, *job_ids],
+    )
     return int(moved), int(float(next_at)) if next_at else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from jobs.queue.arq_layout import QUEUE_KEY
+from jobs.store.records import job_priorities
 from jobs.worker.heartbeat import STALE_AFTER_MS
 from streams.events import now_ms
 from streams.keys import Keyspace
@@ -18,23 +18,20 @@ PRIORITY_SAMPLE = 10_000
 
 async def queue_stats(redis: Redis, keys: Keyspace) -> dict[str, Any]:
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.zcard(QUEUE_KEY)
-        pipe.zrange(QUEUE_KEY, 0, PRIORITY_SAMPLE - 1)
+        pipe.zcard(keys.arq_queue())
+        pipe.zrange(keys.arq_queue(), 0, PRIORITY_SAMPLE - 1)
         pipe.zcard(keys.scheduled())
         pipe.hgetall(keys.stats())
         pipe.zrangebyscore(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf")
         pipe.hgetall(keys.worker_load())
         total, sample, scheduled, ended, live, load = await pipe.execute()
     job_ids = [member.decode() for member in sample if not member.startswith(b"wh-")]
-    async with redis.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            # A re-run's arq id is "<job id>.<n>".
-            pipe.hget(keys.record(job_id.split(".", 1)[0]), "priority")
-        priorities = await pipe.execute() if job_ids else []
+    # A re-run's arq id is "<job id>.<n>".
+    priorities = await job_priorities(redis, keys, [job_id.split(".", 1)[0] for job_id in job_ids])
     by_priority = {str(p): 0 for p in range(1, 10)}
     for priority in priorities:
         if priority is not None:
-            by_priority[priority.decode()] = by_priority.get(priority.decode(), 0) + 1
+            by_priority[str(priority)] = by_priority.get(str(priority), 0) + 1
     live_names = {name for name in live}
     return {
         "queued": {"total": int(total), "by_priority": by_priority, "webhooks": len(sample) - len(job_ids),

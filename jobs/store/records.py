@@ -1,16 +1,24 @@
-"""The job record: a Redis hash per job, read and interpreted here."""
+"""The job record: a Redis hash per job, read and interpreted here (and nowhere else).
+
+`StoredJob` is the hash parsed once: the public `JobRecord` plus the fields
+only the service itself reads (owner, request, priority, arq id, the sealing
+event). Everything else asks it, so a field's name and encoding live here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
 
 from jobs.models import ErrorInfo, JobRecord, JobStatus
+from jobs.queue.scores import DEFAULT_PRIORITY
 from streams.keys import Keyspace
+from streams.publish import SEALED_FIELD
 
 
 def iso_now() -> str:
@@ -43,10 +51,73 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord | None:
     )
 
 
-async def load_raw_record(redis: Redis, keys: Keyspace, job_id: str) -> dict[bytes, bytes]:
+@dataclass(frozen=True, slots=True)
+class StoredJob:
+    """One job's record hash, parsed once."""
+
+    record: JobRecord
+    # The API key id that submitted the job (or `public`); None only for a hand-written record.
+    owner: str | None
+    # The submitted request, as JSON (what a re-run submits again).
+    request: dict[str, Any]
+    priority: int
+    # The id of the job's current arq job: the job id, or `<job id>.<n>` for a re-run.
+    arq_id: str
+    # The id of the terminal event once the stream is sealed (`streams.publish`).
+    terminal_event_id: str | None
+
+    @classmethod
+    def from_hash(cls, raw: dict[bytes, bytes]) -> StoredJob | None:
+        """Interpret HGETALL output; None for a missing (or half-written) record."""
+        record = record_from_hash(raw)
+        if record is None:
+            return None
+        return cls(
+            record=record,
+            owner=_text(raw, "owner"),
+            request=orjson.loads(raw.get(b"request", b"{}")),
+            priority=int(_text(raw, "priority") or DEFAULT_PRIORITY),
+            arq_id=_text(raw, "arq_id") or record.id,
+            terminal_event_id=_text(raw, SEALED_FIELD),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def type(self) -> str:
+        return self.record.type
+
+    @property
+    def status(self) -> JobStatus:
+        return self.record.status
+
+
+async def load_job(redis: Redis, keys: Keyspace, job_id: str) -> StoredJob | None:
+    """The job's record, parsed; None if there is no such job (or it expired)."""
     raw = await cast(Awaitable[dict[bytes, bytes]], redis.hgetall(keys.record(job_id)))
-    return raw
+    return StoredJob.from_hash(raw)
 
 
 async def load_record(redis: Redis, keys: Keyspace, job_id: str) -> JobRecord | None:
-    return record_from_hash(await load_raw_record(redis, keys, job_id))
+    stored = await load_job(redis, keys, job_id)
+    return stored.record if stored else None
+
+
+async def job_owners(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[str | None]:
+    """Each job's owner (None for a job without a record), in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(keys.record(job_id), "owner")
+        owners: list[bytes | None] = await pipe.execute() if job_ids else []
+    return [owner.decode() if owner else None for owner in owners]
+
+
+async def job_priorities(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[int | None]:
+    """Each job's priority (None for a job without a record), in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(keys.record(job_id), "priority")
+        priorities: list[bytes | None] = await pipe.execute() if job_ids else []
+    return [int(priority) if priority is not None else None for priority in priorities]

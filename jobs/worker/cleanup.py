@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from redis.asyncio import Redis
 
 from jobs.lifecycle.attempt import JobEnv
-from jobs.queue.arq_layout import ABORT_KEY
 from streams.events import now_ms
 from streams.keys import Keyspace
 
@@ -35,12 +32,11 @@ async def prune_owner_index(redis: Redis, keys: Keyspace, index: str, older_than
         start += len(ids) - len(gone)
 
 
-async def cleanup_expired(ctx: dict[str, Any]) -> dict[str, int]:
-    env: JobEnv = ctx["env"]
+async def cleanup_expired(env: JobEnv) -> dict[str, int]:
     redis, keys = env.redis, env.keys
     cutoff = now_ms() - env.limits.ttl_s * 1000
     removed = 0
     async for index in redis.scan_iter(match=keys.owner_jobs("*"), count=500):
         removed += await prune_owner_index(redis, keys, index.decode(), cutoff)
-    aborts = await redis.zremrangebyscore(ABORT_KEY, "-inf", now_ms() - ABORT_MAX_AGE_MS)
+    aborts = await redis.zremrangebyscore(keys.arq_abort(), "-inf", now_ms() - ABORT_MAX_AGE_MS)
     return {"index_entries": removed, "aborts": int(aborts)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.queue.arq_layout import arq_in_progress_key
 from streams.events import now_ms
 from streams.keys import Keyspace
 
@@ -35,11 +34,11 @@ async def count_live_workers(redis: Redis, keys: Keyspace) -> int:
     return count
 
 
-async def renew_leases(redis: Redis, arq_job_ids: list[str], lease_s: float) -> None:
+async def renew_leases(redis: Redis, keys: Keyspace, arq_job_ids: list[str], lease_s: float) -> None:
     """Extend the in-progress keys of the jobs this worker runs (see `jobs.worker.runner`)."""
     if not arq_job_ids:
         return
     async with redis.pipeline(transaction=False) as pipe:
         for job_id in arq_job_ids:
-            pipe.pexpire(arq_in_progress_key(job_id), int(lease_s * 1000))  # a no-op once it is gone
+            pipe.pexpire(keys.arq_in_progress(job_id), int(lease_s * 1000))  # a no-op once it is gone
         await pipe.execute()

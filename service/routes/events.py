@@ -6,13 +6,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jobs.store.records import load_raw_record, record_from_hash
+from jobs.store.records import load_job, load_record
 from streams.events import Event, EventType, now_ms, parse_stream_id
-from streams.publish import SEALED_FIELD
 from streams.replay import replay_events
 
 from ..auth import check_access
-from ..errors import BadRequest, job_not_found
+from ..errors import BadRequest
 from ..links import signed_links
 from ..sse import EventStreamResponse, encode_resync
 from ..state import app_state
@@ -51,11 +50,9 @@ async def job_events(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     after_id = requested_last_id(request)
     # A thousand followers of one job attaching at once read its record once.
-    raw = await state.records.get(job_id, lambda: load_raw_record(state.redis, state.keys, job_id))
-    await check_access(request, state, job_id, raw, token_ok=True)
-    record = record_from_hash(raw)
-    if record is None:
-        raise job_not_found(job_id)
+    found = await state.records.get(job_id, lambda: load_job(state.redis, state.keys, job_id))
+    stored = await check_access(request, state, job_id, found, token_ok=True)
+    record = stored.record
     key = state.keys.events(job_id)
 
     if wants_json(request):
@@ -63,11 +60,11 @@ async def job_events(request: Request) -> Response:
         body = orjson.dumps([event.to_dict() for event in events])
         return Response(body, media_type="application/json")
 
-    terminal_id = raw.get(SEALED_FIELD.encode())
+    terminal_id = stored.terminal_event_id
     saw_the_end = (
         terminal_id is not None
         and after_id is not None
-        and (parse_stream_id(after_id) or (0, 0)) >= (parse_stream_id(terminal_id.decode()) or (0, 0))
+        and (parse_stream_id(after_id) or (0, 0)) >= (parse_stream_id(terminal_id) or (0, 0))
     )
     if saw_the_end:
         # 204 tells EventSource to stop reconnecting.
@@ -76,7 +73,7 @@ async def job_events(request: Request) -> Response:
     async def gap_frame(after: str | None, oldest: Event | None) -> bytes | None:
         if not history_gap(after, oldest):
             return None
-        current = record_from_hash(await load_raw_record(state.redis, state.keys, job_id)) or record
+        current = await load_record(state.redis, state.keys, job_id) or record
         data = orjson.dumps({"record": current.public(await signed_links(state, job_id)), "ts": now_ms()})
         return encode_resync(data)
 

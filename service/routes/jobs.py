@@ -16,19 +16,14 @@ from jobs.lifecycle.submit import new_job_id, submit_job
 from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
 from jobs.store.listing import list_jobs
 from jobs.store.pages import read_pages
-from jobs.store.records import load_raw_record, record_from_hash
+from jobs.store.records import StoredJob, load_job
 
 from ..auth import authenticate, check_access
-from ..errors import APIError, Conflict, InvalidBody, from_validation_error, job_not_found
+from ..errors import Conflict, InvalidBody, RateLimited, from_validation_error, job_not_found
 from ..links import signed_links
 from ..ratelimit import submission_wait_s
 from ..state import AppState, app_state
 from ..validation import check_request
-
-
-class RateLimited(APIError):
-    status = 429
-    code = "rate_limited"
 
 
 async def read_json_body(request: Request) -> Any:
@@ -97,8 +92,8 @@ async def same_as_before(state: AppState, earlier: Earlier, body_hash: str) -> R
     if earlier.body_hash != body_hash:
         raise Conflict("this Idempotency-Key was used with a different request body",
                        code="idempotency_conflict", job_id=earlier.job_id)
-    raw = await load_raw_record(state.redis, state.keys, earlier.job_id)
-    record = record_from_hash(raw)
+    stored = await load_job(state.redis, state.keys, earlier.job_id)
+    record = stored.record if stored else None
     links = await signed_links(state, earlier.job_id)
     status = record.status if record else JobStatus.QUEUED  # the first submit may still be writing it
     body = {"id": earlier.job_id, "type": record.type if record else "scrape", "status": status,
@@ -106,33 +101,23 @@ async def same_as_before(state: AppState, earlier: Earlier, body_hash: str) -> R
     return JSONResponse(body, status_code=202, headers={"Location": links.self, "Idempotent-Replayed": "true"})
 
 
-async def accessible_record(
-    request: Request, state: AppState, *, token_ok: bool
-) -> tuple[str, dict[bytes, bytes]]:
+async def accessible_job(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, StoredJob]:
     job_id = request.path_params["job_id"]
-    raw = await load_raw_record(state.redis, state.keys, job_id)
-    await check_access(request, state, job_id, raw, token_ok=token_ok)
-    return job_id, raw
-
-
-async def public_record(state: AppState, job_id: str, raw: dict[bytes, bytes]) -> dict[str, Any]:
-    record = record_from_hash(raw)
-    if record is None:
-        raise job_not_found(job_id)
-    return record.public(await signed_links(state, job_id))
+    stored = await load_job(state.redis, state.keys, job_id)
+    return job_id, await check_access(request, state, job_id, stored, token_ok=token_ok)
 
 
 async def get_job(request: Request) -> Response:
     state = app_state(request)
-    job_id, raw = await accessible_record(request, state, token_ok=False)
-    return JSONResponse(await public_record(state, job_id, raw))
+    job_id, stored = await accessible_job(request, state, token_ok=False)
+    return JSONResponse(stored.record.public(await signed_links(state, job_id)))
 
 
-PAGE_KINDS = (b"crawl", b"batch")
-WAITING = (JobStatus.QUEUED.value.encode(), JobStatus.SCHEDULED.value.encode())
+PAGE_KINDS = ("crawl", "batch")
+WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED)
 
 
-async def page_results(request: Request, state: AppState, job_id: str, raw: dict[bytes, bytes]) -> Response:
+async def page_results(request: Request, state: AppState, job_id: str, stored: StoredJob) -> Response:
     """A crawl's or batch's pages, a slice at a time, while it runs and after."""
     params = request.query_params
     cursor, limit = params.get("cursor", "0"), params.get("limit", "20")
@@ -142,16 +127,16 @@ async def page_results(request: Request, state: AppState, job_id: str, raw: dict
         raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
     start = int(cursor)
     entries, total = await read_pages(state.redis, state.keys, job_id, start, int(limit))
-    status = raw.get(b"status", b"").decode()
-    finished = JobStatus(status).is_terminal
+    status = stored.status
+    finished = status.is_terminal
     end = start + len(entries)
     # While the job runs more pages may come: `next` then points past the last one read.
-    more = end < total or (not finished and raw.get(b"type") == b"crawl")
+    more = end < total or (not finished and stored.type == "crawl")
     token = params.get("token")
     query = f"cursor={end}&limit={limit}" + (f"&token={token}" if token else "")
     next_url = f"/jobs/{job_id}/result?{query}" if more else None
     body = b"".join([
-        b'{"status":', orjson.dumps(status), b',"total":', str(total).encode(), b',"pages":[',
+        b'{"status":', orjson.dumps(status.value), b',"total":', str(total).encode(), b',"pages":[',
         b",".join(entries), b'],"next":', orjson.dumps(next_url), b"}",
     ])
     return Response(body, media_type="application/json")
@@ -159,11 +144,11 @@ async def page_results(request: Request, state: AppState, job_id: str, raw: dict
 
 async def get_result(request: Request) -> Response:
     state = app_state(request)
-    job_id, raw = await accessible_record(request, state, token_ok=True)
-    if raw.get(b"type") in PAGE_KINDS and raw.get(b"status") not in WAITING:
-        return await page_results(request, state, job_id, raw)
-    if raw.get(b"status") != JobStatus.COMPLETED.encode():
-        public = await public_record(state, job_id, raw)
+    job_id, stored = await accessible_job(request, state, token_ok=True)
+    if stored.type in PAGE_KINDS and stored.status not in WAITING:
+        return await page_results(request, state, job_id, stored)
+    if stored.status != JobStatus.COMPLETED:
+        public = stored.record.public(await signed_links(state, job_id))
         raise Conflict(f"job {job_id} is {public['status']}, not completed", code="not_completed", job=public)
     result = await state.redis.get(state.keys.result(job_id))
     if result is None:
@@ -173,9 +158,9 @@ async def get_result(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     state = app_state(request)
-    job_id, raw = await accessible_record(request, state, token_ok=False)
+    job_id, stored = await accessible_job(request, state, token_ok=False)
     try:
-        record = await cancel_job(state.redis, state.queue, job_id, by="client", raw=raw)
+        record = await cancel_job(state.redis, state.queue, job_id, by="client", stored=stored)
     except AlreadyFinished as exc:
         raise Conflict(f"job {job_id} already {exc.record.status}", code="already_finished",
                        job=exc.record.public(await signed_links(state, job_id))) from exc
@@ -207,9 +192,9 @@ async def list_owned_jobs(request: Request) -> Response:
 
 async def retry(request: Request) -> Response:
     state = app_state(request)
-    job_id, raw = await accessible_record(request, state, token_ok=False)
+    job_id, stored = await accessible_job(request, state, token_ok=False)
     try:
-        record = await rerun_job(state.redis, state.queue, job_id, by="client", raw=raw)
+        record = await rerun_job(state.redis, state.queue, job_id, by="client", stored=stored)
     except NotRerunnable as exc:
         raise Conflict(str(exc), code="not_retryable",
                        job=exc.record.public(await signed_links(state, job_id))) from exc

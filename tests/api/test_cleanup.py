@@ -5,7 +5,6 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from jobs.lifecycle.attempt import JobEnv
-from jobs.queue.arq_layout import ABORT_KEY
 from jobs.worker.cleanup import cleanup_expired
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
@@ -22,13 +21,13 @@ async def test_cleanup_drops_index_entries_of_expired_jobs_only(stack: Stack, si
     try:
         # As if the retention period had passed for one of them.
         await redis.delete(keys.record(gone["id"]), keys.events(gone["id"]), keys.result(gone["id"]))
-        await redis.zadd(ABORT_KEY, {"never-ran": 1})
+        await redis.zadd(keys.arq_abort(), {"never-ran": 1})
         env = JobEnv(redis=redis, keys=keys, limits=StreamLimits(ttl_s=0), worker_name="test",
                      default_timeout_s=1, max_timeout_s=1)
-        done = await cleanup_expired({"env": env})
+        done = await cleanup_expired(env)
         assert done == {"index_entries": 1, "aborts": 1}
         listed = [m.decode() for m in await redis.zrange(keys.owner_jobs("public"), 0, -1)]
         assert listed == [kept["id"]]
-        assert await redis.zcard(ABORT_KEY) == 0
+        assert await redis.zcard(keys.arq_abort()) == 0
     finally:
         await redis.aclose()

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from jobs.queue.arq_layout import QUEUE_KEY, arq_job_key
 from jobs.settings import Settings
+from streams.keys import Keyspace
 from tests.support.stack import running_stack
 
 from .outcome import completion
@@ -64,11 +64,12 @@ async def test_a_planted_pickle_job_is_thrown_out_unexecuted(
     markers = tmp_path / "markers"
     markers.mkdir()
     async with running_stack(one_at_a_time) as stack:
+        keys = Keyspace(one_at_a_time.key_prefix)
         planted = {uuid.uuid4().hex: payload for payload in exploits(markers).values()}
         async with stack.state.redis.pipeline(transaction=True) as pipe:
             for n, (job_id, payload) in enumerate(planted.items()):
-                pipe.set(arq_job_key(job_id), payload, ex=600)
-                pipe.zadd(QUEUE_KEY, {job_id: 1 + n})  # due since 1970: first in line
+                pipe.set(keys.arq_job(job_id), payload, ex=600)
+                pipe.zadd(keys.arq_queue(), {job_id: 1 + n})  # due since 1970: first in line
             await pipe.execute()
 
         summary, _document = await completion(stack, f"{site}/plain")
@@ -77,8 +78,8 @@ async def test_a_planted_pickle_job_is_thrown_out_unexecuted(
         assert sorted(os.listdir(markers)) == []  # nothing ran
         # The worker did look at every one of them, and dropped it from the queue.
         for job_id in planted:
-            assert await stack.state.redis.zscore(QUEUE_KEY, job_id) is None
-            assert await stack.state.redis.exists(arq_job_key(job_id)) == 0
+            assert await stack.state.redis.zscore(keys.arq_queue(), job_id) is None
+            assert await stack.state.redis.exists(keys.arq_job(job_id)) == 0
         assert sum("deserializing job" in r.getMessage() for r in caplog.records) == len(planted)
 
         # And it still serves.

@@ -1,0 +1,246 @@
+"""Every Redis key comes from `Keyspace`, and every Lua script receives the keys it touches through KEYS.
+
+A Redis Cluster routes a script by its KEYS: a key a script builds for
+itself (by concatenation, or from ARGV) may live on another shard, and
+Cluster refuses it. The test runs every script of the code base through the
+code paths that call it, watches what each one does with MONITOR, asks
+Redis (`COMMAND GETKEYS`) which arguments of each command are keys, and
+checks each of them was passed in KEYS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Monitor
+from redis.exceptions import ResponseError
+
+from jobs.lifecycle.cancel import cancel_job
+from jobs.lifecycle.idempotency import claim_key
+from jobs.lifecycle.rerun import rerun_job
+from jobs.lifecycle.submit import QueueConfig, submit_job
+from jobs.models import ScrapeRequest
+from jobs.queue.claim import RunningCap, claim_jobs
+from jobs.queue.scores import promote_due
+from service.ratelimit import submission_wait_s
+from streams.events import now_ms
+from streams.keys import Keyspace
+from streams.lua import LuaScript
+from streams.publish import PendingEvent, StreamLimits, ThenCommand, append_events, queue_append_events
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PACKAGES = ("streams", "jobs", "service")
+
+# One argument of a MONITOR line: "..." with C-style escapes (sdscatrepr).
+_ARGUMENT = re.compile(rb'"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|.)")
+_ESCAPED = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b"}
+
+
+def _unescape(text: bytes) -> bytes:
+    def one(match: re.Match[bytes]) -> bytes:
+        code = match.group(1)
+        if code.startswith(b"x") and len(code) == 3:
+            return bytes([int(code[1:], 16)])
+        return _ESCAPED.get(code, code)
+
+    return _ESCAPE.sub(one, text)
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One command as MONITOR shows it: who ran it ("lua" inside a script) and its arguments."""
+
+    origin: bytes
+    args: list[bytes]
+
+
+def parse_monitor_line(line: bytes) -> Logged:
+    header, _, rest = line.partition(b"] ")
+    origin = header.partition(b"[")[2].split(b" ", 1)[-1]
+    return Logged(origin, [_unescape(arg) for arg in _ARGUMENT.findall(rest)])
+
+
+@dataclass(slots=True)
+class Step:
+    """What one code path did: the scripts it called (sha, KEYS) and the commands they ran."""
+
+    name: str
+    scripts: list[tuple[str, list[bytes]]] = field(default_factory=list)
+    script_commands: list[list[bytes]] = field(default_factory=list)
+
+
+class ScriptWatch:
+    """Runs code paths one at a time under MONITOR and sorts what each one sent."""
+
+    def __init__(self, redis: Redis, monitor: Monitor) -> None:
+        self.redis = redis
+        self.monitor = monitor
+        self.steps: list[Step] = []
+
+    async def run(self, name: str, action: Callable[[], Awaitable[Any]]) -> Any:
+        result = await action()
+        # Everything the step sent comes before this marker: the step is complete once it shows.
+        marker = f"end of {name}".encode()
+        await self.redis.echo(marker)
+        step = Step(name)
+        while True:
+            response = await self.monitor.connection.read_response()
+            logged = parse_monitor_line(response if isinstance(response, bytes) else str(response).encode())
+            if logged.args[:2] == [b"ECHO", marker]:
+                break
+            command = logged.args[0].upper() if logged.args else b""
+            if logged.origin == b"lua":
+                step.script_commands.append(logged.args)
+            elif command in (b"EVAL", b"EVALSHA"):
+                body, numkeys = logged.args[1], int(logged.args[2])
+                sha = hashlib.sha1(body).hexdigest() if command == b"EVAL" else body.decode()
+                step.scripts.append((sha, logged.args[3:3 + numkeys]))
+        self.steps.append(step)
+        return result
+
+
+def every_lua_script() -> dict[str, tuple[str, LuaScript]]:
+    """sha → (where it is defined, the script), for every `LuaScript` in the service's packages."""
+    found: dict[str, tuple[str, LuaScript]] = {}
+    for package in PACKAGES:
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, f"{package}."):
+            for name, value in vars(importlib.import_module(info.name)).items():
+                if isinstance(value, LuaScript):
+                    found[value.sha] = (f"{info.name}.{name}", value)
+    return found
+
+
+async def keys_of(redis: Redis, command: list[bytes]) -> list[bytes]:
+    """The arguments of `command` that are keys, as Redis itself reads the command."""
+    try:
+        found = await redis.command_getkeys(*command)
+    except ResponseError as exc:
+        if "no key arguments" in str(exc):
+            return []  # PUBLISH names a channel, not a key
+        raise
+    return [key if isinstance(key, bytes) else str(key).encode() for key in found]
+
+
+async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
+    """Each script of the code base, called the way the service calls it."""
+    keys = Keyspace("t")
+    limits = StreamLimits(maxlen=100, ttl_s=600)
+    config = QueueConfig(keys=keys, limits=limits, priority_step_ms=60_000)
+    page = "https://example.com/"
+
+    now_job = await watch.run("submit", lambda: submit_job(
+        redis, config, ScrapeRequest(url=page), owner="owner-a"))
+    later_job = await watch.run("submit scheduled", lambda: submit_job(
+        redis, config, ScrapeRequest(url=page, delay_s=60), owner="owner-a"))
+    moved, _next = await watch.run("promote", lambda: promote_due(
+        redis, keys, now_ms=now_ms() + 3_600_000, step_ms=60_000))
+    assert moved == 1
+    cap = RunningCap(keys, per_owner=5, stale_after_ms=60_000)
+    claimed = await watch.run("claim", lambda: claim_jobs(
+        redis, [now_job.id, later_job.id], now_ms=now_ms() + 7_200_000, in_progress_ms=60_000, cap=cap))
+    assert {job_id for job_id, _score in claimed} == {now_job.id, later_job.id}
+
+    # What a worker's attempt writes: progress in a pipeline, then the terminal event with its result.
+    async def progress() -> None:
+        async with redis.pipeline(transaction=True) as pipe:
+            queue_append_events(pipe, keys.events(now_job.id), keys.record(now_job.id),
+                                [PendingEvent.make("progress", {"percent": 50}, {"percent": 50})], limits=limits)
+            await pipe.execute()
+
+    await watch.run("append in a pipeline", progress)
+    await watch.run("complete", lambda: append_events(
+        redis, keys.events(now_job.id), keys.record(now_job.id),
+        [PendingEvent.make("completed", {"summary": {}}, {"status": "completed"})],
+        attach=[(keys.result(now_job.id), b"{}")], then=[ThenCommand("HINCRBY", keys.stats(), ("completed", 1))],
+        limits=limits))
+    await watch.run("cancel", lambda: cancel_job(redis, config, later_job.id, by="test"))
+    await watch.run("rerun", lambda: rerun_job(redis, config, later_job.id, by="test"))
+    await watch.run("idempotency key", lambda: claim_key(
+        redis, keys.idempotency("owner-a", "k-1"), "hash", now_job.id, 600))
+    await watch.run("rate limit", lambda: submission_wait_s(
+        redis, keys.submit_rate("owner-a"), per_minute=60, burst=2))
+
+
+async def test_every_lua_script_gets_the_keys_it_touches_through_KEYS(redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        async with Redis.from_url(redis_url).monitor() as monitor:
+            watch = ScriptWatch(redis, monitor)
+            await exercise_every_script(watch, redis)
+
+        built_in_lua: list[str] = []
+        for step in watch.steps:
+            assert step.scripts, f"{step.name}: no script ran"
+            assert step.script_commands, f"{step.name}: its script ran no command (is MONITOR read right?)"
+            declared = {key for _sha, script_keys in step.scripts for key in script_keys}
+            for command in step.script_commands:
+                for key in await keys_of(redis, command):
+                    if key not in declared:
+                        built_in_lua.append(f"{step.name}: {command[0].decode()} {key.decode()!r}")
+        assert built_in_lua == [], "keys a script touched without receiving them in KEYS"
+
+        ran = {sha for step in watch.steps for sha, _keys in step.scripts}
+        missing = {where for sha, (where, _script) in every_lua_script().items() if sha not in ran}
+        assert missing == set(), "scripts this test does not run: add them to exercise_every_script"
+    finally:
+        await redis.aclose()
+
+
+def test_no_lua_outside_a_lua_script() -> None:
+    """Lua handed to EVAL by hand would escape the check above: all of it lives in `LuaScript`s."""
+    in_scripts = sum(script.source.count("redis.call(") for _where, script in every_lua_script().values())
+    in_files = sum(path.read_text().count("redis.call(")
+                   for package in (*PACKAGES, "bench") for path in (ROOT / package).rglob("*.py"))
+    assert in_scripts > 0
+    assert in_files == in_scripts
+
+
+# A Lua string concatenated (`..`) with a key-like literal ("ss:job:{") or with ARGV / KEYS.
+_BUILT_KEY = re.compile(r"""(["'][^"'\n]*[:{}][^"'\n]*["']|ARGV\[[^]]*]|KEYS\[[^]]*])\s*\.\.(?!\.)"""
+                        r"""|(?<!\.)\.\.\s*(["'][^"'\n]*[:{}][^"'\n]*["']|ARGV\[|KEYS\[)""")
+
+
+def test_no_script_builds_a_key_name() -> None:
+    """A key built inside Lua, even one also passed in KEYS, is the next one a Cluster will refuse."""
+    built = []
+    for where, script in every_lua_script().values():
+        code = "\n".join(line.split("--", 1)[0] for line in script.source.splitlines())
+        built += [f"{where}: {match.group(0)}" for match in _BUILT_KEY.finditer(code)]
+    assert built == []
+
+
+# README's placeholder for each argument of a Keyspace method.
+PLACEHOLDERS = {"job_id": "<id>", "arq_id": "<id>", "key_id": "<id>", "owner": "<owner>", "key": "<key>",
+                "identity": "<hash>", "hub_id": "<uuid>"}
+
+
+def keyspace_templates() -> set[str]:
+    keys = Keyspace()
+    templates = set()
+    for name, method in inspect.getmembers(keys, inspect.ismethod):
+        if name.startswith("_"):
+            continue
+        parameters = inspect.signature(method).parameters
+        templates.add(method(*(PLACEHOLDERS[parameter] for parameter in parameters)))
+    return templates
+
+
+def readme_keys() -> set[str]:
+    text = (ROOT / "README.md").read_text()
+    table = text.split("## Redis keys", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    return {key for row in rows for key in re.findall(r"`([^`]+)`", row.split("|")[1])}
+
+
+def test_the_readme_key_table_lists_exactly_the_keys_keyspace_builds() -> None:
+    assert readme_keys() == keyspace_templates()
