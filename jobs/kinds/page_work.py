@@ -1,10 +1,11 @@
 """One page of a crawl or batch: fetch, extract, maybe ask the LLM; never raises for a page.
 
+Every job kind, scrape included, extracts through the worker's one `Extractor`.
 Extraction is CPU work. With EXTRACT_PROCESSES > 0 it runs in that many worker
 processes, so one worker uses more than one core: the event loop keeps
 fetching and publishing while other cores parse. What crosses the process
 boundary is small and plain: the page bytes in; the result entry (JSON, ready
-to store), the links and the Markdown out.
+to store), the links, the Markdown and the product's name out.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Extracted:
     title: str | None
     links: list[str]
     markdown: str | None
+    product_name: str | None
 
 
 def extract_entry(
@@ -55,7 +57,7 @@ def extract_entry(
     document = extract_page(content, url=url, status=status, media_type=media_type, charset=charset, formats=formats)
     shown = document if show_links else document.model_copy(update={"links": []})
     return Extracted(orjson.dumps(shown.model_dump(mode="json")), document.url, document.status, document.title,
-                     document.links, document.markdown)
+                     document.links, document.markdown, document.product.name if document.product else None)
 
 
 async def off_loop(extract: Callable[..., T], content: bytes, *args: Any) -> T:

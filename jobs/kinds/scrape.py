@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobs.errors import LLMError
-from jobs.extract import PageDocument, extract_page
+from jobs.extract import PageDocument
 from jobs.fetch import PageFetcher, validate_url
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.page_work import off_loop, with_llm_answer
+from jobs.kinds.page_work import Extractor, with_llm_answer
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.lifecycle.result_cache import cache_key, fresh_result
 from jobs.models import Format, ScrapeRequest
@@ -17,15 +17,9 @@ if TYPE_CHECKING:
     from jobs.llm import LLMClient
 
 
-def _document(content: bytes, url: str, status: int, media_type: str, charset: str | None,
-              formats: frozenset[str]) -> PageDocument:
-    return extract_page(content, url=url, status=status, media_type=media_type, charset=charset, formats=formats)
-
-
-
 async def scrape_page(
-    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, policy: AddressPolicy, owner: str,
-    llm: LLMClient | None = None,
+    run: JobRun, request: dict[str, Any], fetcher: PageFetcher, extractor: Extractor, policy: AddressPolicy,
+    owner: str, llm: LLMClient | None = None,
 ) -> JobOutcome:
     spec = ScrapeRequest.model_validate(request)
     keys = run.env.keys
@@ -46,25 +40,27 @@ async def scrape_page(
 
     await run.progress("parse", 60, f"Parsing {len(page.content)} bytes of {page.media_type}")
     formats = frozenset(f.value for f in spec.formats)
-    document = await off_loop(_document, page.content, page.url, page.status, page.media_type, page.charset,
-                              formats)
+    # The client's formats are exactly what is extracted, so the links shown are the links asked for.
+    done = await extractor.extract(page.content, page.url, page.status, page.media_type, page.charset, formats,
+                                   show_links=True)
+    result = done.entry
 
     if spec.extract is not None:
         if llm is None:
             raise LLMError("this worker has no LLM configured (OPENAI_MODEL, OPENAI_BASE_URL)")
         await run.progress("llm", 75, "Asking the model for the extract schema")
-        document = await with_llm_answer(document, spec.extract, llm)
+        document = await with_llm_answer(PageDocument.model_validate_json(result), spec.extract, llm)
+        result = document.model_dump_json(exclude_none=False).encode()
     # These two ride with `completed`: one round trip for the last three events.
     await run.progress("extract", 85, "Extracted " + ", ".join(sorted(formats)), defer=True)
-    result = document.model_dump_json(exclude_none=False).encode()
     await run.progress("store", 95, f"Storing {len(result)} bytes", defer=True)
     summary = {
-        "url": document.url,
-        "status": document.status,
-        "title": document.title,
-        "product": document.product.name if document.product else None,
+        "url": done.url,
+        "status": done.status,
+        "title": done.title,
+        "product": done.product_name,
         "bytes": len(page.content),
     }
     if Format.LINKS.value in formats:
-        summary["links"] = len(document.links)
+        summary["links"] = len(done.links)
     return JobOutcome(result, summary, also_store=remember)

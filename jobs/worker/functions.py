@@ -49,7 +49,7 @@ async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owne
     context = worker_context(ctx)
 
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await scrape_page(run, req, context.fetcher, context.policy, owner, context.llm)
+        return await scrape_page(run, req, context.fetcher, context.extractor, context.policy, owner, context.llm)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
