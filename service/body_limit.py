@@ -6,12 +6,7 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import APIError
-
-
-class PayloadTooLarge(APIError):
-    status = 413
-    code = "too_large"
+from .errors import PayloadTooLarge
 
 
 class BodyLimit:
