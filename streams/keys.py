@@ -16,6 +16,7 @@ from arq.constants import (
     default_queue_name,
     in_progress_key_prefix,
     job_key_prefix,
+    retry_key_prefix,
 )
 
 
@@ -110,6 +111,10 @@ class Keyspace:
     def arq_in_progress(self, arq_id: str) -> str:
         """String (arq): a running job's lease, renewed by its worker's heartbeat."""
         return in_progress_key_prefix + arq_id
+
+    def arq_retry(self, arq_id: str) -> str:
+        """String (arq): how many times arq has started the job (its `max_tries` counts these)."""
+        return retry_key_prefix + arq_id
 
     def arq_abort(self) -> str:
         """Sorted set (arq): arq job ids to abort, scored by when that was asked (ms)."""
