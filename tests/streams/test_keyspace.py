@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arq.connections import RedisSettings, create_pool
+from arq.worker import Worker, func
 from redis.asyncio import Redis
 from redis.asyncio.client import Monitor
 from redis.exceptions import ResponseError
@@ -83,8 +85,10 @@ class ScriptWatch:
     """Runs code paths one at a time under MONITOR and sorts what each one sent."""
 
     def __init__(self, redis: Redis, monitor: Monitor) -> None:
+        assert monitor.connection is not None, "MONITOR is on (inside `async with client.monitor()`)"
         self.redis = redis
-        self.monitor = monitor
+        # Read raw: redis-py's own parsing of MONITOR lines joins the arguments with spaces.
+        self.connection = monitor.connection
         self.steps: list[Step] = []
 
     async def run(self, name: str, action: Callable[[], Awaitable[Any]]) -> Any:
@@ -94,7 +98,7 @@ class ScriptWatch:
         await self.redis.echo(marker)
         step = Step(name)
         while True:
-            response = await self.monitor.connection.read_response()
+            response = await self.connection.read_response()
             logged = parse_monitor_line(response if isinstance(response, bytes) else str(response).encode())
             if logged.args[:2] == [b"ECHO", marker]:
                 break
@@ -244,3 +248,26 @@ def readme_keys() -> set[str]:
 
 def test_the_readme_key_table_lists_exactly_the_keys_keyspace_builds() -> None:
     assert readme_keys() == keyspace_templates()
+
+
+async def test_keyspace_names_the_keys_arq_itself_uses(redis_url: str) -> None:
+    """Our scripts write arq's in-progress keys and queue entries: they must be the ones arq reads."""
+    keys = Keyspace("t")
+    seen: dict[str, Any] = {}
+
+    async def peek(ctx: dict[str, Any]) -> None:
+        redis, job_id = ctx["redis"], ctx["job_id"]
+        seen.update(job=await redis.exists(keys.arq_job(job_id)), retry=await redis.get(keys.arq_retry(job_id)),
+                    in_progress=await redis.exists(keys.arq_in_progress(job_id)))
+
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    worker = Worker(functions=[func(peek, name="peek")], redis_pool=pool, burst=True, poll_delay=0.01,
+                    handle_signals=False)
+    try:
+        await pool.enqueue_job("peek", _job_id="arq-1")
+        assert await pool.zscore(keys.arq_queue(), "arq-1") is not None
+        await worker.main()
+    finally:
+        # Not `worker.close()`: arq's calls redis-py's deprecated `close`.
+        await pool.aclose(close_connection_pool=True)
+    assert seen == {"job": 1, "retry": b"1", "in_progress": 1}
