@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 MAX_URL_LENGTH = 2048
 
@@ -287,6 +287,14 @@ class JobRecord(BaseModel):
     finished_at: datetime | None = None
     error: ErrorInfo | None = None
     links: JobLinks | None = None
+
+    @field_serializer("created_at", "started_at", "finished_at")
+    def _millisecond_utc(self, value: datetime | None) -> str | None:
+        # Always the same width (pydantic drops a zero fraction): clients compare
+        # and sort these as strings, and "…21Z" would sort after "…21.004Z".
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def public(self, links: JobLinks) -> dict[str, Any]:
         return self.model_copy(update={"links": links}).model_dump(mode="json")
