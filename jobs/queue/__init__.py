@@ -1,0 +1,1 @@
+"""The queue under the jobs (arq's layout, written directly): enqueue, claim, priorities, payloads, stats."""
