@@ -51,6 +51,19 @@ KEEPALIVE_FRAME = ServerSentEvent(comment="ping", sep=_LINE_END).encode()
 """A comment line: keeps proxies from closing an idle stream; readers ignore it."""
 
 
+def reconnect_later(retry_ms: int) -> Response:
+    """`200 text/event-stream` holding only a `retry:` hint, closed at once: come back later.
+
+    The answer to an SSE follower while Redis is unreachable. `EventSource` treats
+    any other status (503 included) as final and stops for good, but reconnects
+    after a 200 that ends, with its `Last-Event-ID`. It says nothing of the job:
+    without Redis nobody can tell whether the job exists or who may see it.
+    """
+    frame = ServerSentEvent(comment="the job store is unreachable; reconnecting later", retry=retry_ms,
+                            sep=_LINE_END).encode()
+    return Response(frame, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
 # The hub writes one frame to every follower in a row: encode its HTTP chunk once.
 _last_chunk: tuple[bytes, bytes] = (b"", b"0\r\n\r\n")
 
@@ -159,8 +172,8 @@ class EventStreamResponse(Response):
         except FollowerClosed:
             pass  # dropped (too slow, or shutting down); the client resumes with Last-Event-ID
         except RedisError:
-            # Redis went away mid-stream: end the response; EventSource and the SDK
-            # come back with Last-Event-ID and get the 503 until Redis is back.
+            # Redis went away mid-stream: end the response (a 200 that ends, so EventSource
+            # reconnects); `reconnect_later` answers them until Redis is back.
             logger.warning("SSE follower of %s ended: Redis unreachable", self.key)
         except asyncio.CancelledError:
             if not left.done():

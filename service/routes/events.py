@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jobs.store.records import load_job, load_record
+from jobs.store.records import StoredJob, load_job, load_record
 from streams.events import Event, EventType, now_ms, parse_stream_id
 from streams.replay import replay_events
 
 from ..auth import check_access
 from ..errors import BadRequest
 from ..links import signed_links
-from ..sse import EventStreamResponse, encode_resync
-from ..state import app_state
+from ..sse import EventStreamResponse, encode_resync, reconnect_later
+from ..state import AppState, app_state
+
+logger = logging.getLogger("scrapestream.sse")
+
+# What "Redis is unreachable" looks like to redis-py (refused, reset, timed out, still loading).
+REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 def requested_last_id(request: Request) -> str | None:
@@ -49,17 +58,32 @@ async def job_events(request: Request) -> Response:
     state = app_state(request)
     job_id = request.path_params["job_id"]
     after_id = requested_last_id(request)
+    if wants_json(request):
+        # Not EventSource: an outage is the usual 503 + Retry-After (the RedisError handler).
+        return await history_json(request, state, job_id, after_id)
+    try:
+        return await event_stream(request, state, job_id, after_id)
+    except REDIS_UNREACHABLE as exc:
+        # EventSource stops for good on any status but 200; this keeps it reconnecting.
+        logger.info("SSE follower of %s told to come back: Redis unreachable (%s)", job_id, exc)
+        return reconnect_later(state.settings.sse_retry_ms)
+
+
+async def readable_job(request: Request, state: AppState, job_id: str) -> StoredJob:
     # A thousand followers of one job attaching at once read its record once.
     found = await state.records.get(job_id, lambda: load_job(state.redis, state.keys, job_id))
-    stored = await check_access(request, state, job_id, found, token_ok=True)
+    return await check_access(request, state, job_id, found, token_ok=True)
+
+
+async def history_json(request: Request, state: AppState, job_id: str, after_id: str | None) -> Response:
+    await readable_job(request, state, job_id)
+    events = await replay_events(state.redis, state.keys.events(job_id), after_id)
+    return Response(orjson.dumps([event.to_dict() for event in events]), media_type="application/json")
+
+
+async def event_stream(request: Request, state: AppState, job_id: str, after_id: str | None) -> Response:
+    stored = await readable_job(request, state, job_id)
     record = stored.record
-    key = state.keys.events(job_id)
-
-    if wants_json(request):
-        events = await replay_events(state.redis, key, after_id)
-        body = orjson.dumps([event.to_dict() for event in events])
-        return Response(body, media_type="application/json")
-
     terminal_id = stored.terminal_event_id
     saw_the_end = (
         terminal_id is not None
@@ -78,5 +102,5 @@ async def job_events(request: Request) -> Response:
         return encode_resync(data)
 
     return EventStreamResponse(
-        state.hub, key, after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms
+        state.hub, state.keys.events(job_id), after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms
     )
