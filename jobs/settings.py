@@ -7,12 +7,13 @@ nothing below them reads the environment.
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.fetch.guarded_client import DEFAULT_BACKEND, Backend
+from jobs.redis_connection import SENTINEL_SCHEMES, RedisTarget
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *SENTINEL_SCHEMES)
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
 
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Sentinel without a redis+sentinel:// URL: host:port,host:port, and the master's name.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = Field("mymaster", min_length=1)
     redis_max_connections: int = Field(3, ge=2, le=1024)
     key_prefix: str = Field("ss", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     retention_s: int = Field(86_400, ge=60)
@@ -82,6 +86,16 @@ class Settings(BaseSettings):
         if not value.startswith(REDIS_SCHEMES):
             raise ValueError(f"REDIS_URL must start with one of {', '.join(REDIS_SCHEMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _redis_target_is_whole(self) -> Settings:
+        self.redis_target  # noqa: B018 - raises, at startup, what a first connection would
+        return self
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        """Where Redis is: REDIS_URL, or the master the sentinels name (see `jobs.redis_connection`)."""
+        return RedisTarget.from_settings(self.redis_url, self.redis_sentinels, self.redis_sentinel_master)
 
     @property
     def llm_configured(self) -> bool:

