@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(32, ge=1, le=10_000)
     worker_poll_s: float = Field(2.0, gt=0)
-    worker_lease_s: float = Field(60.0, ge=1)
+    worker_lease_s: float = Field(10.0, ge=1)
+    worker_drain_s: float = Field(25.0, ge=0)
     job_timeout_s: float = Field(120.0, gt=0)
     max_job_timeout_s: float = Field(3_600.0, gt=0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -46,6 +46,9 @@ class WorkerContext:
     extractor: Extractor
     crawl_limits: CrawlLimits
     llm: LLMClient | None  # None when no model is configured
+    # arq job id -> the fence its claim took (`jobs.queue.claim`): set before the job's task
+    # starts, removed when it ends. 0 for a job without a record (a webhook delivery, the cron).
+    fences: dict[str, int] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Close every client and pool; each one even if another fails to close."""
