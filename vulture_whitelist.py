@@ -32,7 +32,6 @@ _.connection_lost
 # (the override is guarded: tests/repo/test_library_internals.py).
 _.job_serializer
 _.job_deserializer
-_.start_jobs
 
 # re2.Options, set for the compiled patterns of crawl scopes and LLM schemas.
 _.log_errors
@@ -57,7 +56,3 @@ _.RobotsDisallowed
 
 # A field of Frontier.counts, the snapshot a crawl reads its frontier through.
 _.in_flight
-
-# Keyspace names arq's retry key for README's key table, which
-# tests/streams/test_keyspace.py checks against Keyspace's methods by reflection.
-_.arq_retry

@@ -1,37 +1,64 @@
-"""Claiming queued arq jobs for this worker: many at once, in one round trip.
+"""Claiming queued arq jobs for this worker: every free slot at once, past the jobs running elsewhere.
 
-arq's `Worker.start_jobs` claims one job per WATCH/EXISTS/ZSCORE/MULTI/EXEC
-(four round trips). This script makes the same decision for a whole batch,
-atomically: a job is claimed if no one holds its in-progress key and its score
-says it is due; claiming sets the in-progress key arq expects.
+arq keeps a running job in its queue until the job ends, so the front of the
+due part of the queue is mostly jobs that other workers (or this one) run.
+Cutting a listing to the free slots first, and leaving out the running jobs
+after, left slots empty while jobs further down waited. Here running jobs are
+left out first:
 
-It also enforces the per-key cap on running jobs (MAX_RUNNING_PER_KEY): a job
-whose owner already runs that many stays queued, and is claimed once one of
-them ends (the worker that ends it wakes the others). The script receives
-every key through KEYS (as a Redis Cluster needs), so with a cap the owners
-are read first: one more round trip, pipelined for the whole batch.
+1. the due part of the queue is listed in chunks (ZRANGEBYSCORE), and for each
+   entry one pipelined round trip asks whether its in-progress key exists and,
+   with a per-key cap, who owns it;
+2. one script claims, among the entries no one runs, up to the free slots,
+   atomically: a job is claimed if no one holds its in-progress key, its score
+   says it is due, and its owner runs fewer than MAX_RUNNING_PER_KEY jobs.
+   Claiming sets the in-progress key (the lease, naming its holder) and adds
+   one to the record's fence, which every write of the attempt then carries.
+
+Why not one script that scans the queue itself: a script must receive every
+key it touches through KEYS (a Redis Cluster routes by them;
+tests/streams/test_keyspace.py holds every script to it), and the keys of the
+entries a scan finds are known only once they are listed. Listing, reading and
+claiming are the same three round trips as before (listing, owners, claim).
+A claim the script refuses (another worker was first, or the owner is at its
+cap) moves on to the next entries, so racing workers fill their slots too.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from redis.asyncio import Redis
 
-from jobs.store.records import job_owners
+from jobs.store.records import owner_from_reply, queue_owner_read
 from streams.keys import Keyspace
 from streams.lua import LuaScript
 
+FENCE_FIELD = "fence"
+"""The record field that counts the job's claims: the current attempt's fence."""
+
+# Entries of the due part of the queue one claim looks at, at most. Those it
+# skips are running jobs (no more than all workers' slots) and jobs of owners
+# at their cap, whose backlog can be long: the bound keeps one look at the
+# queue cheap however long that backlog is. A job behind it starts once the
+# entries in front of it have started or ended.
+SCAN_LIMIT = 4096
+# The first chunk covers the running jobs in front in the common case; each next one doubles.
+FIRST_CHUNK = 128
+
 _CLAIM = LuaScript(
     """
--- KEYS: queue, the in-progress key of each job, then the running sets of their owners
--- ARGV: now ms, in-progress ttl ms, cap, stale before ms, then per job: its id and the KEYS index
---       of its owner's running set (0: not capped)
-local now, cap, stale = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4]
-local claimed = {}
-for j = 1, (#ARGV - 4) / 2 do
-    local job_id, running_at = ARGV[3 + 2 * j], tonumber(ARGV[4 + 2 * j])
-    local in_progress = KEYS[1 + j]
+-- KEYS: queue, then per candidate its in-progress key and its record, then the running sets of owners
+-- ARGV: now ms, lease ms, cap, stale before ms, how many to claim, fence field, lease holder,
+--       then per candidate: its id and the KEYS index of its owner's running set (0: not capped)
+local now, cap, stale, wanted = tonumber(ARGV[1]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local claimed, capped, count = {}, {}, 0
+for j = 1, (#ARGV - 7) / 2 do
+    if count >= wanted then break end
+    local job_id, running_at = ARGV[6 + 2 * j], tonumber(ARGV[7 + 2 * j])
+    local in_progress, record = KEYS[2 * j], KEYS[2 * j + 1]
     local score = redis.call("ZSCORE", KEYS[1], job_id)
     if score and tonumber(score) <= now and redis.call("EXISTS", in_progress) == 0 then
         local allowed = true
@@ -40,21 +67,45 @@ for j = 1, (#ARGV - 4) / 2 do
             redis.call("ZREMRANGEBYSCORE", running, "-inf", stale)
             if redis.call("ZSCORE", running, job_id) == false and redis.call("ZCARD", running) >= cap then
                 allowed = false
+                capped[#capped + 1] = j
             else
                 redis.call("ZADD", running, now, job_id)
                 redis.call("PEXPIRE", running, ARGV[2])
             end
         end
         if allowed then
-            redis.call("PSETEX", in_progress, ARGV[2], "1")
+            -- A webhook delivery or the cron has no record, hence no fence (0): never create one.
+            local fence = 0
+            if redis.call("EXISTS", record) == 1 then
+                fence = redis.call("HINCRBY", record, ARGV[6], 1)
+            end
+            redis.call("PSETEX", in_progress, ARGV[2], string.format("%d@%s", fence, ARGV[7]))
+            count = count + 1
             claimed[#claimed + 1] = job_id
             claimed[#claimed + 1] = score
+            claimed[#claimed + 1] = fence
         end
     end
 end
-return claimed
+return {claimed, capped}
 """
 )
+
+
+def lease_value(holder: str, fence: int) -> str:
+    """What a claim writes into the job's in-progress key: which claim holds the lease."""
+    return f"{fence}@{holder}"
+
+
+def record_id(arq_id: str) -> str:
+    """The job whose record an arq job has: a re-run's arq id is `<job id>.<n>`."""
+    return arq_id.split(".", 1)[0]
+
+
+class ClaimedJob(NamedTuple):
+    job_id: str  # the arq job id
+    score: int
+    fence: int  # 0 for a job without a record (a webhook delivery, the cleanup cron)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,31 +125,89 @@ class RunningCap:
                 await pipe.execute()
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    job_id: str
+    owner: str | None  # None: not capped (no cap, or no record)
+
+
+async def _not_running(redis: Redis, keys: Keyspace, now_ms: int, *, read_owners: bool
+                       ) -> AsyncIterator[list[_Candidate]]:
+    """The due entries of the queue whose in-progress key is unset, chunk by chunk, in queue order."""
+    offset, size = 0, FIRST_CHUNK
+    while offset < SCAN_LIMIT:
+        raw: list[bytes] = await redis.zrangebyscore(keys.arq_queue(), "-inf", now_ms, start=offset,
+                                                     num=min(size, SCAN_LIMIT - offset))
+        if not raw:
+            return
+        ids = [job_id.decode() for job_id in raw]
+        async with redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.exists(keys.arq_in_progress(job_id))
+            if read_owners:
+                for job_id in ids:
+                    queue_owner_read(pipe, keys, record_id(job_id))
+            replies = await pipe.execute()
+        owners = [owner_from_reply(reply) for reply in replies[len(ids):]] if read_owners else [None] * len(ids)
+        yield [_Candidate(job_id, owner) for job_id, running, owner in zip(ids, replies[:len(ids)], owners, strict=True)
+               if not running]
+        if len(ids) < size:
+            return
+        offset += len(ids)
+        size *= 2
+
+
 async def claim_jobs(
     redis: Redis,
-    job_ids: list[str],
     *,
+    free: int,
     now_ms: int,
-    in_progress_ms: int,
+    lease_ms: int,
+    holder: str,
     cap: RunningCap,
-) -> list[tuple[str, int]]:
-    """Claim what can be claimed of `job_ids`; returns (job id, score) of each claimed job."""
-    if not job_ids:
-        return []
+) -> list[ClaimedJob]:
+    """Claim up to `free` due jobs that no one runs, in queue order; each with its score and fence.
+
+    `holder` names the claimer in each lease (`lease_value`).
+    """
+    claimed: list[ClaimedJob] = []
+    if free <= 0:
+        return claimed
+    at_cap: set[str] = set()
+    async for chunk in _not_running(redis, cap.keys, now_ms, read_owners=cap.per_owner > 0):
+        pending = chunk
+        while len(claimed) < free:
+            pending = [candidate for candidate in pending if candidate.owner not in at_cap]
+            if not pending:
+                break
+            wanted = free - len(claimed)
+            offer, pending = pending[:wanted], pending[wanted:]
+            got, capped = await _claim(redis, offer, wanted, now_ms=now_ms, lease_ms=lease_ms, holder=holder,
+                                       cap=cap)
+            claimed.extend(got)
+            at_cap.update(owner for owner in capped if owner is not None)
+        if len(claimed) >= free:
+            break
+    return claimed
+
+
+async def _claim(redis: Redis, offer: list[_Candidate], wanted: int, *, now_ms: int, lease_ms: int, holder: str,
+                 cap: RunningCap) -> tuple[list[ClaimedJob], list[str | None]]:
+    """One claim script over `offer`: what it claimed, and the owners it found at their cap."""
     keys = cap.keys
-    # A re-run's arq id is "<job id>.<n>": its record is the job's. A webhook delivery
-    # ("wh-...") has no record, hence no owner, and is never capped.
-    owners = await job_owners(redis, keys, [job_id.split(".", 1)[0] for job_id in job_ids]) \
-        if cap.per_owner > 0 else [None] * len(job_ids)
-    running: list[str] = []
-    args: list[str | int] = [now_ms, in_progress_ms, cap.per_owner, now_ms - cap.stale_after_ms]
-    for job_id, owner in zip(job_ids, owners, strict=True):
+    job_keys: list[str] = []
+    running: dict[str, int] = {}  # owner -> KEYS index of its running set (1-based, as Lua counts)
+    args: list[str | int] = [now_ms, lease_ms, cap.per_owner, now_ms - cap.stale_after_ms, wanted, FENCE_FIELD,
+                             holder]
+    for candidate in offer:
+        job_keys += [keys.arq_in_progress(candidate.job_id), keys.record(record_id(candidate.job_id))]
+    for candidate in offer:
         running_at = 0
-        if owner is not None:
-            running.append(keys.running(owner))
-            running_at = 1 + len(job_ids) + len(running)
-        args.extend((job_id, running_at))
-    flat = await _CLAIM(redis, [keys.arq_queue(), *(keys.arq_in_progress(job_id) for job_id in job_ids), *running],
-                        args)
-    pairs = zip(flat[::2], flat[1::2], strict=True)
-    return [(job_id.decode(), int(float(score))) for job_id, score in pairs]
+        if candidate.owner is not None:
+            running_at = running.setdefault(candidate.owner, 2 + len(job_keys) + len(running))
+        args += [candidate.job_id, running_at]
+    flat, capped = await _CLAIM(redis, [keys.arq_queue(), *job_keys, *(keys.running(owner) for owner in running)],
+                                args)
+    got = [ClaimedJob(job_id.decode(), int(float(score)), int(fence))
+           for job_id, score, fence in zip(flat[::3], flat[1::3], flat[2::3], strict=True)]
+    return got, [offer[index - 1].owner for index in capped]

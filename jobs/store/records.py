@@ -105,13 +105,14 @@ async def load_record(redis: Redis, keys: Keyspace, job_id: str) -> JobRecord | 
     return stored.record if stored else None
 
 
-async def job_owners(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[str | None]:
-    """Each job's owner (None for a job without a record), in one round trip."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            pipe.hget(keys.record(job_id), "owner")
-        owners: list[bytes | None] = await pipe.execute() if job_ids else []
-    return [owner.decode() if owner else None for owner in owners]
+def queue_owner_read(pipe: Any, keys: Keyspace, job_id: str) -> None:
+    """Queue, on a pipeline, the read of a job's owner; `owner_from_reply` reads its reply."""
+    pipe.hget(keys.record(job_id), "owner")
+
+
+def owner_from_reply(reply: bytes | None) -> str | None:
+    """The owner `queue_owner_read` read; None for a job without a record."""
+    return reply.decode() if reply else None
 
 
 async def job_priorities(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[int | None]:

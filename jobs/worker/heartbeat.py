@@ -11,6 +11,15 @@ HEARTBEAT_EVERY_S = 5.0
 STALE_AFTER_MS = 20_000
 
 
+def heartbeat_every_s(lease_s: float) -> float:
+    """How often a worker heartbeats and renews its leases: every quarter of the lease (at most 5 s).
+
+    Three renewals can go missing (a slow Redis, a busy loop) before a live
+    worker's lease lapses; a dead worker's lapses within one lease.
+    """
+    return min(HEARTBEAT_EVERY_S, lease_s / 4)
+
+
 async def heartbeat(redis: Redis, keys: Keyspace, worker_name: str, running: int = 0) -> None:
     now = now_ms()
     async with redis.pipeline(transaction=True) as pipe:

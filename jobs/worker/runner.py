@@ -6,22 +6,32 @@ every submit (and every cancel) publishes to, and looks at the queue the
 moment a message arrives; the poll stays as a fallback for scheduled jobs and
 for a missed message (pub/sub is fire-and-forget).
 
+Each look at the queue claims every free slot (`jobs.queue.claim`): jobs that
+run elsewhere are left out before the free slots are counted against the rest.
+
 arq marks a running job with an in-progress key that lives as long as the
 longest job timeout (+10 s): a worker killed with SIGKILL leaves its jobs
 blocked that long (an hour here). Ours is a lease of WORKER_LEASE_S that the
-worker renews with its heartbeat while the job runs; when a worker dies, its
-jobs run again elsewhere within the lease.
+worker renews with its heartbeat (every quarter of the lease) while the job
+runs; when a worker dies, its jobs run again elsewhere within the lease (plus
+at most one poll).
+
+SIGTERM (or SIGINT) drains instead of cancelling everything: no new claims,
+running jobs get WORKER_DRAIN_S to finish, then what is left is requeued as
+the same attempt (`jobs.worker.drain`) and the worker exits. A second signal
+ends the drain at once.
 
 `InstantWorker` overrides or calls arq `Worker` internals (`main`, `close`,
-`start_jobs`, `_poll_iteration`, `_jobs_started`, ...): arq is bounded in
-pyproject.toml and tests/repo/test_library_internals.py fails, naming the
-internal, when one of them changes.
+`_poll_iteration`, `handle_sig`, `run_job`, `_jobs_started`, ...): arq is
+bounded in pyproject.toml and tests/repo/test_library_internals.py fails,
+naming the internal, when one of them changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -33,14 +43,15 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
-from jobs.queue.claim import claim_jobs
+from jobs.queue.claim import ClaimedJob, claim_jobs
 from jobs.queue.payloads import deserialize_job, serialize_job
 from jobs.queue.scores import promote_due
 from jobs.settings import Settings
 from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
+from jobs.worker.drain import requeue_drained
 from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
-from jobs.worker.heartbeat import HEARTBEAT_EVERY_S, heartbeat, leave, renew_leases
+from jobs.worker.heartbeat import heartbeat, heartbeat_every_s, leave, renew_leases
 from jobs.worker.poison import PoisonGuard
 from streams.events import now_ms
 from streams.keys import Keyspace
@@ -51,35 +62,60 @@ logger = logging.getLogger("scrapestream.worker")
 class InstantWorker(Worker):
     """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
 
-    def __init__(self, *args: Any, wake_channel: str, lease_s: float = 60.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, wake_channel: str, lease_s: float = 10.0, drain_s: float = 25.0,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lease_s = lease_s
+        self.drain_s = drain_s
+        self._drain: asyncio.Task[None] | None = None
+        self._drain_now = asyncio.Event()
+        # arq job ids whose job function the drain cancelled: requeued as the same attempt.
+        self._requeuing: set[str] = set()
+        self._on_job_end = self.on_job_end
+        self.on_job_end = self._job_end  # arq awaits it after the function, before it frees the lease
         self._check_schedule = True
         self._next_at: int | None = None
         self.wake_channel = wake_channel
         self._wake = asyncio.Event()
         self.poison = PoisonGuard({name: function.coroutine for name, function in self.functions.items()})
 
-    async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """arq's `start_jobs`, claiming the whole batch in one round trip (see `jobs.queue.claim`)."""
+    async def _poll_iteration(self) -> None:
+        """arq's `_poll_iteration`, claiming every free slot through `jobs.queue.claim` instead of a listing."""
+        if self.allow_pick_jobs and self.job_counter < self.max_jobs:
+            await self._claim_free_slots()
+        if self.allow_abort_jobs:
+            await self._cancel_aborted_jobs()
+        for job_id, task in list(self.tasks.items()):
+            if task.done():
+                del self.tasks[job_id]
+                task.result()  # as in arq: an error of run_job itself surfaces here
+        await self.heart_beat()
+
+    async def _claim_free_slots(self) -> None:
         free = self.max_jobs - self.job_counter
-        wanted = [job_id.decode() for job_id in job_ids[: max(free, 0)]]
+        if self.burst and self.max_burst_jobs >= 0:
+            free = min(free, self.max_burst_jobs - self._jobs_started())
+        context = worker_context(self.ctx)
         claimed = await claim_jobs(
-            self.pool, wanted, now_ms=now_ms(), in_progress_ms=int(self.lease_s * 1000),
-            cap=worker_context(self.ctx).running_cap,
+            self.pool, free=free, now_ms=now_ms(), lease_ms=int(self.lease_s * 1000),
+            holder=context.env.worker_name, cap=context.running_cap,
         )
-        for job_id, score in claimed:
+        for job in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
             self.job_counter += 1
-            task = self.loop.create_task(self.run_job(job_id, score))
-            task.add_done_callback(self._job_ended)
-            self.tasks[job_id] = task
+            context.fences[job.job_id] = job.fence  # before the task: the job function reads it
+            task = self.loop.create_task(self.run_job(job.job_id, job.score))
+            task.add_done_callback(functools.partial(self._job_ended, job))
+            self.tasks[job.job_id] = task
 
-    def _job_ended(self, _task: asyncio.Task[None]) -> None:
+    def _job_ended(self, job: ClaimedJob, _task: asyncio.Task[None]) -> None:
         # What arq's own done callback does (free the slot), then wake the loop:
         # a job that found every slot busy can start now.
         self.job_counter -= 1
         self.sem.release()
+        fences = worker_context(self.ctx).fences
+        if fences.get(job.job_id) == job.fence:  # not a newer claim of the same job
+            del fences[job.job_id]
         self._wake.set()
 
     async def _listen_for_wake(self) -> None:
@@ -107,14 +143,68 @@ class InstantWorker(Worker):
     async def _heartbeat_forever(self) -> None:
         # Its own task: a worker whose slots are all busy is alive all the same.
         env = worker_context(self.ctx).env
-        every_s = min(HEARTBEAT_EVERY_S, self.lease_s / 3)
+        every_s = heartbeat_every_s(self.lease_s)
         while True:
             try:
-                await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
+                if self._drain is None:  # a draining worker is no longer one that takes jobs
+                    await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
                 await renew_leases(self.pool, env.keys, list(self.tasks), self.lease_s)
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
             await asyncio.sleep(every_s)
+
+    def handle_sig(self, signum: signal.Signals) -> None:
+        """SIGTERM and SIGINT drain (a second one ends the drain now); any other signal is arq's stop."""
+        if signum not in (signal.SIGTERM, signal.SIGINT) or not has_worker_context(self.ctx):
+            super().handle_sig(signum)
+        elif self._drain is None:
+            logger.info("%s: draining; %d running jobs get up to %g s", signal.Signals(signum).name,
+                        sum(not task.done() for task in self.tasks.values()), self.drain_s)
+            self.allow_pick_jobs = False
+            self._drain = self.loop.create_task(self._drain_then_stop(), name="drain")
+        else:
+            self._drain_now.set()
+
+    async def _drain_then_stop(self) -> None:
+        env = worker_context(self.ctx).env
+        with contextlib.suppress(Exception):
+            await leave(self.pool, env.keys, env.worker_name)
+        running = [task for task in self.tasks.values() if not task.done()]
+        if running:
+            finished = asyncio.ensure_future(asyncio.wait(running))  # waits; cancels nothing
+            signalled = asyncio.ensure_future(self._drain_now.wait())
+            await asyncio.wait((finished, signalled), timeout=self.drain_s, return_when=asyncio.FIRST_COMPLETED)
+            finished.cancel()
+            signalled.cancel()
+        left = {job_id: task for job_id, task in self.tasks.items() if not task.done()}
+        for job_id, task in left.items():
+            function = self.job_tasks.get(job_id)
+            if function is not None and not function.done():
+                # arq then runs `_job_end` (the requeue), frees the lease and keeps the job queued.
+                self._requeuing.add(job_id)
+                function.cancel()
+            else:
+                # Not in its function yet (or no longer): arq's stop; its lease lapses on its own.
+                task.cancel()
+        if left:
+            await asyncio.wait(left.values())
+            with contextlib.suppress(Exception):
+                await self.pool.publish(self.wake_channel, b"job")  # the others claim them now
+            logger.info("drain over: %d jobs requeued", len(left))
+        if self.main_task is not None:
+            self.main_task.cancel()
+
+    async def _job_end(self, ctx: dict[str, Any]) -> None:
+        if ctx["job_id"] in self._requeuing:
+            self._requeuing.discard(ctx["job_id"])
+            context = worker_context(self.ctx)
+            try:
+                await requeue_drained(context.env, ctx["job_id"], context.fences.get(ctx["job_id"], 0))
+            except Exception:
+                logger.warning("requeue of %s after the drain failed; it runs again all the same",
+                               ctx["job_id"], exc_info=True)
+        if self._on_job_end is not None:
+            await self._on_job_end(ctx)
 
     async def close(self) -> None:
         """arq's `Worker.close`, leaving the live-workers set, with redis-py 5's `aclose`."""
@@ -247,6 +337,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         redis_pool=pool,
         wake_channel=Keyspace(settings.key_prefix).wake_channel(),
         lease_s=settings.worker_lease_s,
+        drain_s=settings.worker_drain_s,
     )
     options.update(overrides)
     return InstantWorker(**options)

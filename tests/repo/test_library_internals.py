@@ -10,9 +10,10 @@ fingerprint, for the methods we copy), then raise the bound.
 Internals still used (guard: the test named after each group):
 
 arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
-    Worker.main, Worker.close, Worker.start_jobs  overridden by copies of arq's own
-        (the poll replaced by a wake; redis-py 5's aclose; batch claiming): fingerprinted
-    Worker._poll_iteration (calls self.start_jobs), _jobs_started, run_job, handle_sig
+    Worker.main, Worker.close, Worker._poll_iteration  overridden by copies of arq's own
+        (the poll replaced by a wake; redis-py 5's aclose; claiming every free slot): fingerprinted
+    Worker._jobs_started, run_job, handle_sig (drain on SIGTERM, arq's otherwise),
+        _cancel_aborted_jobs, heart_beat; run_job awaits on_job_end before it frees the lease
     Worker attributes sem, job_counter, tasks, job_tasks, _pool, _handle_signals, ...
 httpcore <1.1 (jobs/fetch/transports/httpcore_pool.py, _transport.py) - test_httpcore_*
     AsyncConnectionPool._assign_requests_to_connections  overridden (fingerprinted),
@@ -75,18 +76,19 @@ def changed(distribution: str, internal: str, user: str, what: str) -> str:
 ARQ_COPIED = {
     "main": "0ecb21ce3368eccd",
     "close": "d14f94e939753f5e",
-    "start_jobs": "a38f54558b8cd0e0",
+    "_poll_iteration": "489ccd5a28868742",
 }
 ARQ_CALLED = {
-    "_poll_iteration": "(self) -> None",
     "_jobs_started": "(self) -> int",
+    "_cancel_aborted_jobs": "(self) -> None",
+    "heart_beat": "(self) -> None",
     "run_job": "(self, job_id: str, score: int) -> None",
     "handle_sig": "(self, signum: signal.Signals) -> None",
 }
 ARQ_ATTRIBUTES = (
     "sem", "job_counter", "max_jobs", "tasks", "job_tasks", "loop", "_pool", "_handle_signals",
     "health_check_key", "queue_name", "poll_delay_s", "burst", "max_burst_jobs", "functions",
-    "on_startup", "on_shutdown", "ctx",
+    "on_startup", "on_shutdown", "ctx", "allow_pick_jobs", "allow_abort_jobs", "on_job_end", "main_task",
 )  # fmt: skip
 RUNNER = "jobs/worker/runner.py (InstantWorker)"
 
@@ -107,10 +109,12 @@ def test_arq_worker_methods_instant_worker_calls_keep_their_signature(name: str)
         "arq", f"Worker.{name}", RUNNER, f"its signature is now {inspect.signature(method)}")
 
 
-def test_arq_worker_poll_iteration_still_starts_jobs_through_start_jobs() -> None:
-    """Otherwise arq would claim jobs itself, one by one, past our per-key cap."""
-    assert "self.start_jobs(" in inspect.getsource(Worker._poll_iteration), changed(
-        "arq", "Worker._poll_iteration", RUNNER, "it no longer calls self.start_jobs")
+def test_arq_worker_run_job_awaits_on_job_end_before_it_frees_the_lease() -> None:
+    """The drain requeues a job in on_job_end: its event must be written before another worker can claim it."""
+    source = inspect.getsource(Worker.run_job)
+    hook, finish = source.find("await self.on_job_end(ctx)"), source.find("self.finish_job(")
+    assert 0 <= hook < finish, changed(
+        "arq", "Worker.run_job", RUNNER, "it no longer awaits on_job_end before finish_job frees the lease")
 
 
 async def test_arq_worker_attributes_instant_worker_reads_are_there() -> None:

@@ -151,8 +151,8 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
     assert moved == 1
     cap = RunningCap(keys, per_owner=5, stale_after_ms=60_000)
     claimed = await watch.run("claim", lambda: claim_jobs(
-        redis, [now_job.id, later_job.id], now_ms=now_ms() + 7_200_000, in_progress_ms=60_000, cap=cap))
-    assert {job_id for job_id, _score in claimed} == {now_job.id, later_job.id}
+        redis, free=2, now_ms=now_ms() + 7_200_000, lease_ms=60_000, holder="worker-1", cap=cap))
+    assert {job.job_id for job in claimed} == {now_job.id, later_job.id}
 
     # What a worker's attempt writes: progress in a pipeline, then the terminal event with its result.
     async def progress() -> None:
