@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 MAX_URL_LENGTH = 2048
+# How far ahead a job may be scheduled, by delay_s or run_at.
+MAX_DELAY_S: Final = 30 * 86_400
 
 
 class JobStatus(StrEnum):
@@ -155,9 +157,26 @@ class BaseJobRequest(BaseModel):
     )
     max_attempts: int = Field(3, ge=1, description="Attempts in all when failures are transient.")
     priority: int = Field(5, ge=1, le=9, description="1-3 low, 4-6 normal, 7-9 high.")
-    delay_s: float | None = Field(None, ge=0, le=30 * 86_400, description="Start no sooner than this.")
-    run_at: datetime | None = Field(None, description="Start at this time (ISO 8601; UTC if no offset).")
+    delay_s: float | None = Field(None, ge=0, le=MAX_DELAY_S, description="Start no sooner than this.")
+    run_at: datetime | None = Field(
+        None, description="Start at this time (ISO 8601; UTC if no offset), at most 30 days ahead."
+    )
     webhook: WebhookSpec | None = None
+
+    @field_validator("run_at")
+    @classmethod
+    def _run_at_within_reach(cls, value: datetime | None) -> datetime | None:
+        # The same horizon as delay_s: the record's TTL is the retention plus the wait.
+        if value is None:
+            return None
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            too_far = aware - datetime.now(UTC) > timedelta(seconds=MAX_DELAY_S)
+        except OverflowError:  # year 9999 with a negative offset is past datetime.max in UTC
+            too_far = True
+        if too_far:
+            raise ValueError(f"at most {MAX_DELAY_S // 86_400} days ahead (like delay_s)")
+        return value
 
     @model_validator(mode="after")
     def _one_start_time(self) -> BaseJobRequest:

@@ -18,7 +18,7 @@ from .routes.apidocs import docs, docs_asset, openapi
 from .routes.dashboard import dashboard
 from .routes.events import job_events
 from .routes.health import health
-from .routes.jobs import cancel, get_job, get_result, list_owned_jobs, retry, submit
+from .routes.jobs import get_result, job_resource, jobs_collection, retry
 from .routes.queue import metrics, queue
 from .settings import WebSettings
 from .sse import SERVER_SEND
@@ -48,10 +48,8 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             await state.aclose()
 
     routes = [
-        Route("/jobs", submit, methods=["POST"]),
-        Route("/jobs", list_owned_jobs, methods=["GET"]),
-        Route("/jobs/{job_id}", get_job, methods=["GET"]),
-        Route("/jobs/{job_id}", cancel, methods=["DELETE"]),
+        Route("/jobs", jobs_collection, methods=["GET", "POST"]),
+        Route("/jobs/{job_id}", job_resource, methods=["GET", "DELETE"]),
         Route("/jobs/{job_id}/events", job_events, methods=["GET"]),
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),

@@ -1,11 +1,13 @@
 """Who is calling: an API key (`Authorization: Bearer`), a link token, or nobody.
 
 Every job belongs to the key that submitted it. Another key, a bad token and
-a job that never existed all get the same 404, on every route.
+a job that never existed all get the same 404, on every route; no key (when
+one is required) gets 401 before any job is looked up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -43,20 +45,23 @@ async def authenticate(request: Request) -> Caller:
 
 
 async def check_access(
-    request: Request, state: AppState, job_id: str, stored: StoredJob | None, *, token_ok: bool
+    request: Request, state: AppState, job_id: str, load: Callable[[], Awaitable[StoredJob | None]], *, token_ok: bool
 ) -> StoredJob:
     """The job, or the common 404 unless the caller may see it.
 
-    `token_ok`: this route (events, result) also opens with the job's link token.
+    Who is calling is settled before the job is looked up: without a valid key
+    an existing job and an unknown one get the same 401, so a 401 tells nothing
+    about which ids exist. `token_ok`: this route (events, result) also opens
+    with the job's link token, which is checked (an HMAC, no lookup) first too.
     """
-    if stored is None:
-        raise job_not_found(job_id)
-    token = request.query_params.get("token")
-    if token_ok and token is not None:
+    token = request.query_params.get("token") if token_ok else None
+    if token is not None:
         if not token_opens(await state.link_secret(), job_id, token):
             raise job_not_found(job_id)
-        return stored
-    caller = await authenticate(request)
-    if stored.owner != caller.owner:
+        owner = None
+    else:
+        owner = (await authenticate(request)).owner
+    stored = await load()
+    if stored is None or (owner is not None and stored.owner != owner):
         raise job_not_found(job_id)
     return stored

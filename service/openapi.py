@@ -7,7 +7,21 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from jobs.models import AskRequest, BatchRequest, CrawlRequest, ErrorInfo, JobRecord, ScrapeRequest, SubmitResponse
+from jobs.models import (
+    AskRequest,
+    BatchRequest,
+    CrawlRequest,
+    ErrorInfo,
+    JobRecord,
+    JobStatus,
+    ScrapeRequest,
+    SubmitResponse,
+)
+from jobs.store.listing import MAX_CURSOR_MS
+from streams.ascii_decimal import ascii_decimal_pattern
+from streams.events import MAX_ID_PART, EventType
+
+from .routes.jobs import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
 
 REF = "#/components/schemas/{model}"
 
@@ -26,6 +40,26 @@ TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "
          "description": "The job's link token (from `links`): opens its events and result without a key."}
 
 
+_ID_PART = ascii_decimal_pattern(MAX_ID_PART)
+# What `requested_last_id` takes: `<ms>` or `<ms>-<seq>`, each below 2^64, but not the greatest id
+# (nothing can follow it); empty means "from the start".
+EVENT_ID_PATTERN = f"^(?!{MAX_ID_PART}-{MAX_ID_PART}$)(?:{_ID_PART}(?:-{_ID_PART})?)?$"
+EVENT_ID = {"type": "string", "pattern": EVENT_ID_PATTERN}
+LIST_CURSOR = {"type": "string", "pattern": f"^{ascii_decimal_pattern(MAX_CURSOR_MS)}:[0-9A-Za-z]{{1,64}}$",
+               "description": "`next_cursor` of the previous page."}
+# One SSE event as it is framed (OpenAPI before 3.2: `schema` describes one event of the stream).
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": f"^{_ID_PART}-{_ID_PART}$"},
+        "event": {"type": "string", "enum": [str(kind) for kind in EventType]},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": {"type": "object", "required": ["ts"]}},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
+
+
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {400: "Bad request", 401: "No or bad API key", 404: "Unknown, expired or not yours",
                409: "Not in a state that allows this", 413: "Body too large", 422: "Invalid body: `field` says where",
@@ -34,7 +68,8 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
+def openapi_document(*, auth_required: bool) -> dict[str, Any]:
+    """The document for this server: the API key scheme is declared only where a key is required."""
     _, top = models_json_schema(
         [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest)]
         + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo)],
@@ -63,9 +98,11 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "Your jobs, newest first", "operationId": "list",
                 "parameters": [
-                    {"name": "status", "in": "query", "schema": {"type": "string"}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    {"name": "status", "in": "query",
+                     "schema": {"type": "string", "enum": [str(status) for status in JobStatus]}},
+                    {"name": "cursor", "in": "query", "schema": LIST_CURSOR},
+                    {"name": "limit", "in": "query",
+                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT}},
                 ],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "jobs": {"type": "array", "items": record},
@@ -85,29 +122,37 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "The job's events: history, then live, until the terminal one (SSE)",
                 "operationId": "events",
                 "parameters": [
-                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"},
+                    {"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID,
                      "description": "Resume strictly after this event id."},
-                    {"name": "last_event_id", "in": "query", "schema": {"type": "string"}},
-                    {"name": "format", "in": "query", "schema": {"enum": ["json"]}},
+                    {"name": "last_event_id", "in": "query", "schema": EVENT_ID,
+                     "description": "The same, for clients that cannot send headers (the header wins)."},
+                    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json"]},
+                     "description": "`json`: the history so far as a JSON array."},
                 ],
                 "responses": {
                     "200": {"description": "`text/event-stream` (id = stream id, event = type, data = JSON with "
                                            "`ts`), or with `Accept: application/json` the history as a JSON array",
-                            "content": {"text/event-stream": {"schema": {"type": "string"}},
+                            "content": {"text/event-stream": {"schema": SSE_EVENT},
                                         "application/json": {"schema": {"type": "array", "items": {
                                             "type": "object", "properties": {
                                                 "id": {"type": "string"}, "type": {"type": "string"},
                                                 "data": {"type": "object"}}}}}}},
                     "204": {"description": "Resumed after the terminal event: nothing more will come"},
-                    **_errors(400, 401, 404),
+                    **_errors(400, 401, 404, 422),
                 },
             },
         },
         "/jobs/{job_id}/result": {
             "parameters": [JOB_ID, TOKEN],
             "get": {"summary": "The result (crawl and batch: paged, readable while running)", "operationId": "result",
+                    "parameters": [
+                        {"name": "cursor", "in": "query", "description": "Crawl and batch: the first page's offset.",
+                         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_OFFSET}},
+                        {"name": "limit", "in": "query", "description": "Crawl and batch: pages per answer.",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT}},
+                    ],
                     "responses": {"200": _json({"type": "object"}, "The result document"),
-                                  **_errors(401, 404, 409)}},
+                                  **_errors(401, 404, 409, 422)}},
         },
         "/jobs/{job_id}/retry": {
             "parameters": [JOB_ID],
@@ -115,21 +160,29 @@ def openapi_document() -> dict[str, Any]:
                      "responses": {"202": _json(record, "Queued again"), **_errors(401, 404, 409)}},
         },
         "/queue": {"get": {"summary": "Queue depth by priority, scheduled, running, outcomes, live workers",
-                           "operationId": "queue", "responses": {"200": _json({"type": "object"}, "Queue")}}},
-        "/health": {"get": {"summary": "Redis reachable, live workers", "operationId": "health",
+                           "operationId": "queue",
+                           "responses": {"200": _json({"type": "object"}, "Queue"), **_errors(401, 503)}}},
+        "/health": {"get": {"summary": "Redis reachable, live workers", "operationId": "health", "security": [],
                             "responses": {"200": _json({"type": "object"}, "Healthy"), **_errors(503)}}},
-        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
-                             "responses": {"200": {"description": "Prometheus text format"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "security": [],
+                             "responses": {"200": {"description": "Prometheus text format",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     }
-    return {
+    components: dict[str, Any] = {"schemas": schemas}
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "Scrapestream", "version": "0.1.0",
                  "description": "Web-scraping jobs you can watch live: submit, follow over SSE, read the result."},
         "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                           "description": "`scrapestream keys create NAME`"}},
-        },
-        "security": [{"apiKey": []}],
+        "components": components,
     }
+    if auth_required:
+        components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer",
+                                                    "description": "`scrapestream keys create NAME`"}}
+        document["security"] = [{"apiKey": []}]
+    else:
+        for item in paths.values():
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation.pop("security", None)
+    return document

@@ -13,9 +13,11 @@ import hashlib
 import hmac
 import secrets
 import time
+from typing import Final
 
 from redis.asyncio import Redis
 
+from streams.ascii_decimal import parse_ascii_decimal
 from streams.keys import Keyspace
 
 
@@ -29,14 +31,20 @@ def make_token(secret: bytes, job_id: str, ttl_s: int, *, now: float | None = No
     return f"{expires}.{_sign(secret, job_id, expires)}"
 
 
+# Far past any expiry this service signs; a bound keeps int() cheap on a hostile token.
+MAX_EXPIRES: Final = 2**63 - 1
+
+
 def token_opens(secret: bytes, job_id: str, token: str, *, now: float | None = None) -> bool:
+    """Whether `token` opens this job now. A malformed or tampered one simply does not."""
     expires_text, sep, signature = token.partition(".")
-    if not sep or not expires_text.isdigit() or len(token) > 200:
+    expires = parse_ascii_decimal(expires_text, maximum=MAX_EXPIRES)
+    if not sep or expires is None or len(token) > 200:
         return False
-    expires = int(expires_text)
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(_sign(secret, job_id, expires), signature)
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+    return hmac.compare_digest(_sign(secret, job_id, expires).encode(), signature.encode(errors="replace"))
 
 
 async def shared_secret(redis: Redis, keys: Keyspace, configured: str) -> bytes:

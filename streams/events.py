@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import orjson
+
+from .ascii_decimal import parse_ascii_decimal
 
 
 class EventType(StrEnum):
@@ -74,12 +76,18 @@ class Event:
         )
 
 
+# Redis keeps both parts of a stream id as unsigned 64-bit integers.
+MAX_ID_PART: Final = 2**64 - 1
+
+
 def parse_stream_id(value: str) -> tuple[int, int] | None:
-    """`1732451234567-0` → (ms, seq); None when it is not a stream id."""
-    ms, sep, seq = value.strip().partition("-")
-    if not ms.isdigit() or (sep and not seq.isdigit()) or len(ms) > 20 or len(seq) > 20:
+    """`1732451234567-0` → (ms, seq); None when it is not a stream id Redis could hold."""
+    ms_text, sep, seq_text = value.strip().partition("-")
+    ms = parse_ascii_decimal(ms_text, maximum=MAX_ID_PART)
+    seq = parse_ascii_decimal(seq_text, maximum=MAX_ID_PART) if sep else 0
+    if ms is None or seq is None:
         return None
-    return int(ms), int(seq) if sep else 0
+    return ms, seq
 
 
 def format_stream_id(parsed: tuple[int, int]) -> str:

@@ -10,11 +10,14 @@ from jobs.errors import TooLarge
 from jobs.fetch.content_sniffing import SNIFF_BYTES
 from jobs.fetch.decompress import make_decoder
 from jobs.fetch.limits import FetchLimits
+from streams.ascii_decimal import parse_ascii_decimal
 
 # Below this many decoded bytes the ratio is not judged: a tiny compressed
 # page of repetitive markup can legitimately expand a few hundred times.
 RATIO_FLOOR = 1024 * 1024
 RATIO_STEP = 8 * 1024
+# A Content-Length past this is not a length we believe; the bounded read still stops at the limit.
+MAX_CONTENT_LENGTH = 2**63 - 1
 
 
 class BoundedBody:
@@ -68,8 +71,8 @@ async def read_body(
     body = BoundedBody(limits, inspect)
     decoder = make_decoder(response.headers.get("content-encoding", ""), body.append)
     if decoder is None:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits.max_bytes:
+        declared = parse_ascii_decimal(response.headers.get("content-length", ""), maximum=MAX_CONTENT_LENGTH)
+        if declared is not None and declared > limits.max_bytes:
             raise TooLarge(f"the body is {declared} bytes, more than {limits.max_bytes}")
         async for chunk in response.aiter_raw():
             body.append(chunk)

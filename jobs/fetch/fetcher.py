@@ -28,6 +28,7 @@ from jobs.fetch.limits import FetchLimits
 from jobs.fetch.resolver import Resolver
 from jobs.fetch.translate import READ_ERRORS, translate_error
 from jobs.fetch.url_validation import validate_url
+from streams.ascii_decimal import parse_ascii_decimal
 
 ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,"
@@ -208,8 +209,7 @@ class PageFetcher:
 
 async def _drain(response: httpx.Response) -> None:
     """Read a small body to its end so the connection can be reused; skip big ones."""
-    length = response.headers.get("content-length", "")
-    if not (length.isdigit() and int(length) <= DRAIN_BYTES):
+    if parse_ascii_decimal(response.headers.get("content-length", ""), maximum=DRAIN_BYTES) is None:
         return
     try:
         async with asyncio.timeout(DRAIN_TIMEOUT_S):

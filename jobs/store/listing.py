@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from jobs.models import JobRecord, JobStatus
 from jobs.store.records import record_from_hash
+from streams.ascii_decimal import parse_ascii_decimal
 from streams.keys import Keyspace
 
 # How many index entries one page may look at when a status filter skips most of them.
@@ -20,12 +22,18 @@ class Page:
     next_cursor: str | None
 
 
+# Scores are created-at milliseconds, kept as doubles by Redis: exact up to 2**53.
+MAX_CURSOR_MS = 2**53
+_CURSOR_ID = re.compile(r"[0-9A-Za-z]{1,64}")
+
+
 def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
     """A cursor is `<created ms>:<id>` of the last job of the previous page."""
     if not cursor:
         return None
-    score, sep, job_id = cursor.partition(":")
-    if not sep or not score.isdigit() or not job_id.isalnum() or len(job_id) > 64:
+    score_text, sep, job_id = cursor.partition(":")
+    score = parse_ascii_decimal(score_text, maximum=MAX_CURSOR_MS)
+    if not sep or score is None or not _CURSOR_ID.fullmatch(job_id):
         raise ValueError("cursor: not a cursor this service gave out")
     return float(score), job_id
 

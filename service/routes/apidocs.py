@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from ..openapi import openapi_document
+from ..state import app_state
 
 ASSETS = Path(__file__).resolve().parent.parent / "apidocs"
 CONTENT_TYPES = {"docs.js": "text/javascript", "docs.css": "text/css"}
@@ -16,7 +17,7 @@ CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'sel
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
+    return JSONResponse(openapi_document(auth_required=app_state(request).settings.auth_required))
 
 
 async def docs(request: Request) -> Response:

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jobs.store.records import StoredJob, load_job, load_record
-from streams.events import Event, EventType, now_ms, parse_stream_id
+from streams.events import MAX_ID_PART, Event, EventType, now_ms, parse_stream_id
 from streams.replay import replay_events
 
 from ..auth import check_access
-from ..errors import BadRequest
+from ..errors import BadRequest, InvalidBody
 from ..links import signed_links
 from ..sse import EventStreamResponse, encode_resync, reconnect_later
 from ..state import AppState, app_state
@@ -32,14 +32,18 @@ def requested_last_id(request: Request) -> str | None:
     if raw is None or raw.strip() == "":
         return None
     parsed = parse_stream_id(raw)
-    if parsed is None:
-        raise BadRequest(f"not an event id: {raw[:64]!r} (expected e.g. 1732451234567-0)",
-                         code="invalid_event_id")
+    # Nothing can follow the greatest id, and Redis refuses a range that starts after it.
+    if parsed is None or parsed == (MAX_ID_PART, MAX_ID_PART):
+        raise BadRequest(f"not an event id: {raw[:64]!r} (expected e.g. 1732451234567-0, "
+                         f"each part below 2^64)", code="invalid_event_id")
     return f"{parsed[0]}-{parsed[1]}"
 
 
 def wants_json(request: Request) -> bool:
-    if request.query_params.get("format") == "json":
+    requested = request.query_params.get("format")
+    if requested is not None:
+        if requested != "json":
+            raise InvalidBody("format: only json (or no format, for text/event-stream)", field="format")
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/event-stream" not in accept
@@ -71,8 +75,10 @@ async def job_events(request: Request) -> Response:
 
 async def readable_job(request: Request, state: AppState, job_id: str) -> StoredJob:
     # A thousand followers of one job attaching at once read its record once.
-    found = await state.records.get(job_id, lambda: load_job(state.redis, state.keys, job_id))
-    return await check_access(request, state, job_id, found, token_ok=True)
+    return await check_access(
+        request, state, job_id,
+        lambda: state.records.get(job_id, lambda: load_job(state.redis, state.keys, job_id)), token_ok=True,
+    )
 
 
 async def history_json(request: Request, state: AppState, job_id: str, after_id: str | None) -> Response:

@@ -17,6 +17,7 @@ from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
 from jobs.store.listing import list_jobs
 from jobs.store.pages import read_pages
 from jobs.store.records import StoredJob, load_job
+from streams.ascii_decimal import parse_ascii_decimal
 
 from ..auth import authenticate, check_access
 from ..errors import Conflict, InvalidBody, RateLimited, from_validation_error, job_not_found
@@ -103,8 +104,8 @@ async def same_as_before(state: AppState, earlier: Earlier, body_hash: str) -> R
 
 async def accessible_job(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, StoredJob]:
     job_id = request.path_params["job_id"]
-    stored = await load_job(state.redis, state.keys, job_id)
-    return job_id, await check_access(request, state, job_id, stored, token_ok=token_ok)
+    return job_id, await check_access(request, state, job_id, lambda: load_job(state.redis, state.keys, job_id),
+                                      token_ok=token_ok)
 
 
 async def get_job(request: Request) -> Response:
@@ -117,16 +118,34 @@ PAGE_KINDS = ("crawl", "batch")
 WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED)
 
 
+MAX_PAGE_LIMIT = 100
+# Far past any crawl's page count (LRANGE takes a signed 64-bit offset).
+MAX_PAGE_OFFSET = 2**31 - 1
+
+
+def query_number(request: Request, name: str, default: int, *, minimum: int, maximum: int, meaning: str) -> int:
+    """A query parameter in ASCII digits within range, else 422 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    value = parse_ascii_decimal(raw, minimum=minimum, maximum=maximum)
+    if value is None:
+        raise InvalidBody(f"{name}: {meaning}", field=name)
+    return value
+
+
+def page_limit(request: Request) -> int:
+    return query_number(request, "limit", 20, minimum=1, maximum=MAX_PAGE_LIMIT,
+                        meaning=f"a whole number from 1 to {MAX_PAGE_LIMIT}")
+
+
 async def page_results(request: Request, state: AppState, job_id: str, stored: StoredJob) -> Response:
     """A crawl's or batch's pages, a slice at a time, while it runs and after."""
     params = request.query_params
-    cursor, limit = params.get("cursor", "0"), params.get("limit", "20")
-    if not cursor.isdigit():
-        raise InvalidBody("cursor: a page offset this service gave out", field="cursor")
-    if not limit.isdigit() or not 1 <= int(limit) <= 100:
-        raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
-    start = int(cursor)
-    entries, total = await read_pages(state.redis, state.keys, job_id, start, int(limit))
+    start = query_number(request, "cursor", 0, minimum=0, maximum=MAX_PAGE_OFFSET,
+                         meaning="a page offset this service gave out")
+    limit = page_limit(request)
+    entries, total = await read_pages(state.redis, state.keys, job_id, start, limit)
     status = stored.status
     finished = status.is_terminal
     end = start + len(entries)
@@ -178,12 +197,10 @@ async def list_owned_jobs(request: Request) -> Response:
         status = JobStatus(raw_status) if raw_status else None
     except ValueError as exc:
         raise InvalidBody(f"status: one of {', '.join(JobStatus)}", field="status") from exc
-    raw_limit = params.get("limit", "20")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise InvalidBody("limit: a whole number from 1 to 100", field="limit")
+    limit = page_limit(request)
     try:
         page = await list_jobs(state.redis, state.keys, caller.owner, status=status,
-                               cursor=params.get("cursor"), limit=int(raw_limit))
+                               cursor=params.get("cursor"), limit=limit)
     except ValueError as exc:
         raise InvalidBody(str(exc), field="cursor") from exc
     jobs = [record.public(await signed_links(state, record.id)) for record in page.jobs]
@@ -201,3 +218,13 @@ async def retry(request: Request) -> Response:
     if record is None:
         raise job_not_found(job_id)
     return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)
+
+
+async def jobs_collection(request: Request) -> Response:
+    """`/jobs`: one route for both methods, so a 405 lists them all in `Allow`."""
+    return await (submit if request.method == "POST" else list_owned_jobs)(request)
+
+
+async def job_resource(request: Request) -> Response:
+    """`/jobs/{id}`: one route for both methods, so a 405 lists them all in `Allow`."""
+    return await (cancel if request.method == "DELETE" else get_job)(request)
