@@ -29,6 +29,10 @@ aiohttp <3.15 (jobs/fetch/transports/aiohttp_*.py) - test_aiohttp_*
     aiohttp.helpers.is_ip_address
 html-to-markdown <3.22 (jobs/extract/markdown.py) - test_html_to_markdown_*
     html_to_markdown._html_to_markdown: ConversionOptions, PreprocessingOptions, convert
+redis <6 (jobs/redis_connection.py, MasterPool) - test_redis_sentinel_*
+    SentinelConnectionPool.sentinel_manager, Sentinel.sentinels  closed with the pool;
+        disconnect(inuse_connections=False) is its "drop idle links to a former master";
+        SentinelConnectionPool and BlockingConnectionPool mixed (both pass keywords on via super())
 uvicorn's request cycle (service/sse.py): guarded in tests/repo/test_sse_internals.py.
 
 No longer used (replaced by public APIs): arq's Worker._release_sem_dec_counter_on_complete
@@ -236,3 +240,18 @@ def test_html_to_markdown_native_module_markdown_calls_is_there() -> None:
     assert converted.strip() == "a [link](https://example.com/b)", changed(
         "html-to-markdown", "html_to_markdown._html_to_markdown.convert", "jobs/extract/markdown.py",
         "its ConversionOptions or convert() no longer take what _convert passes")
+
+
+def test_redis_sentinel_pool_parts_master_pool_builds_on_are_there() -> None:
+    from redis.asyncio import Redis
+    from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+
+    from jobs.redis_connection import BlockingMasterPool
+
+    sentinel = Sentinel([("127.0.0.1", 26379)])  # type: ignore[no-untyped-call]
+    pool = BlockingMasterPool("mymaster", sentinel, max_connections=2, timeout=1)
+    assert pool.sentinel_manager is sentinel and pool.is_master, "SentinelConnectionPool.sentinel_manager"
+    assert all(isinstance(node, Redis) for node in sentinel.sentinels), "Sentinel.sentinels"
+    assert (pool.max_connections, pool.timeout) == (2, 1), "BlockingConnectionPool under SentinelConnectionPool"
+    assert "inuse_connections=False" in inspect.getsource(SentinelConnectionPool.get_master_address), \
+        "SentinelConnectionPool.get_master_address drops idle connections through disconnect()"
