@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openapi_spec_validator import validate
 
+from service.openapi import openapi_document
 from tests.support.stack import Stack
 
 # The pages for people, and the schema itself: served, but not part of the API the schema describes.
@@ -33,3 +34,21 @@ async def test_docs_page_is_served_without_any_cdn(stack: Stack) -> None:
         response = await stack.client.get(asset)
         assert response.status_code == 200 and "https://" not in response.text
     assert (await stack.client.get("/docs/../app.py")).status_code == 404
+
+
+async def test_the_security_scheme_is_declared_only_when_a_key_is_required(stack: Stack) -> None:
+    document = (await stack.client.get("/openapi.json")).json()
+    assert "securitySchemes" not in document["components"] and "security" not in document
+    with_keys = openapi_document(auth_required=True)
+    validate(with_keys)
+    assert with_keys["security"] == [{"apiKey": []}]
+    assert with_keys["paths"]["/health"]["get"]["security"] == []  # health and metrics never need a key
+    assert "401" in with_keys["paths"]["/queue"]["get"]["responses"]
+
+
+async def test_a_405_lists_every_method_of_the_resource(stack: Stack) -> None:
+    for path, methods in (("/jobs/" + "0" * 32, {"GET", "DELETE"}), ("/jobs", {"GET", "POST"})):
+        response = await stack.client.request("OPTIONS", path)
+        assert response.status_code == 405
+        allowed = {method.strip() for method in response.headers["allow"].split(",")}
+        assert methods <= allowed <= methods | {"HEAD"}
