@@ -7,6 +7,7 @@ import pytest
 import redis
 
 from service.settings import WebSettings
+from tests.support.listeners import Canary
 from tests.support.redis_server import RedisServer
 from tests.support.servers import serve_in_thread
 from tests.support.site import site_app
@@ -40,6 +41,12 @@ def settings(redis_url: str) -> WebSettings:
         allowed_ports="*",
         fetch_timeout_s=10,
         sse_keepalive_s=15,
+        # Transient failures are retried as in production, without the production waits;
+        # the tests of the retry schedule set their own.
+        retry_base_s=0.01,
+        retry_max_delay_s=0.05,
+        # A retry is picked up at the worker's next poll (no wake is published for it): poll often.
+        worker_poll_s=0.1,
     )
 
 
@@ -64,3 +71,19 @@ async def idle_stack(settings: WebSettings) -> AsyncIterator[Stack]:
 
     async with running_stack(settings, workers=0) as running:
         yield running
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    """A listener on 127.0.0.1 that counts connections: a refused URL must leave it at 0."""
+    bait = Canary("127.0.0.1")
+    yield bait
+    bait.close()
+
+
+@pytest.fixture
+def canary6() -> Iterator[Canary]:
+    """The same on ::1."""
+    bait = Canary("::1")
+    yield bait
+    bait.close()

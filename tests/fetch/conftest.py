@@ -6,15 +6,14 @@ backend (`[httpx]`, `[aiohttp]`): each guarantee must hold on both.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
 from jobs.fetch import AddressPolicy, FetchLimits, PageFetcher
 from jobs.fetch.guarded_client import BACKENDS, Backend
-
-from .servers import Canary, HTTPServer
+from tests.support.raw_http import HTTPServer
 
 FetcherFactory = Callable[..., PageFetcher]
 
@@ -24,20 +23,6 @@ async def server() -> AsyncIterator[HTTPServer]:
     srv = await HTTPServer().start()
     yield srv
     await srv.close()
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    c = Canary("127.0.0.1")
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def canary6() -> Iterator[Canary]:
-    c = Canary("::1")
-    yield c
-    c.close()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,8 +10,7 @@ import zstandard
 
 from jobs.errors import FetchError, UnsupportedContent
 from jobs.fetch.decompress import CHUNK, make_decoder
-
-from .servers import brotli_bomb, deflate, gzip, gzip_bomb_parts, zstd_bomb
+from tests.support.bombs import brotli_bomb, deflate, gzip, gzip_bomb_parts, zstd_bomb
 
 TEXT = b"<p>The quick brown fox jumps over the lazy dog.</p>\n" * 500
 

@@ -17,9 +17,9 @@ from jobs.fetch import (
     translate_error,
 )
 from jobs.fetch.guarded_client import Backend
+from tests.support.raw_http import HTTPServer, reply
 
 from .conftest import FetcherFactory
-from .servers import HTTPServer, reply
 
 
 class HostileDNS:

@@ -15,10 +15,12 @@ import pytest
 from jobs.errors import BlockedAddress, FetchError, InvalidURL, JobError
 from jobs.fetch import AddressPolicy, FetchLimits, guarded_client, translate_error
 from jobs.fetch.guarded_client import Backend
+from tests.support.fake_dns import FakeDNS
+from tests.support.listeners import Canary, server_beside_canary
+from tests.support.raw_http import HTTPServer, redirect, reply
 
 from .cases import BLOCKED, INVALID
 from .conftest import FetcherFactory
-from .servers import Canary, FakeDNS, HTTPServer, redirect, reply
 
 
 @pytest.mark.parametrize(("template", "error"), BLOCKED + INVALID)
@@ -69,18 +71,8 @@ async def twin() -> AsyncIterator[tuple[HTTPServer, Canary]]:
 
     A host name rebound from one to the other keeps its URL, port included.
     """
-    for _ in range(20):
-        srv = await HTTPServer(host="127.0.0.2").start()
-        try:
-            bait = Canary("127.0.0.1", srv.port)
-        except OSError:
-            await srv.close()
-            continue
-        yield srv, bait
-        bait.close()
-        await srv.close()
-        return
-    raise RuntimeError("no port free on both 127.0.0.1 and 127.0.0.2")
+    async with server_beside_canary("127.0.0.2") as twins:
+        yield twins
 
 
 ONLY_127_0_0_2 = AddressPolicy(allow_private=["127.0.0.2/32"])

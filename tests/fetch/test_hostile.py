@@ -20,38 +20,22 @@ from jobs.errors import (
     UnsupportedContent,
 )
 from jobs.fetch import FetchedPage, FetchLimits
+from tests.support.bombs import deflate, gzip
+from tests.support.hostile_server import HTML, PDF, hostile_routes
+from tests.support.listeners import BlackHole, free_port
+from tests.support.raw_http import MB, Handler, HTTPServer, Request, head, raw, redirect, reply
 
 from .conftest import FetcherFactory
-from .servers import (
-    MB,
-    BlackHole,
-    Handler,
-    HTTPServer,
-    Request,
-    brotli_bomb,
-    deflate,
-    free_port,
-    gzip,
-    gzip_bomb_parts,
-    head,
-    raw,
-    redirect,
-    reply,
-    stream,
-    zstd_bomb,
-)
 
 T = TypeVar("T")
 
-HTML = b"<!doctype html><html><head><title>Hello</title></head><body><p>Hi there</p></body></html>"
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b" " * 2000
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 2000
 
 
 @pytest.fixture
 async def hostile() -> AsyncIterator[HTTPServer]:
     srv = await HTTPServer().start()
     r = srv.routes
+    r.update(hostile_routes())  # bombs, endless and lying bodies, loops, binaries: shared with tests/security
     r["/page"] = reply(body=HTML)
     r["/latin1"] = reply(
         body="<html><title>Caf\u00e9</title><p>\u00e0 bient\u00f4t</p></html>".encode("latin-1"),
@@ -89,67 +73,21 @@ async def hostile() -> AsyncIterator[HTTPServer]:
         body=gzip(zstandard.ZstdCompressor().compress(deflate(HTML))),
         headers=[("Content-Encoding", "deflate"), ("Content-Encoding", "zstd, gzip")],
     )
-    r["/unknown-encoding"] = reply(body=b"xx", headers=[("Content-Encoding", "compress")])
-    r["/deep-encoding"] = reply(body=b"xx", headers=[("Content-Encoding", "gzip, " * 50 + "br")])
     r["/gzip-truncated"] = reply(body=gzip(HTML)[:-12], headers=[("Content-Encoding", "gzip")])
     r["/gzip-corrupt"] = reply(body=b"\x1f\x8b" + b"\xff" * 50, headers=[("Content-Encoding", "gzip")])
 
-    first, unit = gzip_bomb_parts()
-    gz = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
-    r["/gzip-bomb"] = stream(first, unit, 10 * 1024, gz)  # 10 GiB of zeros
-    z_first, z_unit = gzip_bomb_parts(15)
-    df = [("Content-Type", "text/html"), ("Content-Encoding", "deflate")]
-    r["/deflate-bomb"] = stream(z_first, z_unit, 1024, df)
-    d_first, d_unit = gzip_bomb_parts(-15)
-    r["/raw-deflate-bomb"] = stream(d_first, d_unit, 1024, df)
-    br = [("Content-Type", "text/html"), ("Content-Encoding", "br")]
-    r["/br-bomb"] = stream(brotli_bomb(), b"", 0, br)
-    zs = [("Content-Type", "text/html"), ("Content-Encoding", "zstd")]
-    r["/zstd-bomb"] = stream(zstd_bomb(), b"", 0, zs)
-    gz_br = [("Content-Type", "text/html"), ("Content-Encoding", "gzip, br")]
-    r["/stacked-bomb"] = stream(brotli.compress(first + unit * 1023, quality=1), b"", 0, gz_br)
     r["/compressible"] = reply(
         body=gzip(b"<p>" + b"a" * 900_000 + b"</p>"), headers=[("Content-Encoding", "gzip")]
     )
     r["/pdf-gzipped-as-html"] = reply(body=gzip(PDF), headers=[("Content-Encoding", "gzip")])
 
     page = [("Content-Type", "text/html")]
-    r["/endless"] = stream(b"<html>", b"<p>more</p>" * 6000, 10**9, page)
-    r["/endless-chunked"] = raw(
-        head("200 OK", [*page, ("Transfer-Encoding", "chunked")]),
-        *([b"10000\r\n" + b"a" * 0x10000 + b"\r\n"] * 1000),
-    )
-    r["/huge-length"] = raw(head("200 OK", [*page, ("Content-Length", str(10**12))]), b"a" * MB)
-    r["/trickle"] = raw(
-        head("200 OK", [*page, ("Content-Length", "1000")]), *[b"a"] * 1000, delay_s=0.5
-    )
-    r["/trickle-head"] = raw(*[bytes([c]) for c in head("200 OK", page * 200)], delay_s=0.5)
-    r["/lying-length"] = raw(head("200 OK", [*page, ("Content-Length", "1000")]) + b"<p>short")
-    r["/early-close"] = raw(
-        head("200 OK", [*page, ("Transfer-Encoding", "chunked")]), b"20\r\n<p>only part of it"
-    )
-    r["/no-answer"] = raw()
-    r["/garbage"] = raw(b"HELLO THERE\r\n\r\n")
-
-    r["/loop-a"] = redirect("/loop-b")
-    r["/loop-b"] = redirect("/loop-a")
-    r["/self"] = redirect("/self", "301 Moved Permanently")
-    for n in range(30):
-        r[f"/chain/{n}"] = redirect(f"/chain/{n + 1}")
-    r["/chain/30"] = reply(body=HTML)
     r["/hop-1"] = redirect("/hop-2", "301 Moved Permanently")
     r["/hop-2"] = redirect(f"http://localhost:{srv.port}/page", "307 Temporary Redirect")
     r["/needs-cookie"] = _cookie_gate()
 
-    r["/pdf-as-html"] = reply(body=PDF)
-    r["/png-as-html"] = reply(body=PNG)
-    r["/nul-as-text"] = reply(body=b"abc\x00def", content_type="text/plain")
-    r["/untyped-pdf"] = reply(body=PDF, content_type=None)
-    r["/octet"] = reply(body=b"<html></html>", content_type="application/octet-stream")
-    r["/pdf"] = stream(b"%PDF-1.7\n", b"x" * 65536, 10**9, [("Content-Type", "application/pdf")])
     r["/video"] = reply(body=b"....", content_type="video/mp4")
 
-    r["/huge-headers"] = raw(head("200 OK", [(f"X-Pad-{i}", "v" * 1000) for i in range(1024)]))
     r["/big-headers"] = reply(body=HTML, headers=[(f"X-Pad-{i}", "v" * 1000) for i in range(80)])
     r["/long-header"] = reply(body=HTML, headers=[("X-Pad", "v" * 70_000)])
     r["/many-headers"] = reply(body=HTML, headers=[("X", "")] * 14_000)

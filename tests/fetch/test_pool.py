@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from jobs.fetch import FetchLimits
+from tests.support.raw_http import HTTPServer, Request, reply
 
 from .conftest import FetcherFactory
-from .servers import HTTPServer, Request, reply
 
 
 async def test_concurrent_fetches_share_a_bounded_set_of_connections(

@@ -11,14 +11,15 @@ admitted address itself are followed: the guard judges addresses, not spellings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 import redis
 
 from service.settings import WebSettings
-from tests.fetch.servers import Canary, HTTPServer, redirect, reply
+from tests.support.listeners import Canary, server_beside_canary
+from tests.support.raw_http import HTTPServer, redirect, reply
 from tests.support.redis_server import RedisServer
 from tests.support.stack import Stack, running_stack
 
@@ -54,27 +55,8 @@ async def twin() -> AsyncIterator[tuple[HTTPServer, Canary]]:
     A redirect that kept the port and slipped through to any loopback spelling
     would knock on the canary.
     """
-    for _ in range(20):
-        server = await HTTPServer(host=ADMITTED).start()
-        try:
-            bait = Canary("127.0.0.1", server.port)
-        except OSError:
-            await server.close()
-            continue
-        try:
-            yield server, bait
-        finally:
-            bait.close()
-            await server.close()
-        return
-    raise RuntimeError("no port free on both 127.0.0.1 and 127.0.0.2")
-
-
-@pytest.fixture
-def canary6() -> Iterator[Canary]:
-    bait = Canary("::1")
-    yield bait
-    bait.close()
+    async with server_beside_canary(ADMITTED) as twins:
+        yield twins
 
 
 # (Location, code): every one must fail the job with that code, the message

@@ -21,6 +21,34 @@ def bound_socket(host: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
+class PromptServer(uvicorn.Server):
+    """A uvicorn server that stops the moment it is asked to.
+
+    uvicorn's own main loop looks at `should_exit` every 0.1 s, a wait every test
+    that starts a server would pay again at its end; `stop()` ends it at once.
+    Without the loop's ticks, the Date header keeps the time the server started.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if not self.should_exit:
+            await self._stopping.wait()
+
+    def stop(self) -> None:
+        """Ask the server to shut down; safe to call from any thread, before or after it started."""
+        self.should_exit = True
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile: it has exited anyway
+                loop.call_soon_threadsafe(stopping.set)
+
+
 def _config(app: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app, lifespan="on", log_level="warning", timeout_graceful_shutdown=1, access_log=False,
@@ -32,7 +60,7 @@ def _config(app: Any) -> uvicorn.Config:
 async def serve_in_loop(app: Any) -> AsyncIterator[str]:
     """Serve `app` from the running loop; yields its base URL."""
     sock = bound_socket()
-    server = uvicorn.Server(_config(app))
+    server = PromptServer(_config(app))
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # the test runner owns signals
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -43,7 +71,7 @@ async def serve_in_loop(app: Any) -> AsyncIterator[str]:
         host, port = sock.getsockname()
         yield f"http://{host}:{port}"
     finally:
-        server.should_exit = True
+        server.stop()
         await task
         sock.close()
 
@@ -52,7 +80,7 @@ async def serve_in_loop(app: Any) -> AsyncIterator[str]:
 def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `app` from a thread with its own loop, so the test loop cannot starve it."""
     sock = bound_socket(host)
-    server = uvicorn.Server(_config(app))
+    server = PromptServer(_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -63,6 +91,6 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
         addr, port = sock.getsockname()
         yield f"http://{addr}:{port}"
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(10)
         sock.close()

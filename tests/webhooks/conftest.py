@@ -11,7 +11,6 @@ import pytest
 from jobs.fetch import AddressPolicy
 from jobs.webhooks.delivery import webhook_client
 from jobs.webhooks.signing import generate_secret
-from tests.fetch.servers import Canary
 
 from .receiver import Receiver, serve_receiver
 
@@ -26,13 +25,6 @@ def secret() -> str:
 @pytest.fixture
 def receiver(secret: str) -> Iterator[Receiver]:
     yield from serve_receiver(Receiver(secret))
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    c = Canary("127.0.0.1")
-    yield c
-    c.close()
 
 
 @pytest.fixture

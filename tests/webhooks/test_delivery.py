@@ -22,7 +22,8 @@ from jobs.webhooks.delivery import (
     redelivery_delay_s,
 )
 from jobs.webhooks.signing import message_id
-from tests.fetch.servers import Canary, HTTPServer, Request, free_port, head, reply
+from tests.support.listeners import Canary, free_port
+from tests.support.raw_http import HTTPServer, Request, head, reply
 
 from .conftest import ClientFactory
 from .receiver import Receiver

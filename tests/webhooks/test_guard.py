@@ -6,7 +6,8 @@ import pytest
 
 from jobs.fetch import AddressPolicy
 from jobs.webhooks.delivery import WebhookDeliveryError, deliver_once, deliver_webhook
-from tests.fetch.servers import Canary, FakeDNS
+from tests.support.fake_dns import FakeDNS
+from tests.support.listeners import Canary
 
 from .conftest import ClientFactory
 from .receiver import Receiver

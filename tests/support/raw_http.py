@@ -1,17 +1,11 @@
-"""Loopback servers for the fetcher tests: raw asyncio HTTP, a canary, a black hole."""
+"""A raw HTTP/1.1 server on loopback, and handlers that send exactly the bytes a test chooses."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import cache
-
-import brotli
-import zstandard
 
 MB = 1024 * 1024
 
@@ -166,120 +160,3 @@ def _parse(data: bytes) -> Request:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
     return Request(method, path, headers)
-
-
-class FakeDNS:
-    """Plays DNS: answers from a table, or from a function of how often a name was asked."""
-
-    def __init__(self, answers: dict[str, list[str] | Callable[[int], list[str]]]) -> None:
-        self._answers = answers
-        self.lookups: list[str] = []
-
-    async def resolve(self, host: str, port: int) -> list[str]:
-        self.lookups.append(host)
-        answer = self._answers.get(host)
-        if answer is None:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return answer(self.lookups.count(host)) if callable(answer) else list(answer)
-
-
-class Canary:
-    """Listening sockets nobody accepts on: any connection attempt shows in their queue.
-
-    The kernel completes the handshake whether or not we accept, so counting
-    what is queued proves, without any waiting, whether anything connected.
-    """
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.bind((host, port))
-        self._sock.listen(128)
-        self._sock.setblocking(False)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self.hits = 0
-
-    def contacted(self) -> int:
-        """How many connections arrived so far."""
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except BlockingIOError:
-                return self.hits
-            conn.close()
-            self.hits += 1
-
-    def close(self) -> None:
-        self.contacted()
-        self._sock.close()
-
-
-class BlackHole:
-    """A listener whose accept queue is full, so new connections hang (connect timeout)."""
-
-    def __init__(self) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(0)
-        self.port: int = self._sock.getsockname()[1]
-        self._fillers: list[socket.socket] = []
-        for _ in range(8):
-            filler = socket.socket()
-            filler.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                filler.connect(("127.0.0.1", self.port))
-            self._fillers.append(filler)
-
-    def close(self) -> None:
-        for filler in self._fillers:
-            filler.close()
-        self._sock.close()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on (connections to it are refused)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-# Bombs: tiny on the wire, huge once decoded.
-
-
-@cache
-def gzip_bomb_parts(wbits: int = 31) -> tuple[bytes, bytes]:
-    """(first, unit): after a full flush, every MiB of zeros compresses to the same bytes.
-
-    first + unit * n decodes to n + 1 MiB of zeros, so a 10 GiB bomb costs the
-    server nothing. The trailer never comes: the client must give up first.
-    """
-    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
-    c = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    unit = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
-    return first, unit
-
-
-@cache
-def brotli_bomb(mib: int = 1024) -> bytes:
-    c = brotli.Compressor(quality=1)
-    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
-    return b"".join(c.process(zeros) for _ in range(mib)) + c.finish()
-
-
-@cache
-def zstd_bomb(mib: int = 1024) -> bytes:
-    c = zstandard.ZstdCompressor(level=1).compressobj()
-    zeros = b" " * MB  # spaces, not NULs: the sniffer would stop a NUL bomb first
-    return b"".join(c.compress(zeros) for _ in range(mib)) + c.flush()
-
-
-def gzip(data: bytes) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, 31)
-    return c.compress(data) + c.flush()
-
-
-def deflate(data: bytes, *, raw_deflate: bool = False) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -15 if raw_deflate else 15)
-    return c.compress(data) + c.flush()
