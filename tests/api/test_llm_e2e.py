@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,9 +24,17 @@ def shop() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(params=["full", "no_json_schema", "no_response_format"])
+# What the stub server supports: everything, no json_schema, no response_format at all.
+SERVERS: dict[str, Callable[[StubLLM], StubLLM]] = {
+    "full": StubLLM.full,
+    "no_json_schema": StubLLM.no_json_schema,
+    "no_response_format": StubLLM.no_response_format,
+}
+
+
+@pytest.fixture(params=sorted(SERVERS))
 def stub(request: pytest.FixtureRequest) -> Iterator[StubLLM]:
-    server = getattr(StubLLM(canned=ANSWER), request.param)()
+    server = SERVERS[request.param](StubLLM(canned=ANSWER))
     yield from serve_stub(server)
 
 

@@ -55,6 +55,11 @@ class StubLLM:
     released: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def full(self) -> StubLLM:
+        """A server that supports every response_format."""
+        self.refusals = {}
+        return self
+
     def no_json_schema(self, status: int = 400, body: Any = None) -> StubLLM:
         self.refusals = {"json_schema": (status, body or _error(NOT_SUPPORTED.format(kind="json_schema")))}
         return self
