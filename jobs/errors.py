@@ -13,6 +13,7 @@
     ├── LLMError                  llm_error
     ├── JobTimeout                job_timeout
     ├── JobCancelled              cancelled
+    ├── InvalidPayload            invalid_payload     arq's queue held a payload no worker can run
     └── InternalError             internal_error      a bug of ours, never a page's fault
 
 Errors from libraries below (httpx, redis, openai ...) are translated into
@@ -112,6 +113,12 @@ class JobTimeout(JobError):
 
 class JobCancelled(JobError):
     code = "cancelled"
+
+
+class InvalidPayload(JobError):
+    """The job's arq payload is missing, not JSON, or does not fit the function it names."""
+
+    code = "invalid_payload"
 
 
 class InternalError(JobError):

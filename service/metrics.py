@@ -37,6 +37,11 @@ class QueueCollector(Collector):
         for status in ("completed", "failed", "cancelled"):
             ended.add_metric([status], stats[status])
         yield ended
+        # Counted by workers as they throw payloads out (jobs.worker.poison), whether or not a job had them.
+        invalid = CounterMetricFamily("scrapestream_invalid_payloads",
+                                      "arq payloads workers could not run (not JSON, wrong shape, unknown function)")
+        invalid.add_metric([], stats["invalid_payloads"])
+        yield invalid
 
 
 class Metrics:

@@ -6,6 +6,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from jobs.queue.payloads import INVALID_PAYLOADS_FIELD
 from jobs.store.records import job_priorities
 from jobs.worker.heartbeat import STALE_AFTER_MS
 from streams.events import now_ms
@@ -41,5 +42,6 @@ async def queue_stats(redis: Redis, keys: Keyspace) -> dict[str, Any]:
         "completed": int(ended.get(b"completed", 0)),
         "failed": int(ended.get(b"failed", 0)),
         "cancelled": int(ended.get(b"cancelled", 0)),
+        "invalid_payloads": int(ended.get(INVALID_PAYLOADS_FIELD.encode(), 0)),
         "workers": len(live_names),
     }
