@@ -14,6 +14,7 @@ arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
         (the poll replaced by a wake; redis-py 5's aclose; claiming every free slot): fingerprinted
     Worker._jobs_started, run_job, handle_sig (drain on SIGTERM, arq's otherwise),
         _cancel_aborted_jobs, heart_beat; run_job awaits on_job_end before it frees the lease
+        (run_job is also overridden, signature-guarded: a payload check, then arq's own)
     Worker attributes sem, job_counter, tasks, job_tasks, _pool, _handle_signals, ...
 httpcore <1.1 (jobs/fetch/transports/httpcore_pool.py, _transport.py) - test_httpcore_*
     AsyncConnectionPool._assign_requests_to_connections  overridden (fingerprinted),
