@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 MAX_URL_LENGTH = 2048
 # How far ahead a job may be scheduled, by delay_s or run_at.
 MAX_DELAY_S: Final = 30 * 86_400
+_ISO_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
 
 
 class JobStatus(StrEnum):
@@ -162,6 +166,16 @@ class BaseJobRequest(BaseModel):
         None, description="Start at this time (ISO 8601; UTC if no offset), at most 30 days ahead."
     )
     webhook: WebhookSpec | None = None
+
+    @field_validator("run_at", mode="before")
+    @classmethod
+    def _run_at_is_a_date_time(cls, value: Any) -> Any:
+        # pydantic would also read 0 or "0" as a Unix time; the contract is an ISO 8601 string.
+        if isinstance(value, str) and not _ISO_DATE_TIME.fullmatch(value):
+            raise ValueError("an ISO 8601 date and time, e.g. 2030-01-01T09:00:00Z")
+        if not isinstance(value, str | datetime | None):
+            raise ValueError("an ISO 8601 date and time as a string, e.g. 2030-01-01T09:00:00Z")
+        return value
 
     @field_validator("run_at")
     @classmethod

@@ -45,8 +45,8 @@ _ID_PART = ascii_decimal_pattern(MAX_ID_PART)
 # (nothing can follow it); empty means "from the start".
 EVENT_ID_PATTERN = f"^(?!{MAX_ID_PART}-{MAX_ID_PART}$)(?:{_ID_PART}(?:-{_ID_PART})?)?$"
 EVENT_ID = {"type": "string", "pattern": EVENT_ID_PATTERN}
-LIST_CURSOR = {"type": "string", "pattern": f"^{ascii_decimal_pattern(MAX_CURSOR_MS)}:[0-9A-Za-z]{{1,64}}$",
-               "description": "`next_cursor` of the previous page."}
+LIST_CURSOR = {"type": "string", "pattern": f"^(?:{ascii_decimal_pattern(MAX_CURSOR_MS)}:[0-9A-Za-z]{{1,64}})?$",
+               "description": "`next_cursor` of the previous page (empty or absent: the first page)."}
 # One SSE event as it is framed (OpenAPI before 3.2: `schema` describes one event of the stream).
 SSE_EVENT = {
     "type": "object",
@@ -58,6 +58,41 @@ SSE_EVENT = {
         "retry": {"type": "integer", "minimum": 0},
     },
 }
+
+
+# The URLs this document promises are accepted: http(s), a host of letter-led labels (never read as an
+# IP address, never an IDNA-refused hyphen pair), the default port, a plain path. A strict subset of what
+# `validate_url` admits (IDNs, ports, queries …), which README's URL rules describe in full.
+URL_PATTERN = r"^https?://[a-z][a-z0-9]{0,30}(?:\.[a-z][a-z0-9]{0,30}){0,4}(?:/[A-Za-z0-9._~-]{0,40}){0,6}$"
+
+
+# Any text with a character str.strip() keeps: what AskRequest takes as a question.
+NOT_BLANK = "[^" + "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace()) + "]"
+
+
+def _declare_what_models_check(schemas: dict[str, Any]) -> None:
+    """What the request models check beyond their generated JSON Schema, declared."""
+    # Only a scrape may leave out `type` (it is the default kind).
+    for name in ("CrawlRequest", "BatchRequest", "AskRequest"):
+        schemas[name]["required"] = sorted({*schemas[name].get("required", []), "type"})
+    ask = schemas["AskRequest"]
+    ask["properties"]["questions"]["items"] = {"type": "string", "minLength": 1, "maxLength": 1000,
+                                               "pattern": NOT_BLANK}
+    ask["oneOf"] = [{"required": [name], "properties": {name: {"type": "string"}}} for name in ("job", "url")]
+
+
+def _declare_urls(schemas: dict[str, Any]) -> None:
+    """Every URL field of a request says which URLs it takes, not "a string"."""
+    url = {"type": "string", "pattern": URL_PATTERN, "maxLength": 2048}
+    for name in ("ScrapeRequest", "CrawlRequest", "WebhookSpec"):
+        schemas[name]["properties"]["url"].update(url)
+    schemas["BatchRequest"]["properties"]["urls"]["items"] = url
+    schemas["AskRequest"]["properties"]["url"]["anyOf"][0].update(url)
+
+
+# What a client can do next with a submitted job (also how a stateful fuzzer reaches real jobs).
+JOB_LINKS = {name.capitalize(): {"operationId": name, "parameters": {"job_id": "$response.body#/id"}}
+             for name in ("get", "events", "result", "cancel", "retry")}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -76,6 +111,8 @@ def openapi_document(*, auth_required: bool) -> dict[str, Any]:
         ref_template=REF,
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    _declare_urls(schemas)
+    _declare_what_models_check(schemas)
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorInfo")}}
     schemas["JobRequest"] = {
         "oneOf": [_ref(name) for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest", "AskRequest")],
@@ -92,7 +129,8 @@ def openapi_document(*, auth_required: bool) -> dict[str, Any]:
                                 "schema": {"type": "string", "maxLength": 255},
                                 "description": "A retried submit with the same key and body returns the same job."}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
-                "responses": {"202": _json(_ref("SubmitResponse"), "Accepted; `Location` is the job"),
+                "responses": {"202": {**_json(_ref("SubmitResponse"), "Accepted; `Location` is the job"),
+                                      "links": JOB_LINKS},
                               **_errors(401, 409, 413, 422, 429, 503)},
             },
             "get": {

@@ -28,9 +28,14 @@ REDIS_UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 def requested_last_id(request: Request) -> str | None:
     """`Last-Event-ID` header or `?last_event_id=`; they mean the same thing."""
-    raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
-    if raw is None or raw.strip() == "":
-        return None
+    # Both are checked when both come: a bad one is refused even where the other would win.
+    given = [raw for raw in (request.headers.get("last-event-id"), request.query_params.get("last_event_id"))
+             if raw is not None and raw.strip() != ""]
+    ids = [checked_event_id(raw) for raw in given]
+    return ids[0] if ids else None
+
+
+def checked_event_id(raw: str) -> str:
     parsed = parse_stream_id(raw)
     # Nothing can follow the greatest id, and Redis refuses a range that starts after it.
     if parsed is None or parsed == (MAX_ID_PART, MAX_ID_PART):
