@@ -13,7 +13,11 @@ from tests.support.sse import read_sse
 from tests.support.stack import Stack, running_stack
 
 
-async def test_health_counts_live_workers(stack: Stack) -> None:
+async def test_health_counts_live_workers(stack: Stack, site: str) -> None:
+    # Right after start the worker may not have beaten yet; one that has run a job has
+    # (its heartbeat task starts before its first poll). Under load this raced.
+    job = await stack.submit({"type": "scrape", "url": f"{site}/plain"})
+    await stack.wait_terminal(job["id"])
     body = (await stack.client.get("/health")).json()
     assert body == {"status": "ok", "redis": "ok", "workers": 1}
 
