@@ -63,7 +63,8 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
     webhook = WebhookSpec.model_validate(stored.request["webhook"]) if stored.request.get("webhook") else None
     run = JobRun(env, stored.id, stored.record.attempt, webhook, context.fences.get(arq_id))
     details = error.to_dict()
-    # Refused when it has ended already (sealed): its one terminal event is there.
+    # Under this claim's fence, as any attempt writes. Refused when the job has ended
+    # already (sealed: its one terminal event is there) or a newer claim owns it.
     with contextlib.suppress(JobCancelled):
         await run.publish(
             EventType.FAILED,
