@@ -6,6 +6,14 @@ trip. A terminal event seals the stream: the script records its id in the
 state hash and refuses every later append, so the terminal event is always the
 last entry and the state and the stream never disagree, whoever (worker or
 API) gets there first.
+
+A writer that holds a claim (a worker's attempt) passes its `Fence`: the
+script then also refuses, and writes nothing at all, unless the state hash
+still holds that claim's number. An attempt whose lease lapsed while it was
+stalled (and whose job a newer attempt took over) can no longer write an
+event, a page, a result or a counter, whatever it was doing when it stalled:
+whatever must not outlive the claim rides in the same script as `then`
+commands or attachments.
 """
 
 from __future__ import annotations
@@ -14,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -26,22 +33,36 @@ SEALED_FIELD = "terminal_event_id"
 # Both scripts name the field through this line, so the Python constant is the only spelling.
 _SEALED_LUA = f'local sealed = "{SEALED_FIELD}"\n'
 
+# What the append script answers when the fence does not hold (a list of ids, or nil, otherwise).
+_SUPERSEDED = 0
+
 _APPEND = LuaScript(
     _SEALED_LUA
     + """
 -- KEYS: stream, state hash, attachment key ..., then-command key ...
--- ARGV: maxlen, ttl_s, mode ("create" | "update"), event count, then-commands (JSON: [name, KEYS index
---       or 0, arg ...] each), attachment count, attachment value (one per key) ...,
+-- ARGV: maxlen, ttl_s, mode ("create" | "update" | "commands"), fence field ("": no fence), fence value,
+--       event count, attachment count, then-command count, attachment value (one per key) ...,
+--       then per then-command: name, KEYS index or 0, argument count, argument ...,
 --       then per event: type, data, terminal, field count, field, value, ...
-if ARGV[3] == "create" then
+-- Returns the ids appended; nil if the state hash is sealed or gone ("create": if it exists);
+-- 0 if the fence does not hold. Nothing is written unless ids are returned.
+-- "commands" runs only the then-commands, under the fence alone (sealed or not).
+-- Then-commands travel in ARGV as they are: a page entry or a job payload is never re-encoded.
+local mode = ARGV[3]
+if mode == "create" then
     if redis.call("EXISTS", KEYS[2]) == 1 then return false end
-elseif redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], sealed) == 1 then
+elseif mode == "update" and (redis.call("EXISTS", KEYS[2]) == 0 or redis.call("HEXISTS", KEYS[2], sealed) == 1) then
     return false
 end
-local nattach = tonumber(ARGV[6])
+if ARGV[4] ~= "" and redis.call("HGET", KEYS[2], ARGV[4]) ~= ARGV[5] then return 0 end
+local nattach = tonumber(ARGV[7])
+local commands, i = {}, 9 + nattach
+for _ = 1, tonumber(ARGV[8]) do
+    commands[#commands + 1] = i
+    i = i + 3 + tonumber(ARGV[i + 2])
+end
 local ids = {}
-local i = 7 + nattach
-for _ = 1, tonumber(ARGV[4]) do
+for _ = 1, tonumber(ARGV[6]) do
     local nfields = tonumber(ARGV[i + 3])
     local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "type", ARGV[i], "data", ARGV[i + 1])
     if nfields > 0 then redis.call("HSET", KEYS[2], unpack(ARGV, i + 4, i + 3 + 2 * nfields)) end
@@ -52,16 +73,17 @@ for _ = 1, tonumber(ARGV[4]) do
     end
     i = i + 4 + 2 * nfields
 end
-for k = 1, nattach do redis.call("SET", KEYS[2 + k], ARGV[6 + k], "EX", ARGV[2]) end
-redis.call("EXPIRE", KEYS[1], ARGV[2])
-redis.call("EXPIRE", KEYS[2], ARGV[2])
-if ARGV[5] ~= "[]" then
-    for _, command in ipairs(cjson.decode(ARGV[5])) do
-        if command[2] > 0 then
-            redis.call(command[1], KEYS[command[2]], unpack(command, 3))
-        else
-            redis.call(command[1], unpack(command, 3))
-        end
+for k = 1, nattach do redis.call("SET", KEYS[2 + k], ARGV[8 + k], "EX", ARGV[2]) end
+if mode ~= "commands" then
+    redis.call("EXPIRE", KEYS[1], ARGV[2])
+    redis.call("EXPIRE", KEYS[2], ARGV[2])
+end
+for _, at in ipairs(commands) do
+    local key, last = tonumber(ARGV[at + 1]), at + 2 + tonumber(ARGV[at + 2])
+    if key > 0 then
+        redis.call(ARGV[at], KEYS[key], unpack(ARGV, at + 3, last))
+    else
+        redis.call(ARGV[at], unpack(ARGV, at + 3, last))
     end
 end
 return ids
@@ -69,12 +91,25 @@ return ids
 )
 
 StateFields = Mapping[str, str | int | float | bytes]
+ThenArgument = str | int | float | bytes
+
+
+class Superseded(Exception):
+    """A fenced write was refused: the state hash holds a newer claim than the writer's."""
 
 
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
     maxlen: int = 10_000
     ttl_s: int = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """A writer's claim: its writes happen only while the state hash's `field` still holds `value`."""
+
+    field: str
+    value: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +123,9 @@ class ThenCommand:
 
     name: str
     key: str | None
-    args: tuple[str | int | float, ...] = ()
+    args: tuple[ThenArgument, ...] = ()
 
-    def parts(self) -> tuple[str | int | float, ...]:
+    def parts(self) -> tuple[ThenArgument, ...]:
         """The whole command, for a pipeline's `execute_command`."""
         return (self.name, *(() if self.key is None else (self.key,)), *self.args)
 
@@ -108,26 +143,45 @@ class PendingEvent:
         return cls(event_type, encode_data(dict(data)), state or {})
 
 
-def _args(
-    events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = (),
-    then: Sequence[ThenCommand] = (),
-) -> tuple[list[str], list[Any]]:
-    """(the then-commands' keys, ARGV): each then-key lands in KEYS after the stream, state and attachments."""
+def _fence_args(fence: Fence | None) -> list[Any]:
+    return ["", 0] if fence is None else [fence.field, fence.value]
+
+
+def _then_args(then: Sequence[ThenCommand], keys_before: int) -> tuple[list[str], list[Any]]:
+    """(the commands' keys, their ARGV part): each key lands in KEYS after the `keys_before` others."""
     then_keys: list[str] = []
-    commands: list[list[str | int]] = []
+    args: list[Any] = []
     for command in then:
         index = 0
         if command.key is not None:
             then_keys.append(command.key)
-            index = 2 + len(attachments) + len(then_keys)
-        commands.append([command.name, index, *(str(part) for part in command.args)])
-    encoded = orjson.dumps(commands) if commands else b"[]"
-    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, len(events), encoded, len(attachments), *attachments]
+            index = keys_before + len(then_keys)
+        args.extend((command.name, index, len(command.args), *command.args))
+    return then_keys, args
+
+
+def _args(
+    events: Sequence[PendingEvent], limits: StreamLimits, mode: str, attachments: Sequence[bytes] = (),
+    then: Sequence[ThenCommand] = (), fence: Fence | None = None,
+) -> tuple[list[str], list[Any]]:
+    """(the then-commands' keys, ARGV): each then-key lands in KEYS after the stream, state and attachments."""
+    then_keys, then_args = _then_args(then, 2 + len(attachments))
+    args: list[Any] = [limits.maxlen, limits.ttl_s, mode, *_fence_args(fence), len(events), len(attachments),
+                       len(then), *attachments, *then_args]
     for event in events:
         args.extend((event.type, event.data, "1" if event.type in TERMINAL_TYPES else "0", len(event.state)))
         for name, value in event.state.items():
             args.extend((name, value))
     return then_keys, args
+
+
+def _ids(reply: Any) -> list[str] | None:
+    """The append script's reply as ids; None if refused; Superseded if its fence did not hold."""
+    if reply == _SUPERSEDED:
+        raise Superseded("a newer claim holds the job")
+    if not reply:
+        return None
+    return [i.decode() if isinstance(i, bytes) else i for i in reply]
 
 
 async def append_events(
@@ -138,19 +192,18 @@ async def append_events(
     *,
     attach: Sequence[tuple[str, bytes]] = (),
     then: Sequence[ThenCommand] = (),
+    fence: Fence | None = None,
     limits: StreamLimits,
 ) -> list[str] | None:
     """Append events (in order) and their state changes; None if the stream is sealed or gone.
 
     Each `attach` (key, value) is stored with the same lifetime, and each `then`
     command runs, only if the append happens: a result never outlives, or
-    contradicts, its terminal event.
+    contradicts, its terminal event. With a `fence`, nothing is written unless
+    it holds, and `Superseded` is raised.
     """
-    then_keys, args = _args(events, limits, "update", [value for _, value in attach], then)
-    ids = await _APPEND(redis, [stream_key, state_key, *(key for key, _ in attach), *then_keys], args)
-    if not ids:
-        return None
-    return [i.decode() if isinstance(i, bytes) else i for i in ids]
+    then_keys, args = _args(events, limits, "update", [value for _, value in attach], then, fence)
+    return _ids(await _APPEND(redis, [stream_key, state_key, *(key for key, _ in attach), *then_keys], args))
 
 
 async def append_event(
@@ -176,6 +229,20 @@ def queue_append_events(
     """Queue `append_events` in a pipeline; its reply (ids, or None if sealed) is the pipeline's."""
     _then_keys, args = _args(events, limits, "update")
     _APPEND.queue(pipe, [stream_key, state_key], args)
+
+
+async def run_if_current(redis: Redis, stream_key: str, state_key: str, fence: Fence | None,
+                         then: Sequence[ThenCommand]) -> bool:
+    """Run `then` atomically, only while `fence` holds (always without one); whether they ran.
+
+    Neither the stream nor the state hash is touched (their limits are not read).
+    """
+    then_keys, args = _args([], StreamLimits(), "commands", then=then, fence=fence)
+    try:
+        _ids(await _APPEND(redis, [stream_key, state_key, *then_keys], args))
+    except Superseded:
+        return False
+    return True
 
 
 async def create_stream(

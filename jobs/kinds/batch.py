@@ -20,7 +20,7 @@ from jobs.kinds.crawl import CrawlLimits
 from jobs.kinds.page_work import PageOutcome, PageWork, process_page
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.models import BatchRequest
-from jobs.store.pages import error_entry, queue_set, reserve
+from jobs.store.pages import error_entry, reserve_commands, set_command
 from streams.events import EventType
 from streams.publish import PendingEvent
 
@@ -30,7 +30,7 @@ async def run_batch(
 ) -> JobOutcome:
     spec = BatchRequest.model_validate(request)
     env = run.env
-    await reserve(env.redis, env.keys, run.job_id, spec.urls, env.limits.ttl_s)
+    run.with_next_publish(*reserve_commands(env.keys, run.job_id, spec.urls, env.limits.ttl_s))
     await run.progress("fetch", 1, f"Fetching {len(spec.urls)} pages")
     politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
     gate = asyncio.Semaphore(limits.concurrency)
@@ -57,13 +57,13 @@ async def run_batch(
         data: dict[str, Any] = {"url": url, "status": outcome.status, "title": outcome.title, "index": index}
         if outcome.error_code:
             data["error"] = outcome.error_code
-        events = [PendingEvent.make(EventType.PAGE, data, {"pages": done})]
+        events = [run.page_event(data, {"pages": done})]
         percent = run.set_percent(min(99, 100 * done // len(spec.urls)))
         if percent is not None:
             events.append(PendingEvent.make(
                 EventType.PROGRESS, {"phase": "fetch", "percent": percent, "message": f"{done} of {len(spec.urls)}"},
                 {"phase": "fetch", "percent": percent}))
-        await run.publish_with(lambda pipe: queue_set(pipe, env.keys, run.job_id, index, outcome.entry), *events)
+        await run.publish_events(*events, then=[set_command(env.keys, run.job_id, index, outcome.entry)])
 
     await asyncio.gather(*(one(index, url) for index, url in enumerate(spec.urls)))
     await run.progress("store", 100, f"Fetched {done} pages, {failed} failed", defer=True)

@@ -23,7 +23,7 @@ from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.page_work import PageOutcome, PageWork, process_page
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.models import CrawlRequest
-from jobs.store.pages import error_entry, queue_push
+from jobs.store.pages import error_entry, push_commands, reset_command
 from streams.events import EventType
 from streams.publish import PendingEvent
 
@@ -146,7 +146,8 @@ async def run_crawl(
 ) -> JobOutcome:
     spec = CrawlRequest.model_validate(request)
     env = run.env
-    await env.redis.delete(env.keys.pages(run.job_id))  # a new attempt starts a new page list
+    # A new attempt starts a new page list, with its first publish: a stale attempt cannot drop it.
+    run.with_next_publish(reset_command(env.keys, run.job_id))
     # Pages finish concurrently; one at a time they are numbered and published, so
     # the stream's order is the order of `percent`.
     in_order = asyncio.Lock()
@@ -160,15 +161,13 @@ async def run_crawl(
         data = {"url": outcome.url, "status": outcome.status, "title": outcome.title, "depth": depth}
         if outcome.error_code:
             data["error"] = outcome.error_code
-        events = [PendingEvent.make(EventType.PAGE, data, {"pages": tally.pages})]
+        events = [run.page_event(data, {"pages": tally.pages})]
         if percent is not None:  # progress only when the percent moves: at most 100 of them
             message = f"{tally.pages} of at most {spec.limit} pages"
             events.append(PendingEvent.make(EventType.PROGRESS, {"phase": "fetch", "percent": percent,
                                                                   "message": message},
                                             {"phase": "fetch", "percent": percent}))
-        await run.publish_with(
-            lambda pipe: queue_push(pipe, env.keys, run.job_id, outcome.entry, env.limits.ttl_s), *events
-        )
+        await run.publish_events(*events, then=push_commands(env.keys, run.job_id, outcome.entry, env.limits.ttl_s))
 
     tally = await crawl_site(run, spec, work_for(spec), policy, limits, record)
     await run.progress("store", 100, f"Crawled {tally.pages} pages", defer=True)

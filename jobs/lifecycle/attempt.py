@@ -6,6 +6,12 @@ refuses to append once the stream is sealed by a terminal event; so when an
 append is refused, someone else (a cancel) has ended the job and the attempt
 stops where it is.
 
+Every write also carries the attempt's fence (the number its claim took,
+`jobs.queue.claim`): once a newer claim has taken the job over (this worker
+stalled past its lease), the script refuses it and writes nothing, and the
+attempt stops just the same. What an attempt stores besides events (pages, the
+result, counters) rides in that same script, so it is refused with them.
+
 Events that happen back to back (`started` and the first phases; the last
 phases and `completed`) are published together, in one round trip: each keeps
 its own timestamp and its place in the stream.
@@ -30,12 +36,13 @@ from redis.asyncio import Redis
 from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
 from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
 from jobs.models import JobStatus, WebhookSpec
+from jobs.queue.claim import FENCE_FIELD
 from jobs.queue.enqueue import queue_arq_job
 from jobs.queue.scores import queue_score
 from jobs.store.records import iso_now
 from streams.events import EventType
 from streams.keys import Keyspace
-from streams.publish import PendingEvent, StreamLimits, ThenCommand, append_events, queue_append_events
+from streams.publish import Fence, PendingEvent, StreamLimits, Superseded, ThenCommand, append_events
 
 logger = logging.getLogger("scrapestream.jobs")
 
@@ -89,9 +96,21 @@ class JobRun:
     job_id: str
     attempt: int
     webhook: WebhookSpec | None = None
+    # The number this attempt's claim took; None only for a worker that claims through arq's own loop.
+    fence: int | None = None
     _percent: int = 0
-    # Events waiting to ride along with the next publish.
+    # Events, and commands, waiting to ride along with the next publish.
     _outbox: list[PendingEvent] = field(default_factory=list)
+    _commands: list[ThenCommand] = field(default_factory=list)
+
+    def with_next_publish(self, *commands: ThenCommand) -> None:
+        """Run `commands` in the next publish's script: they happen only if it does (fenced like it)."""
+        self._commands.extend(commands)
+
+    def page_event(self, data: dict[str, Any], state: dict[str, Any] | None = None) -> PendingEvent:
+        """A `page` event, naming the attempt and worker that did the page."""
+        return PendingEvent.make(EventType.PAGE, {**data, "attempt": self.attempt, "worker": self.env.worker_name},
+                                 state)
 
     async def publish(
         self,
@@ -107,35 +126,40 @@ class JobRun:
         self._outbox.append(PendingEvent.make(event_type, data, state))
         if defer:
             return
-        events, self._outbox = self._outbox, []
-        ids = await append_events(
-            self.env.redis,
-            self.env.keys.events(self.job_id),
-            self.env.keys.record(self.job_id),
-            events,
-            attach=attach,
-            then=then,
-            limits=self.env.limits,
-        )
+        await self.publish_events(attach=attach, then=then)
+
+    async def publish_events(
+        self, *events: PendingEvent, attach: Sequence[tuple[str, bytes]] = (), then: Sequence[ThenCommand] = ()
+    ) -> None:
+        """Publish what was deferred, then `events`, with `attach` and `then` (e.g. a page), in one fenced script.
+
+        JobCancelled if refused: the job was ended, or a newer attempt owns it.
+        """
+        events = (*self._outbox, *events)
+        then = (*self._commands, *then)
+        self._outbox, self._commands = [], []
+        fence = None if self.fence is None else Fence(FENCE_FIELD, self.fence)
+        try:
+            ids = await append_events(
+                self.env.redis,
+                self.env.keys.events(self.job_id),
+                self.env.keys.record(self.job_id),
+                events,
+                attach=attach,
+                then=then,
+                fence=fence,
+                limits=self.env.limits,
+            )
+        except Superseded as exc:
+            raise JobCancelled(f"a newer attempt owns the job (this one's claim, fence {self.fence}, lapsed)") from exc
         if ids is None:
             raise JobCancelled("the job was ended while it ran (cancelled or expired)")
+        # Deliveries only for events the fenced script just appended: a stale attempt queues none.
         if self.webhook is not None:
             async with self.env.redis.pipeline(transaction=False) as pipe:
                 if queue_webhooks(pipe, self.env.keys, self.env.limits.ttl_s, self.env.priority_step_ms,
                                   self.job_id, self.webhook, list(zip(ids, events, strict=False))):
                     await pipe.execute()
-
-    async def publish_with(self, extra: Callable[[Any], None], *events: PendingEvent) -> None:
-        """Publish events in the same round trip as `extra(pipeline)` (e.g. storing a page)."""
-        events = (*self._outbox, *events)
-        self._outbox = []
-        async with self.env.redis.pipeline(transaction=False) as pipe:
-            extra(pipe)
-            queue_append_events(pipe, self.env.keys.events(self.job_id), self.env.keys.record(self.job_id), events,
-                                limits=self.env.limits)
-            replies = await pipe.execute()
-        if not replies[-1]:
-            raise JobCancelled("the job was ended while it ran (cancelled or expired)")
 
     def set_percent(self, percent: int) -> int | None:
         """Raise the job's percent; the new value if it moved (worth a progress event), else None.
@@ -159,7 +183,7 @@ class JobRun:
         )
 
     async def page(self, url: str, status: int | None, title: str | None, **extra: Any) -> None:
-        await self.publish(EventType.PAGE, {"url": url, "status": status, "title": title, **extra})
+        await self.publish_events(self.page_event({"url": url, "status": status, "title": title, **extra}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +200,16 @@ JobBody = Callable[[JobRun, dict[str, Any]], Awaitable[JobOutcome]]
 
 
 async def run_attempt(
-    env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody
+    env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody, *, fence: int | None = None
 ) -> str | RetryLater:
-    """Run one attempt; returns the final status, or RetryLater. Never raises a job's failure.
+    """Run one attempt, writing under `fence`; returns the final status, or RetryLater. Never raises a job's failure.
 
     `started` is deferred to ride with the job's first progress event: if the
     job was cancelled while queued, that publish is refused before the job has
     done anything with an effect (validation has none).
     """
     webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
-    run = JobRun(env, job_id, attempt, webhook)
+    run = JobRun(env, job_id, attempt, webhook, fence)
     await run.publish(
         EventType.STARTED,
         {"attempt": attempt, "worker": env.worker_name},
@@ -211,8 +235,8 @@ async def run_attempt(
             then=[ThenCommand("HINCRBY", env.keys.stats(), ("completed", 1))],
         )
         return JobStatus.COMPLETED
-    except JobCancelled:
-        logger.info("job %s was ended by someone else; attempt %s stops", job_id, attempt)
+    except JobCancelled as exc:
+        logger.info("job %s, attempt %s stops: %s", job_id, attempt, exc)
         return JobStatus.CANCELLED
     except JobError as exc:
         if should_retry(exc, attempt, max_attempts):

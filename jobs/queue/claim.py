@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from jobs.store.records import owner_from_reply, queue_owner_read
 from streams.keys import Keyspace
 from streams.lua import LuaScript
+from streams.publish import Fence, ThenCommand, run_if_current
 
 FENCE_FIELD = "fence"
 """The record field that counts the job's claims: the current attempt's fence."""
@@ -117,12 +118,17 @@ class RunningCap:
     # A running entry older than this is a worker that died: it no longer counts.
     stale_after_ms: int
 
-    async def release(self, redis: Redis, owner: str, job_id: str) -> None:
+    async def release(self, redis: Redis, owner: str, job_id: str, *, fence: int | None = None) -> None:
+        """Free the job's running entry; with `fence`, only while that claim is the job's current one.
+
+        A stalled attempt that a newer claim took over must not free the newer one's entry.
+        """
         if self.per_owner > 0:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.zrem(self.keys.running(owner), job_id)
-                pipe.publish(self.keys.wake_channel(), b"slot")
-                await pipe.execute()
+            job = record_id(job_id)
+            await run_if_current(redis, self.keys.events(job), self.keys.record(job),
+                                 None if fence is None else Fence(FENCE_FIELD, fence),
+                                 [ThenCommand("ZREM", self.keys.running(owner), (job_id,)),
+                                  ThenCommand("PUBLISH", None, (self.keys.wake_channel(), "slot"))])
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,10 @@
 A crawl of thousands of pages never sits in one Redis value or in worker
 memory: each page is pushed as it is done, and `GET /jobs/{id}/result` reads a
 slice with LRANGE, while the job runs and after.
+
+Every write to the list is a command for the fenced script that publishes the
+attempt's events (`JobRun.publish_events`): an attempt that a newer one took
+over cannot add, overwrite or drop an entry.
 """
 
 from __future__ import annotations
@@ -12,33 +16,40 @@ from typing import Any, cast
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from streams.keys import Keyspace
+from streams.publish import ThenCommand
 
 
 def error_entry(url: str, code: str, message: str, **extra: Any) -> bytes:
     return orjson.dumps({"url": url, "error": {"code": code, "message": message}, **extra})
 
 
-def queue_push(pipe: Pipeline, keys: Keyspace, job_id: str, entry: bytes, ttl_s: int) -> None:
-    pipe.rpush(keys.pages(job_id), entry)
-    pipe.expire(keys.pages(job_id), ttl_s)
+def push_commands(keys: Keyspace, job_id: str, entry: bytes, ttl_s: int) -> list[ThenCommand]:
+    """Append a page's entry: commands for the script that publishes its `page` event (fenced with it)."""
+    return [ThenCommand("RPUSH", keys.pages(job_id), (entry,)), ThenCommand("EXPIRE", keys.pages(job_id), (ttl_s,))]
 
 
-def queue_set(pipe: Pipeline, keys: Keyspace, job_id: str, index: int, entry: bytes) -> None:
-    pipe.lset(keys.pages(job_id), index, entry)  # type: ignore[arg-type]  # redis-py takes bytes here too
+def set_command(keys: Keyspace, job_id: str, index: int, entry: bytes) -> ThenCommand:
+    """Fill a reserved slot with a page's entry, in the script that publishes its `page` event."""
+    return ThenCommand("LSET", keys.pages(job_id), (index, entry))
 
 
-async def reserve(redis: Redis, keys: Keyspace, job_id: str, urls: list[str], ttl_s: int) -> None:
-    """One placeholder per URL, so a batch's entries keep the order of its URLs."""
+def reset_command(keys: Keyspace, job_id: str) -> ThenCommand:
+    """Drop the page list: a new attempt starts a new one (in its first, fenced, publish)."""
+    return ThenCommand("DEL", keys.pages(job_id))
+
+
+def reserve_commands(keys: Keyspace, job_id: str, urls: list[str], ttl_s: int) -> list[ThenCommand]:
+    """One placeholder per URL, so a batch's entries keep the order of its URLs (a new list per attempt)."""
     key = keys.pages(job_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(key)
-        for start in range(0, len(urls), 500):
-            pipe.rpush(key, *[orjson.dumps({"url": url, "pending": True}) for url in urls[start:start + 500]])
-        pipe.expire(key, ttl_s)
-        await pipe.execute()
+    commands = [reset_command(keys, job_id)]
+    # In chunks: a Lua call unpacks its arguments on a stack of a few thousand slots.
+    for start in range(0, len(urls), 500):
+        entries = tuple(orjson.dumps({"url": url, "pending": True}) for url in urls[start:start + 500])
+        commands.append(ThenCommand("RPUSH", key, entries))
+    commands.append(ThenCommand("EXPIRE", key, (ttl_s,)))
+    return commands
 
 
 async def read_pages(redis: Redis, keys: Keyspace, job_id: str, start: int, count: int) -> tuple[list[bytes], int]:

@@ -28,11 +28,14 @@ async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner:
                body: JobBody) -> str:
     context = worker_context(ctx)
     env = context.env
+    # The claim's fence: every write of the attempt (and the release of its running slot) is refused
+    # once a newer claim took the job over. None under arq's own worker, which claims without one.
+    fence = context.fences.get(ctx["job_id"])
     try:
         # arq counts tries from 1 per enqueue; a client's re-run continues the count.
-        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body)
+        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body, fence=fence)
     finally:
-        await context.running_cap.release(env.redis, owner, job_id)
+        await context.running_cap.release(env.redis, owner, job_id, fence=fence)
     if isinstance(outcome, RetryLater):
         raise Retry(defer=outcome.delay_s)
     return outcome

@@ -41,13 +41,3 @@ async def leave(redis: Redis, keys: Keyspace, worker_name: str) -> None:
 async def count_live_workers(redis: Redis, keys: Keyspace) -> int:
     count: int = await redis.zcount(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf")
     return count
-
-
-async def renew_leases(redis: Redis, keys: Keyspace, arq_job_ids: list[str], lease_s: float) -> None:
-    """Extend the in-progress keys of the jobs this worker runs (see `jobs.worker.runner`)."""
-    if not arq_job_ids:
-        return
-    async with redis.pipeline(transaction=False) as pipe:
-        for job_id in arq_job_ids:
-            pipe.pexpire(keys.arq_in_progress(job_id), int(lease_s * 1000))  # a no-op once it is gone
-        await pipe.execute()

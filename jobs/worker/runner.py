@@ -51,7 +51,8 @@ from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
 from jobs.worker.drain import requeue_drained
 from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
-from jobs.worker.heartbeat import heartbeat, heartbeat_every_s, leave, renew_leases
+from jobs.worker.heartbeat import heartbeat, heartbeat_every_s, leave
+from jobs.worker.leases import finish_held_job, renew_leases
 from jobs.worker.poison import PoisonGuard
 from streams.events import now_ms
 from streams.keys import Keyspace
@@ -142,16 +143,38 @@ class InstantWorker(Worker):
 
     async def _heartbeat_forever(self) -> None:
         # Its own task: a worker whose slots are all busy is alive all the same.
-        env = worker_context(self.ctx).env
+        context = worker_context(self.ctx)
+        env = context.env
         every_s = heartbeat_every_s(self.lease_s)
         while True:
             try:
                 if self._drain is None:  # a draining worker is no longer one that takes jobs
                     await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
-                await renew_leases(self.pool, env.keys, list(self.tasks), self.lease_s)
+                self._stop_lapsed(await renew_leases(self.pool, env.keys, env.worker_name, dict(context.fences),
+                                                     self.lease_s))
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
             await asyncio.sleep(every_s)
+
+    def _stop_lapsed(self, job_ids: list[str]) -> None:
+        """Cancel the jobs whose lease this worker lost (it stalled): another claim runs them, or will.
+
+        Nothing is written for them: their writes are fenced, and `finish_job` leaves what is
+        now the other claim's. One not yet in its function is stopped at the next renewal.
+        """
+        for job_id in job_ids:
+            function = self.job_tasks.get(job_id)
+            if function is not None and not function.done():
+                logger.warning("lost the lease of job %s (this worker stalled past it); stopping it", job_id)
+                function.cancel()
+
+    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None, result_timeout_s: float | None,
+                         keep_result_forever: bool, incr_score: int | None, keep_in_progress: float | None) -> None:
+        """arq's `finish_job`, only while this worker's claim still holds the job's lease (`jobs.worker.leases`)."""
+        context = worker_context(self.ctx)
+        await finish_held_job(self.pool, context.env.keys, job_id, holder=context.env.worker_name,
+                              fence=context.fences.get(job_id, 0), finish=finish, incr_score=incr_score,
+                              keep_in_progress=keep_in_progress)
 
     def handle_sig(self, signum: signal.Signals) -> None:
         """SIGTERM and SIGINT drain (a second one ends the drain now); any other signal is arq's stop."""

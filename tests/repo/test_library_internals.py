@@ -12,6 +12,8 @@ Internals still used (guard: the test named after each group):
 arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
     Worker.main, Worker.close, Worker._poll_iteration  overridden by copies of arq's own
         (the poll replaced by a wake; redis-py 5's aclose; claiming every free slot): fingerprinted
+    Worker.finish_job  overridden by a fenced copy (only while the worker holds the lease): fingerprinted,
+        and run_job must still call it with its seven arguments in order
     Worker._jobs_started, run_job, handle_sig (drain on SIGTERM, arq's otherwise),
         _cancel_aborted_jobs, heart_beat; run_job awaits on_job_end before it frees the lease
         (run_job is also overridden, signature-guarded: a payload check, then arq's own)
@@ -82,6 +84,7 @@ ARQ_COPIED = {
     "main": "0ecb21ce3368eccd",
     "close": "d14f94e939753f5e",
     "_poll_iteration": "489ccd5a28868742",
+    "finish_job": "93bb5bdcf65892e5",
 }
 ARQ_CALLED = {
     "_jobs_started": "(self) -> int",
@@ -120,6 +123,14 @@ def test_arq_worker_run_job_awaits_on_job_end_before_it_frees_the_lease() -> Non
     hook, finish = source.find("await self.on_job_end(ctx)"), source.find("self.finish_job(")
     assert 0 <= hook < finish, changed(
         "arq", "Worker.run_job", RUNNER, "it no longer awaits on_job_end before finish_job frees the lease")
+
+
+def test_arq_worker_run_job_calls_finish_job_with_the_arguments_instant_worker_takes() -> None:
+    """InstantWorker.finish_job takes them positionally: a new or reordered argument would be misread."""
+    call = inspect.getsource(Worker.run_job).split("self.finish_job(", 1)[-1].split(")", 1)[0]
+    assert [part.strip() for part in call.split(",") if part.strip()] == [
+        "job_id", "finish", "result_data", "result_timeout_s", "keep_result_forever", "incr_score", "keep_in_progress",
+    ], changed("arq", "Worker.run_job", RUNNER, "its call of finish_job, which InstantWorker overrides, changed")
 
 
 async def test_arq_worker_attributes_instant_worker_reads_are_there() -> None:

@@ -31,13 +31,15 @@ from jobs.lifecycle.idempotency import claim_key
 from jobs.lifecycle.rerun import rerun_job
 from jobs.lifecycle.submit import QueueConfig, submit_job
 from jobs.models import ScrapeRequest
-from jobs.queue.claim import RunningCap, claim_jobs
+from jobs.queue.claim import FENCE_FIELD, RunningCap, claim_jobs
 from jobs.queue.scores import promote_due
+from jobs.store.pages import push_commands
+from jobs.worker.leases import finish_held_job, renew_leases
 from service.ratelimit import submission_wait_s
 from streams.events import now_ms
 from streams.keys import Keyspace
 from streams.lua import LuaScript
-from streams.publish import PendingEvent, StreamLimits, ThenCommand, append_events, queue_append_events
+from streams.publish import Fence, PendingEvent, StreamLimits, ThenCommand, append_events, queue_append_events
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGES = ("streams", "jobs", "service")
@@ -167,6 +169,16 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
         [PendingEvent.make("completed", {"summary": {}}, {"status": "completed"})],
         attach=[(keys.result(now_job.id), b"{}")], then=[ThenCommand("HINCRBY", keys.stats(), ("completed", 1))],
         limits=limits))
+    # What an attempt writes under its claim's fence: a page with its entry, its lease, its running slot.
+    fence = claimed[0].fence if claimed[0].job_id == later_job.id else claimed[1].fence
+    await watch.run("fenced page", lambda: append_events(
+        redis, keys.events(later_job.id), keys.record(later_job.id), [PendingEvent.make("page", {"url": page})],
+        then=push_commands(keys, later_job.id, b"{}", 600), fence=Fence(FENCE_FIELD, fence), limits=limits))
+    await watch.run("renew leases", lambda: renew_leases(redis, keys, "worker-1", {later_job.id: fence}, 60))
+    await watch.run("release running slot", lambda: cap.release(redis, "owner-a", later_job.id, fence=fence))
+    await watch.run("finish held job", lambda: finish_held_job(
+        redis, keys, later_job.id, holder="worker-1", fence=fence, finish=False, incr_score=None,
+        keep_in_progress=None))
     await watch.run("cancel", lambda: cancel_job(redis, config, later_job.id, by="test"))
     await watch.run("rerun", lambda: rerun_job(redis, config, later_job.id, by="test"))
     await watch.run("idempotency key", lambda: claim_key(
