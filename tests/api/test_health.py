@@ -1,4 +1,4 @@
-"""`/health` tells the truth, and a Redis outage is a clear 503 — the app comes back with Redis."""
+"""`/health` tells the truth; a Redis outage is a 503 (a 200 "come back" to SSE followers) and the app recovers."""
 
 from __future__ import annotations
 
