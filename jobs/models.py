@@ -13,14 +13,36 @@ import binascii
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 MAX_URL_LENGTH = 2048
 # How far ahead a job may be scheduled, by delay_s or run_at.
 MAX_DELAY_S: Final = 30 * 86_400
+
+
+def _json_integer(value: Any) -> Any:
+    # JSON Schema's integer: 3 and 3.0, never true or "3" (which pydantic's lax mode would take).
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a whole number")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Numbers as JSON has them: strict, so `false` or "5" is refused rather than read as 0 or 5.
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+JsonNumber = Annotated[float, Strict()]
 _ISO_DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     r"(?:[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})?)?"
@@ -156,12 +178,12 @@ class BaseJobRequest(BaseModel):
     # Unknown fields are a client's typo more often than not: refuse them by name.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timeout_s: float | None = Field(
+    timeout_s: JsonNumber | None = Field(
         None, gt=0, description="End the job with `job_timeout` after this many seconds."
     )
-    max_attempts: int = Field(3, ge=1, description="Attempts in all when failures are transient.")
-    priority: int = Field(5, ge=1, le=9, description="1-3 low, 4-6 normal, 7-9 high.")
-    delay_s: float | None = Field(None, ge=0, le=MAX_DELAY_S, description="Start no sooner than this.")
+    max_attempts: JsonInteger = Field(3, ge=1, description="Attempts in all when failures are transient.")
+    priority: JsonInteger = Field(5, ge=1, le=9, description="1-3 low, 4-6 normal, 7-9 high.")
+    delay_s: JsonNumber | None = Field(None, ge=0, le=MAX_DELAY_S, description="Start no sooner than this.")
     run_at: datetime | None = Field(
         None, description="Start at this time (ISO 8601; UTC if no offset), at most 30 days ahead."
     )
@@ -234,7 +256,7 @@ class ScrapeRequest(PagesRequest):
     type: Literal["scrape"] = "scrape"
     # Length and form are judged by `validate_url`, which answers `invalid_url` for all of them.
     url: str = Field(min_length=1, description="http(s) URL of the page (at most 2048 characters).")
-    max_age_s: float | None = Field(
+    max_age_s: JsonNumber | None = Field(
         None, ge=0, description="Reuse a completed scrape of the same URL and options this young."
     )
 
@@ -249,13 +271,13 @@ class CrawlRequest(PagesRequest):
 
     type: Literal["crawl"] = "crawl"
     url: str = Field(min_length=1, description="Where the crawl starts (always fetched).")
-    limit: int = Field(100, ge=1, description="Most pages fetched (at most CRAWL_MAX_PAGES).")
-    max_depth: int = Field(3, ge=0, le=100, description="Most link hops from the start page.")
+    limit: JsonInteger = Field(100, ge=1, description="Most pages fetched (at most CRAWL_MAX_PAGES).")
+    max_depth: JsonInteger = Field(3, ge=0, le=100, description="Most link hops from the start page.")
     include_paths: list[str] = Field(default_factory=list, max_length=50, description="Regexes the path must match.")
     exclude_paths: list[str] = Field(default_factory=list, max_length=50, description="Regexes the path must not.")
-    allow_subdomains: bool = Field(False, description="Also follow links to subdomains of the start host.")
-    respect_robots: bool = Field(True, description="Obey robots.txt (Disallow, Crawl-delay).")
-    sitemap: bool = Field(False, description="Seed the frontier from the site's sitemap.xml.")
+    allow_subdomains: StrictBool = Field(False, description="Also follow links to subdomains of the start host.")
+    respect_robots: StrictBool = Field(True, description="Obey robots.txt (Disallow, Crawl-delay).")
+    sitemap: StrictBool = Field(False, description="Seed the frontier from the site's sitemap.xml.")
 
 
 class BatchRequest(PagesRequest):
@@ -272,7 +294,7 @@ class AskRequest(BaseJobRequest):
     questions: list[str] = Field(min_length=1, max_length=20)
     job: str | None = Field(None, pattern=r"^[0-9a-f]{32}$", description="A finished crawl or batch of yours.")
     url: str | None = Field(None, min_length=1, description="A site to crawl first.")
-    limit: int = Field(20, ge=1, le=200, description="Pages crawled when `url` is given.")
+    limit: JsonInteger = Field(20, ge=1, le=200, description="Pages crawled when `url` is given.")
 
     @model_validator(mode="after")
     def _one_source(self) -> AskRequest:

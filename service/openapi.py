@@ -70,8 +70,16 @@ URL_PATTERN = r"^https?://[a-z][a-z0-9]{0,30}(?:\.[a-z][a-z0-9]{0,30}){0,4}(?:/[
 NOT_BLANK = "[^" + "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace()) + "]"
 
 
+_B64 = "[A-Za-z0-9+/]"
+_B64_TAIL = f"(?:{_B64}{{2}}={{0,2}}|{_B64}{{3}}=?)"
+# `webhook_signing_key`'s rule: `whsec_` and the base64 (padded or not) of 24 to 64 bytes.
+WEBHOOK_SECRET_PATTERN = (f"^whsec_(?:(?:{_B64}{{4}}){{8,20}}{_B64_TAIL}?"
+                          f"|(?:{_B64}{{4}}){{21}}(?:{_B64}{{2}}={{0,2}})?)$")
+
+
 def _declare_what_models_check(schemas: dict[str, Any]) -> None:
     """What the request models check beyond their generated JSON Schema, declared."""
+    schemas["WebhookSpec"]["properties"]["secret"]["pattern"] = WEBHOOK_SECRET_PATTERN
     # Only a scrape may leave out `type` (it is the default kind).
     for name in ("CrawlRequest", "BatchRequest", "AskRequest"):
         schemas[name]["required"] = sorted({*schemas[name].get("required", []), "type"})

@@ -42,6 +42,7 @@ def procfile_process(
         # `exec`: the shell becomes the process, so terminating it stops the server itself.
         process = subprocess.Popen(["sh", "-c", "exec " + procfile_command(name)], cwd=ROOT, env=full_env,
                                    stdout=log, stderr=log)
+    process.log_path = log_path  # type: ignore[attr-defined]  # read when a start fails
     try:
         yield process
     finally:
@@ -62,8 +63,9 @@ def procfile_web(env: Mapping[str, str]) -> Iterator[str]:
         base_url = f"http://127.0.0.1:{port}"
         for _ in range(600):  # a safety net while it starts, not a timing assertion
             if process.poll() is not None:
+                output = process.log_path.read_text(errors="replace")[-4000:]  # type: ignore[attr-defined]
                 raise RuntimeError(f"the Procfile's web: line exited with {process.returncode}: "
-                                   f"{shlex.join(['sh', '-c', procfile_command('web')])}")
+                                   f"{shlex.join(['sh', '-c', procfile_command('web')])}\n{output}")
             with contextlib.suppress(httpx.TransportError):
                 httpx.get(base_url + "/health", timeout=2)
                 break
