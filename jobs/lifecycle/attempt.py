@@ -151,7 +151,7 @@ class JobRun:
                 limits=self.env.limits,
             )
         except Superseded as exc:
-            raise JobCancelled(f"a newer attempt owns the job (this one's claim, fence {self.fence}, lapsed)") from exc
+            raise JobCancelled(f"a newer attempt owns the job (lease lost: fence {self.fence} is stale)") from exc
         if ids is None:
             raise JobCancelled("the job was ended while it ran (cancelled or expired)")
         # Deliveries only for events the fenced script just appended: a stale attempt queues none.

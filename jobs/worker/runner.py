@@ -165,7 +165,8 @@ class InstantWorker(Worker):
         for job_id in job_ids:
             function = self.job_tasks.get(job_id)
             if function is not None and not function.done():
-                logger.warning("lost the lease of job %s (this worker stalled past it); stopping it", job_id)
+                logger.warning("job %s: lease lost (this worker stalled past it); stopping it, writing nothing",
+                               job_id)
                 function.cancel()
 
     async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None, result_timeout_s: float | None,
