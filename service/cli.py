@@ -6,10 +6,24 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobs.redis_connection import RedisTarget
+
+
+# How uvicorn serves the app, here and in the Procfile's `web:` line (a test keeps them equal):
+# the guarded httptools protocol bounds heads, times out slow ones and caps connections
+# (service/http_guard.py); no WebSocket upgrade, which would take a connection out of its watch.
+WEB_APP = "service.app:create_app"
+UVICORN_OPTIONS: dict[str, Any] = {
+    "factory": True,
+    "loop": "uvloop",
+    "http": "service.http_guard:GuardedHttpToolsProtocol",
+    "ws": "none",
+    "proxy_headers": True,
+    "timeout_graceful_shutdown": 5,
+}
 
 
 def _web(args: argparse.Namespace) -> int:
@@ -19,15 +33,12 @@ def _web(args: argparse.Namespace) -> int:
 
     settings = WebSettings()
     uvicorn.run(
-        "service.app:create_app",
-        factory=True,
+        WEB_APP,
         host=args.host,
         port=args.port or settings.port,
-        loop="uvloop",
-        http="httptools",
         log_level=settings.log_level.lower(),
         access_log=args.access_log,
-        timeout_graceful_shutdown=5,
+        **UVICORN_OPTIONS,
     )
     return 0
 

@@ -35,6 +35,12 @@ class WebSettings(Settings):
 
     @field_validator("cors_origins", mode="before")
     @classmethod
+    # Hostile clients (service/http_guard.py)
+    max_header_bytes: int = Field(64 * 1024, ge=1024)
+    max_headers: int = Field(100, ge=8)
+    header_timeout_s: float = Field(10.0, gt=0)
+    max_connections: int = Field(4096, ge=8)
+
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]

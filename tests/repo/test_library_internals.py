@@ -36,6 +36,15 @@ redis <6 (jobs/redis_connection.py, MasterPool) - test_redis_sentinel_*
     SentinelConnectionPool.sentinel_manager, Sentinel.sentinels  closed with the pool;
         disconnect(inuse_connections=False) is its "drop idle links to a former master";
         SentinelConnectionPool and BlockingConnectionPool mixed (both pass keywords on via super())
+uvicorn <0.56 (service/http_guard.py, GuardedHttpToolsProtocol) - test_uvicorn_*
+    HttpToolsProtocol.__init__, connection_made/lost, data_received, send_400_response,
+        on_message_begin, on_header, on_headers_complete, on_message_complete,
+        on_response_complete  overridden around uvicorn's own (signatures held)
+    data_received answers any httptools.HttpParserError with send_400_response (our 431 rides
+        on it); each RequestResponseCycle calls back on_response_complete; attributes
+        transport, parser, cycle (.response_complete), loop
+httptools (with uvicorn) - test_uvicorn_*: an exception in a parser callback stops the
+    parse and comes out of feed_data as HttpParserCallbackError, an HttpParserError
 uvicorn's request cycle (service/sse.py): guarded in tests/repo/test_sse_internals.py.
 
 No longer used (replaced by public APIs): arq's Worker._release_sem_dec_counter_on_complete
@@ -58,10 +67,14 @@ import aiohttp.client_proto
 import aiohttp.connector
 import aiohttp.helpers
 import httpcore
+import httptools
 import httpx
 import pytest
 from arq.worker import Worker
 from httpcore._async.connection_pool import AsyncPoolRequest
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from jobs.extract import markdown
 from jobs.fetch.transports.aiohttp_connector import CheckedResponseHandler, GuardedConnector
@@ -267,3 +280,68 @@ def test_redis_sentinel_pool_parts_master_pool_builds_on_are_there() -> None:
     assert (pool.max_connections, pool.timeout) == (2, 1), "BlockingConnectionPool under SentinelConnectionPool"
     assert "inuse_connections=False" in inspect.getsource(SentinelConnectionPool.get_master_address), \
         "SentinelConnectionPool.get_master_address drops idle connections through disconnect()"
+
+
+# ---- uvicorn (and httptools under it) ----
+
+GUARD = "service/http_guard.py (GuardedHttpToolsProtocol)"
+UVICORN_OVERRIDDEN = {
+    "__init__": "(self, config: 'Config', server_state: 'ServerState', app_state: 'dict[str, Any]', "
+                "_loop: 'asyncio.AbstractEventLoop | None' = None) -> 'None'",
+    "connection_made": "(self, transport: 'asyncio.Transport') -> 'None'",
+    "connection_lost": "(self, exc: 'Exception | None') -> 'None'",
+    "data_received": "(self, data: 'bytes') -> 'None'",
+    "send_400_response": "(self, msg: 'str') -> 'None'",
+    "on_message_begin": "(self) -> 'None'",
+    "on_header": "(self, name: 'bytes', value: 'bytes') -> 'None'",
+    "on_headers_complete": "(self) -> 'None'",
+    "on_message_complete": "(self) -> 'None'",
+    "on_response_complete": "(self) -> 'None'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UVICORN_OVERRIDDEN))
+def test_uvicorn_httptools_protocol_methods_the_guard_overrides_keep_their_signature(name: str) -> None:
+    method = getattr(HttpToolsProtocol, name, None)
+    assert method is not None, changed("uvicorn", f"HttpToolsProtocol.{name}", GUARD, "it is gone")
+    assert str(inspect.signature(method)) == UVICORN_OVERRIDDEN[name], changed(
+        "uvicorn", f"HttpToolsProtocol.{name}", GUARD, f"its signature is now {inspect.signature(method)}")
+
+
+def test_uvicorn_httptools_protocol_calls_what_the_guard_hooks() -> None:
+    received = inspect.getsource(HttpToolsProtocol.data_received)
+    assert "except httptools.HttpParserError" in received and "self.send_400_response(" in received, changed(
+        "uvicorn", "HttpToolsProtocol.data_received", GUARD,
+        "a parser error no longer goes to send_400_response, where a refused header count becomes 431")
+    assert "on_response=self.on_response_complete" in inspect.getsource(HttpToolsProtocol.on_headers_complete), \
+        changed("uvicorn", "HttpToolsProtocol.on_response_complete", GUARD,
+                "a request cycle no longer calls it back, so idle connections would not be timed")
+
+
+async def test_uvicorn_httptools_protocol_attributes_the_guard_reads_are_there() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    protocol = HttpToolsProtocol(Config(app, http="httptools"), ServerState(), {})
+    for name in ("transport", "parser", "cycle", "loop"):
+        assert hasattr(protocol, name), changed("uvicorn", f"HttpToolsProtocol.{name}", GUARD, "it is gone")
+    assert isinstance(protocol.parser, httptools.HttpRequestParser), changed(
+        "uvicorn", "HttpToolsProtocol.parser", GUARD, "it is not an httptools parser (the guard drops it)")
+
+
+def test_uvicorn_httptools_callback_exception_stops_the_parse_as_a_parser_error() -> None:
+    class Refusing:
+        headers_completed = False
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            raise ValueError("refused")
+
+        def on_headers_complete(self) -> None:
+            self.headers_completed = True
+
+    callbacks = Refusing()
+    parser = httptools.HttpRequestParser(callbacks)
+    with pytest.raises(httptools.HttpParserError):
+        parser.feed_data(b"GET / HTTP/1.1\r\na: b\r\nc: d\r\n\r\n")
+    assert not callbacks.headers_completed, changed(
+        "httptools", "HttpRequestParser callbacks", GUARD, "the parse goes on after a callback raised")
