@@ -33,14 +33,14 @@ class WebSettings(Settings):
     submit_burst: int = Field(60, ge=1)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
-    @field_validator("cors_origins", mode="before")
-    @classmethod
     # Hostile clients (service/http_guard.py)
     max_header_bytes: int = Field(64 * 1024, ge=1024)
     max_headers: int = Field(100, ge=8)
     header_timeout_s: float = Field(10.0, gt=0)
     max_connections: int = Field(4096, ge=8)
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
