@@ -32,6 +32,7 @@ _.connection_lost
 # (the override is guarded: tests/repo/test_library_internals.py).
 _.job_serializer
 _.job_deserializer
+_.finish_job
 
 # re2.Options, set for the compiled patterns of crawl scopes and LLM schemas.
 _.log_errors

@@ -169,9 +169,12 @@ class InstantWorker(Worker):
                                job_id)
                 function.cancel()
 
-    async def finish_job(self, job_id: str, finish: bool, result_data: bytes | None, result_timeout_s: float | None,
-                         keep_result_forever: bool, incr_score: int | None, keep_in_progress: float | None) -> None:
-        """arq's `finish_job`, only while this worker's claim still holds the job's lease (`jobs.worker.leases`)."""
+    async def finish_job(self, job_id: str, finish: bool, _result_data: bytes | None, _result_timeout_s: float | None,
+                         _keep_result_forever: bool, incr_score: int | None, keep_in_progress: float | None) -> None:
+        """arq's `finish_job`, only while this worker's claim still holds the job's lease (`jobs.worker.leases`).
+
+        No result is kept (keep_result 0: results live in the job's own key), so the result arguments are unused.
+        """
         context = worker_context(self.ctx)
         await finish_held_job(self.pool, context.env.keys, job_id, holder=context.env.worker_name,
                               fence=context.fences.get(job_id, 0), finish=finish, incr_score=incr_score,
