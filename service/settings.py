@@ -24,6 +24,8 @@ class WebSettings(Settings):
     sse_retry_ms: int = Field(2_000, ge=0)
     sse_send_timeout_s: float = Field(30.0, gt=0)
     sse_buffer_events: int = Field(1_000, ge=10)
+    sse_buffer_bytes: int = Field(1024 * 1024, ge=64 * 1024)
+    sse_send_buffer_bytes: int = Field(64 * 1024, ge=4 * 1024)
 
     # Access
     auth_required: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -13,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from streams.events import Event
-from streams.hub import FollowerClosed, FollowerHub, GapFrame
+from streams.hub import FollowerClosed, FollowerHub, FollowerStalled, GapFrame
 
 logger = logging.getLogger("scrapestream.sse")
 
@@ -104,6 +105,10 @@ class ClientSink:
     when that `send` would not wait; anywhere else it refuses and the hub awaits
     the ASGI `send` instead. The bench in bench/followers.py shows what each
     step is worth.
+
+    A stalled client is aborted through the same transport (`abort`), which
+    frees what it holds at once; without it (another server) the response
+    simply ends.
     """
 
     __slots__ = ("_cycle", "_send", "_transport")
@@ -132,6 +137,24 @@ class ClientSink:
     async def write(self, frame: bytes) -> None:
         await self._send({"type": "http.response.body", "body": frame, "more_body": True})
 
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def bound_send_buffer(self, size: int) -> None:
+        """Cap the kernel's send buffer of this connection (Linux doubles the value for its bookkeeping).
+
+        Left alone, Linux grows it up to `net.ipv4.tcp_wmem`'s maximum (4 MiB by
+        default) for a client that reads nothing, and the data stalled in it is
+        what a follower costs the host until it is dropped.
+        """
+        if self._transport is None:
+            return
+        sock = self._transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
 
 class EventStreamResponse(Response):
     """`text/event-stream` of one job's events, served by the process's `FollowerHub`.
@@ -144,7 +167,8 @@ class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
     def __init__(
-        self, hub: FollowerHub, key: str, after_id: str | None, *, gap_frame: GapFrame, retry_ms: int
+        self, hub: FollowerHub, key: str, after_id: str | None, *, gap_frame: GapFrame, retry_ms: int,
+        send_buffer_bytes: int = 64 * 1024,
     ) -> None:
         self.status_code = 200
         self.background = None
@@ -154,10 +178,12 @@ class EventStreamResponse(Response):
         self.after_id = after_id
         self.gap_frame = gap_frame
         self.retry_hint = encode_retry_hint(retry_ms)
+        self.send_buffer_bytes = send_buffer_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         sink = ClientSink(scope.get(SERVER_SEND, send))
+        sink.bound_send_buffer(self.send_buffer_bytes)
         await sink.write(self.retry_hint)
         follow = asyncio.current_task()
         assert follow is not None
@@ -169,8 +195,12 @@ class EventStreamResponse(Response):
         left.add_done_callback(client_left)
         try:
             await self.hub.serve(self.key, self.after_id, sink, gap_frame=self.gap_frame)
+        except FollowerStalled:
+            logger.info("SSE follower of %s dropped: its client accepted nothing for %g s",
+                        self.key, self.hub.send_timeout_s)
+            return  # its connection is aborted: nothing more can be sent
         except FollowerClosed:
-            pass  # dropped (too slow, or shutting down); the client resumes with Last-Event-ID
+            pass  # dropped (its writes failed, or shutting down); the client resumes with Last-Event-ID
         except RedisError:
             # Redis went away mid-stream: end the response (a 200 that ends, so EventSource
             # reconnects); `reconnect_later` answers them until Redis is back.

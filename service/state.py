@@ -66,6 +66,7 @@ class AppState:
             reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
             keys=Keyspace(settings.key_prefix),
             buffer_limit=settings.sse_buffer_events,
+            buffer_bytes=settings.sse_buffer_bytes,
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,
         )

@@ -22,10 +22,18 @@ The subtle parts:
   caught up again (what asyncio's eager tasks do in Python ≥ 3.12). That task
   waits for what the write suspended on with `asyncio.wait`, then resumes it.
 * A slow follower never grows memory: while its write is blocked, at most
-  `buffer_limit` entries wait for it; beyond that they are dropped and the
-  follower is caught up from Redis (XRANGE after its last id), which is exact
-  because ids are resumable. A write blocked longer than `send_timeout_s`
-  ends the follower (the client resumes with Last-Event-ID).
+  `buffer_limit` entries (and `buffer_bytes` of frames) wait for it; beyond
+  that they are dropped and the follower is caught up from Redis (XRANGE after
+  its last id), which is exact because ids are resumable.
+* A stalled follower is dropped: every write that has to wait (its socket
+  unwritable) gets `send_timeout_s`, whether it is a replay, a catch-up or a
+  live entry. Past it the sink is aborted (its buffers freed at once, the
+  client sees a reset) and the follower removed; the client may resume with
+  Last-Event-ID. A timeout per write, not per follower, so a slow client that
+  keeps reading is never dropped.
+* Entries read together go out together: a follower gets the frames of one
+  XREAD reply in one write (joined once per reply), so a reader that falls
+  behind catches up in fewer, larger writes instead of falling further behind.
 * Adding a stream to a blocked XREAD: the XREAD also watches a per-hub control
   stream from its last seen id, and whoever changes the watch set XADDs to it.
   If that XADD reaches Redis before the XREAD does, the XREAD sees it at once,
@@ -51,6 +59,9 @@ from .replay import replay_events, replay_with_oldest
 
 logger = logging.getLogger("scrapestream.hub")
 
+RECONNECT_FIRST_S = 0.1
+RECONNECT_MAX_S = 5.0
+
 
 class Sink(Protocol):
     """Where one follower's bytes go (an HTTP response, typically)."""
@@ -60,6 +71,9 @@ class Sink(Protocol):
 
     async def write(self, frame: bytes) -> None:
         """Write, waiting for the client if its socket is full."""
+
+    def abort(self) -> None:
+        """Drop the connection now, discarding whatever is still unsent."""
 
 GapFrame = Callable[[str | None, Event | None], Awaitable[bytes | None]]
 """Given (after_id, oldest entry left), the frame announcing lost history, or None."""
@@ -82,10 +96,14 @@ class FollowerClosed(Exception):
     """The follower's writes failed, timed out, or the hub stopped."""
 
 
+class FollowerStalled(FollowerClosed):
+    """The client accepted nothing for `send_timeout_s`; its connection was aborted."""
+
+
 class Follower:
     """One client following one stream."""
 
-    __slots__ = ("busy", "drainer", "finished", "key", "lagging", "last", "pending", "sink")
+    __slots__ = ("busy", "drainer", "finished", "key", "lagging", "last", "pending", "pending_bytes", "sink")
 
     def __init__(self, key: str, sink: Sink, after: tuple[int, int]) -> None:
         self.key = key
@@ -94,9 +112,14 @@ class Follower:
         # While busy, the hub queues entries here instead of writing them.
         self.busy = True
         self.pending: list[Encoded] = []
+        self.pending_bytes = 0
         self.lagging = False
         self.drainer: asyncio.Task[None] | None = None
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def take_pending(self) -> list[Encoded]:
+        entries, self.pending, self.pending_bytes = self.pending, [], 0
+        return entries
 
     def close(self, exc: BaseException | None = None) -> None:
         if not self.finished.done():
@@ -146,6 +169,7 @@ class FollowerHub:
         block_ms: int = 30_000,
         batch: int = 500,
         buffer_limit: int = 1_000,
+        buffer_bytes: int = 1 << 20,
         send_timeout_s: float = 30.0,
         keepalive_s: float = 15.0,
     ) -> None:
@@ -158,11 +182,15 @@ class FollowerHub:
         self.block_ms = block_ms
         self.batch = batch
         self.buffer_limit = buffer_limit
+        self.buffer_bytes = buffer_bytes
         self.send_timeout_s = send_timeout_s
         self.keepalive_s = keepalive_s
         self.followers: dict[str, set[Follower]] = {}
         self.cursors: dict[str, str] = {}
         self._control_cursor = "0-0"
+        # Seconds before the reader reconnects after a failure: doubles while Redis
+        # stays unreachable, back to the first step once an XREAD answers again.
+        self.reconnect_delay_s = RECONNECT_FIRST_S
         self._changed = asyncio.Event()
         self._reading = False
         self._wake_sent = False
@@ -220,7 +248,7 @@ class FollowerHub:
             replay = await self._replays.get((key, after_id), lambda: self._read_history(key, after_id))
             frame = await gap_frame(after_id, replay.oldest)
             if frame is not None:
-                await sink.write(frame)
+                await self._write(follower, frame)
             if not await self._write_all(follower, replay.entries):
                 await self._catch_up(follower)
             await follower.finished
@@ -240,11 +268,30 @@ class FollowerHub:
             if event.order <= follower.last:
                 continue  # already written (replay overlap or a lowered cursor)
             follower.last = event.order
-            await follower.sink.write(frame)
+            await self._write(follower, frame)
             if event.is_terminal:
                 follower.close()
                 return True
         return False
+
+    async def _write(self, follower: Follower, frame: bytes) -> None:
+        """Write one frame; if the client accepts nothing for `send_timeout_s`, abort it (FollowerStalled)."""
+        coro = follower.sink.write(frame)
+        try:
+            yielded = _step(coro)
+        except StopIteration:
+            return  # written without waiting: the common case costs no timer
+        await self._finish_write(follower, coro, yielded)
+
+    async def _finish_write(self, follower: Follower, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout_s):
+                await _resume(coro, yielded)
+        except TimeoutError:
+            # Abort rather than close: a close would wait for the unsent bytes to drain,
+            # which a stalled client never lets happen, holding its buffers for good.
+            follower.sink.abort()
+            raise FollowerStalled(f"the client accepted nothing for {self.send_timeout_s:g} s") from None
 
     async def _catch_up(self, follower: Follower) -> None:
         """Flush what queued up (or re-read Redis after a lag), then hand over to the hub."""
@@ -252,11 +299,11 @@ class FollowerHub:
         while not follower.finished.done():
             if follower.lagging:
                 follower.lagging = False
-                follower.pending = []
+                follower.take_pending()
                 events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
                 entries = self._encode_all(events)
             elif follower.pending:
-                entries, follower.pending = follower.pending, []
+                entries = follower.take_pending()
             else:
                 follower.busy = False  # from here on the hub writes to it directly
                 return
@@ -266,16 +313,15 @@ class FollowerHub:
     async def _drain(
         self, follower: Follower, coro: Coroutine[Any, Any, None] | None = None, yielded: Any = None
     ) -> None:
-        """Finish a blocked write (if any), then catch the follower up, within the send timeout."""
+        """Finish a blocked write (if any), then catch the follower up; each write gets the send timeout."""
         try:
-            async with asyncio.timeout(self.send_timeout_s):
-                if coro is not None:
-                    await _resume(coro, yielded)
-                await self._catch_up(follower)
+            if coro is not None:
+                await self._finish_write(follower, coro, yielded)
+            await self._catch_up(follower)
         except asyncio.CancelledError:
             raise
-        except TimeoutError:
-            follower.close(FollowerClosed(f"the client accepted nothing for {self.send_timeout_s:g} s"))
+        except FollowerClosed as exc:
+            follower.close(exc)
         except Exception as exc:
             follower.close(FollowerClosed(f"writing to the client failed: {exc!r}"))
 
@@ -303,7 +349,7 @@ class FollowerHub:
         follower.busy = True
         if terminal:
             # Nothing follows a terminal entry; the drain ends the follower after it.
-            follower.pending = []
+            follower.take_pending()
         follower.drainer = asyncio.create_task(self._drain_then_close(follower, coro, yielded, terminal))
 
     async def _drain_then_close(
@@ -352,16 +398,16 @@ class FollowerHub:
     # ---- the one reader ----
 
     async def _run(self) -> None:
-        backoff = 0.1
         while True:
             try:
                 await self._read_forever()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.warning("hub reader failed; reconnecting in %.1fs", backoff, exc_info=True)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                delay = self.reconnect_delay_s
+                logger.warning("hub reader failed; reconnecting in %.1fs", delay, exc_info=True)
+                await asyncio.sleep(delay)
+                self.reconnect_delay_s = min(delay * 2, RECONNECT_MAX_S)
                 self._lag_everyone()
 
     def _lag_everyone(self) -> None:
@@ -387,6 +433,7 @@ class FollowerHub:
                 reply = await self.reader.xread(streams, count=self.batch, block=self.block_ms)
             finally:
                 self._reading = False
+            self.reconnect_delay_s = RECONNECT_FIRST_S  # Redis answers: the next outage starts afresh
             for raw_key, entries in reply or ():
                 key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
                 if key == self.control_key:
@@ -402,22 +449,39 @@ class FollowerHub:
         group = self.followers.get(key)
         if not group:
             return
-        for raw_id, fields in entries:
-            event = Event.from_entry(raw_id, fields)
-            frame = self.encode(event)  # encoded once, written to every follower
-            terminal = event.is_terminal
-            for follower in list(group):
-                if follower.busy:
-                    if follower.lagging:
-                        continue
-                    if len(follower.pending) >= self.buffer_limit:
-                        follower.pending = []
-                        follower.lagging = True
-                    else:
-                        follower.pending.append((event, frame))
-                elif event.order > follower.last:
-                    follower.last = event.order
-                    self._write_now(follower, frame, terminal)
+        # Encoded once, written to every follower; the frames from entry i on are
+        # joined once too, for all the followers that need exactly those.
+        encoded = self._encode_all([Event.from_entry(raw_id, fields) for raw_id, fields in entries])
+        last, _ = encoded[-1]
+        joined: dict[int, bytes] = {}
+        for follower in list(group):
+            if follower.busy:
+                if not follower.lagging:
+                    self._queue(follower, encoded)
+                continue
+            start = 0
+            while start < len(encoded) and encoded[start][0].order <= follower.last:
+                start += 1  # already written (the reader was rewound for another follower)
+            if start == len(encoded):
+                continue
+            frames = joined.get(start)
+            if frames is None:
+                frames = joined[start] = b"".join(frame for _, frame in encoded[start:])
+            follower.last = last.order
+            # A terminal entry is always its stream's last, so it ends the reply too.
+            self._write_now(follower, frames, last.is_terminal)
+
+    def _queue(self, follower: Follower, encoded: list[Encoded]) -> None:
+        """Hold entries for a follower whose write is blocked, up to the buffer's bounds."""
+        for entry in encoded:
+            size = len(entry[1])
+            if len(follower.pending) >= self.buffer_limit or follower.pending_bytes + size > self.buffer_bytes:
+                # Past the bounds: forget them all; the follower re-reads Redis once writable.
+                follower.take_pending()
+                follower.lagging = True
+                return
+            follower.pending.append(entry)
+            follower.pending_bytes += size
 
     async def _keepalive(self) -> None:
         while True:

@@ -113,5 +113,6 @@ async def event_stream(request: Request, state: AppState, job_id: str, after_id:
         return encode_resync(data)
 
     return EventStreamResponse(
-        state.hub, state.keys.events(job_id), after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms
+        state.hub, state.keys.events(job_id), after_id, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms,
+        send_buffer_bytes=state.settings.sse_send_buffer_bytes,
     )

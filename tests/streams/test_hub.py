@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from redis.asyncio import Redis
 
 from service.sse import KEEPALIVE_FRAME, encode_frame
@@ -28,6 +29,7 @@ class Recorder:
     def __init__(self, gate: asyncio.Event | None = None) -> None:
         self.frames: list[bytes] = []
         self.gate = gate
+        self.aborted = False
 
     def try_write(self, frame: bytes) -> bool:
         return False  # always the awaited path, so `gate` can block it
@@ -37,6 +39,8 @@ class Recorder:
             await self.gate.wait()
         self.frames.append(frame)
 
+    def abort(self) -> None:
+        self.aborted = True
 
     @property
     def ids(self) -> list[str]:
@@ -214,3 +218,58 @@ async def test_disconnects_free_everything(hub: FollowerHub, redis: Redis, keys:
     assert hub.follower_count == 0
     assert hub.followers == {} and hub.cursors == {}
     assert hub.pending_tasks == 0
+
+
+async def test_reconnect_backoff_starts_afresh_once_redis_answers_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The reader's reconnect delay grew through an outage and never came back down.
+
+    After one long outage, every later blip (a failover, a dropped connection)
+    kept followers waiting the full 5 s before the reader reconnected.
+    """
+    from redis.asyncio import ConnectionPool
+
+    from streams.hub import RECONNECT_FIRST_S
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer().start()
+    keys, limits = Keyspace("t"), StreamLimits(maxlen=1_000, ttl_s=600)
+    redis = Redis.from_url(server.url)
+    reader = Redis(connection_pool=ConnectionPool.from_url(server.url, max_connections=1, client_name="reader"))
+    # XREAD answers every 0.2 s even with nothing new, so it succeeds soon after Redis is back.
+    hub = FollowerHub(reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME, keys=keys,
+                      block_ms=200)
+    await hub.start()
+    try:
+        await open_stream(redis, keys, limits, "j")
+        before = asyncio.create_task(hub.serve(keys.events("j"), None, FastRecorder(), gap_frame=no_gap))
+        async with asyncio.timeout(30):  # safety nets, not timing assertions
+            while hub.cursors.get(keys.events("j")) is None:  # noqa: ASYNC110 - hub state, no event to wait on
+                await asyncio.sleep(0.01)
+            server.stop()
+            with pytest.raises(FollowerClosed):  # it could not be caught up without Redis
+                await before
+            assert hub.reconnect_delay_s > RECONNECT_FIRST_S  # the reader failed, and waits longer each time
+            server.start()  # same port: the outage is over (its data is gone: no persistence here)
+            await open_stream(redis, keys, limits, "j")
+            sink = FastRecorder()
+            after = asyncio.create_task(hub.serve(keys.events("j"), None, sink, gap_frame=no_gap))
+            await publish(redis, keys, limits, "j", "progress", percent=1)
+            while len(sink.ids) < 2 or hub.reconnect_delay_s != RECONNECT_FIRST_S:  # noqa: ASYNC110 - hub state
+                await asyncio.sleep(0.01)
+
+        # The next failure waits the first step again, as the log tells the operator.
+        caplog.clear()
+        await redis.client_kill_filter(_type="normal", skipme=True)
+        await publish(redis, keys, limits, "j", "completed")
+        await asyncio.wait_for(after, 30)
+        failures = [r.getMessage() for r in caplog.records if r.name == "scrapestream.hub"]
+        assert failures and all(m == f"hub reader failed; reconnecting in {RECONNECT_FIRST_S:.1f}s"
+                                for m in failures)
+        assert sink.ids == await stored_ids(redis, keys.events("j"))
+    finally:
+        await hub.stop()
+        await reader.aclose(close_connection_pool=True)
+        await redis.aclose()
+        server.cleanup()

@@ -1,0 +1,128 @@
+"""Followers that stop reading are found and dropped; the others never notice.
+
+A client that sends its request and then reads nothing once kept its
+connection, its kernel buffers (~750 KB each) and its place in the hub for
+good: `SSE_SEND_TIMEOUT_S` ended the follow, but the response then waited
+forever to send its last chunk into the full socket. Now the connection is
+aborted once its socket has stayed unwritable for `SSE_SEND_TIMEOUT_S`.
+Run against the Procfile's own `web:` line (uvloop, httptools).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from service.settings import WebSettings
+from streams.keys import Keyspace
+from streams.publish import StreamLimits, append_event
+from tests.support.process import settings_env
+from tests.support.procfile import procfile_web
+from tests.support.sse import read_sse
+
+STALLED = 30
+EVENTS = 300
+PAYLOAD = "x" * 8_000  # 300 events of 8 KB: far more than a stalled socket's buffers hold
+FOLLOWERS = re.compile(rb"^scrapestream_sse_followers (\d+)", re.M)
+
+
+@pytest.fixture
+def web(settings: WebSettings) -> Iterator[str]:
+    env = settings_env(settings, SSE_SEND_TIMEOUT_S="1", SSE_SEND_BUFFER_BYTES="16384")
+    with procfile_web(env) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def client(web: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=web, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    yield connection
+    await connection.aclose()
+
+
+async def followers_of_the_process(client: httpx.AsyncClient) -> int:
+    response = await client.get("/metrics")
+    match = FOLLOWERS.search(response.content)
+    assert match is not None, response.text
+    return int(match.group(1))
+
+
+async def until_followers(client: httpx.AsyncClient, count: int) -> None:
+    async with asyncio.timeout(60):  # a safety net, not a timing assertion
+        while await followers_of_the_process(client) != count:  # noqa: ASYNC110 - another process's gauge
+            await asyncio.sleep(0.05)
+
+
+def stalled_follower(base_url: str, path: str) -> socket.socket:
+    """A raw socket with a tiny receive buffer that sends the request and never reads."""
+    host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
+    sock.connect((host, port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    return sock
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server left in the socket, up to its EOF or reset."""
+    sock.settimeout(30)  # a safety net: a connection the server kept would hang here
+    received = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+async def test_stalled_followers_are_aborted_and_a_reader_of_the_same_job_gets_everything(
+    web: str, client: httpx.AsyncClient, redis: Redis, settings: WebSettings
+) -> None:
+    submitted = await client.post("/jobs", json={"type": "scrape", "url": "http://example.com/", "delay_s": 3600})
+    assert submitted.status_code == 202, submitted.text
+    job: dict[str, Any] = submitted.json()
+    keys, limits = Keyspace(settings.key_prefix), StreamLimits(maxlen=10_000, ttl_s=3600)
+    path = f"/jobs/{job['id']}/events"
+
+    reader = asyncio.create_task(collect(client, path))
+    stalled = [stalled_follower(web, path) for _ in range(STALLED)]
+    try:
+        await until_followers(client, STALLED + 1)
+        for i in range(EVENTS):
+            await append_event(redis, keys.events(job["id"]), keys.record(job["id"]), "progress",
+                               {"phase": "fetch", "percent": i % 100, "message": PAYLOAD}, limits=limits)
+        # Each stalled socket fills up, its next write waits, and a second later it is aborted.
+        await until_followers(client, 1)
+        await append_event(redis, keys.events(job["id"]), keys.record(job["id"]), "completed",
+                           {"summary": {}, "result_url": ""}, limits=limits)
+        received = await asyncio.wait_for(reader, 60)
+
+        stored = [entry_id.decode() for entry_id, _ in await redis.xrange(keys.events(job["id"]))]
+        assert [event["id"] for event in received] == stored
+        assert len(stored) == EVENTS + 2 and received[-1]["type"] == "completed"
+        for sock in stalled:
+            leftover = await asyncio.to_thread(read_until_closed, sock)
+            # What it got before it stalled is a fraction of what was published.
+            assert len(leftover) < EVENTS * len(PAYLOAD) // 4
+        assert await followers_of_the_process(client) == 0
+        assert (await client.get("/health")).json()["redis"] == "ok"
+    finally:
+        reader.cancel()
+        for sock in stalled:
+            sock.close()
+
+
+async def collect(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    return [event async for event in read_sse(client, path)]
