@@ -77,7 +77,8 @@ def web_process(redis_url: str, **extra_env: str) -> Iterator[tuple[str, subproc
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--backlog", "4096",
+         "--port", str(port), "--loop", "uvloop", "--http", "service.http_guard:GuardedHttpToolsProtocol",
+         "--ws", "none", "--backlog", "4096",
          "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "1"],
         env=_env(redis_url, **extra_env), cwd=ROOT, preexec_fn=_raise_child_fd_limit,
     )

@@ -134,6 +134,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Write a final answer, then read and drop what still comes, for at most LINGER_S."""
         self.lingering = True
         self.parser = None  # type: ignore[assignment]  # httptools drops what it buffered
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A pipelined head went over while a response is being sent: no room for another answer.
+            self.transport.close()
+            return
         self.transport.write(answer)
         if self.transport.can_write_eof():
             self.transport.write_eof()
