@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/vulture
 
-BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput
+BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput http_guard
 
 ## bench: speed figures (printed, never asserted); README's Performance section quotes them
 bench: $(BENCH_STAMP)
