@@ -360,3 +360,72 @@ class SubmitResponse(BaseModel):
     type: str
     status: JobStatus
     links: JobLinks
+
+
+# ---- the result documents, as the SDK reads them ----
+
+
+class ResultDocument(BaseModel):
+    """Base of the result shapes: fields a newer server adds are kept (as attributes), never refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ProductResult(ResultDocument):
+    """The product normalized from a page's JSON-LD, microdata, RDFa or OpenGraph."""
+
+    name: str | None = None
+    brand: str | None = None
+    sku: str | None = None
+    gtin: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    availability: str | None = None
+    images: list[str] = Field(default_factory=list)
+    rating: float | None = None
+    review_count: int | None = None
+
+
+class PageError(ResultDocument):
+    """Why one page of a crawl or batch has no document (the job goes on without it)."""
+
+    code: str
+    message: str = ""
+
+
+class PageResult(ResultDocument):
+    """One page: a scrape's result, or an entry of a crawl's or batch's pages (then maybe with `error`)."""
+
+    url: str
+    status: int | None = None
+    title: str | None = None
+    description: str | None = None
+    language: str | None = None
+    canonical: str | None = None
+    links: list[str] = Field(default_factory=list)
+    markdown: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    product: ProductResult | None = None
+    html: str | None = None
+    cached: bool = False
+    extract: Any = None
+    usage: dict[str, int] | None = None
+    error: PageError | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The document as the server sent it (no defaults filled in), e.g. for a JSON line."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class Answer(ResultDocument):
+    question: str
+    answer: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+
+class AskResult(ResultDocument):
+    """An ask job's result: one answer per question, from `pages` pages."""
+
+    answers: list[Answer]
+    pages: int = 0
+    usage: dict[str, int] | None = None

@@ -1,17 +1,22 @@
-"""The async Python SDK: submit jobs, follow their events, fetch their results.
+"""The Python SDK: submit jobs, follow their events, get their results; async and blocking.
 
-    async with Client("http://127.0.0.1:8000") as client:
-        job = await client.scrape("https://example.com/")
-        async for event in client.events(job.id):
-            print(event.type, event.data)
-        page = await client.result(job.id)
+    async with Client() as client:                  # SCRAPESTREAM_URL, SCRAPESTREAM_API_KEY
+        page = await client.scrape("https://example.com/")
+        print(page.title, page.product and page.product.price)
+        async for page in client.crawl("https://example.com/", limit=50):
+            print(page.url, page.error)             # each page while the crawl runs
+
+    with SyncClient() as client:                    # the same methods, blocking
+        page = client.scrape("https://example.com/")
+
+Results are the pydantic models of `jobs.models` (`PageResult`, `AskResult`).
 
 Errors form one tree under `ScrapestreamError`, drawn in `service.client._errors`.
 Importing this package must not import Starlette, arq or the worker: it only
 uses httpx, httpx-sse and the pure models of `jobs.models` and `streams.events`.
 """
 
-from ._client import Client
+from ._client import Client, PageStream
 from ._errors import (
     APIError,
     BadRequest,
@@ -30,8 +35,10 @@ from ._errors import (
     Unauthorized,
     WaitTimeout,
 )
+from ._models import Health, QueueStats, WorkerInfo
 from ._retry import RetryPolicy
 from ._sse import JobEvent
+from ._sync import SyncClient, SyncIterator, SyncPageStream
 
 __all__ = [
     "APIError",
@@ -39,18 +46,25 @@ __all__ = [
     "Client",
     "Conflict",
     "EventStreamLost",
+    "Health",
     "InvalidRequest",
     "JobCancelled",
     "JobError",
     "JobEvent",
     "JobFailed",
     "NotFound",
+    "PageStream",
+    "QueueStats",
     "RateLimited",
     "RetryPolicy",
     "ScrapestreamError",
     "ServerError",
     "ServiceUnavailable",
+    "SyncClient",
+    "SyncIterator",
+    "SyncPageStream",
     "TransportError",
     "Unauthorized",
     "WaitTimeout",
+    "WorkerInfo",
 ]

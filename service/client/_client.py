@@ -1,4 +1,8 @@
-"""`Client`: the HTTP API as async methods, with retries and self-healing event streams."""
+"""`Client`: the HTTP API as async methods, with retries and self-healing event streams.
+
+The one-call helpers (`scrape`, `crawl`, `batch`, `ask`) submit and then follow
+the job's events to its end: they never poll.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Self
+from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping, Sequence
+from typing import Any, Literal, NoReturn, Self, overload
 from urllib.parse import quote
 
 import httpx
 from httpx_sse import aconnect_sse
 from pydantic import BaseModel
 
-from jobs.models import Format, JobRecord, JobStatus, SubmitResponse
-from streams.events import parse_stream_id
+from jobs.models import AskResult, Format, JobRecord, JobStatus, PageResult, SubmitResponse
+from streams.events import EventType, parse_stream_id
 
+from . import _config
 from ._errors import (
     APIError,
     Conflict,
@@ -29,22 +34,29 @@ from ._errors import (
     api_error,
     network_errors,
 )
+from ._live_pages import READ_SLICE, PageCursor
+from ._models import Health, QueueStats, WorkerInfo
 from ._retry import Backoff, RetryPolicy, retryable
 from ._sse import JobEvent, event_from, retry_hint_s, server_sent_events
 
 logger = logging.getLogger("scrapestream.client")
 
+EventCallback = Callable[[JobEvent], object]
+"""Called with each event of a job a one-call helper follows (to show progress, say)."""
+
 
 class Client:
     """One connection pool to a Scrapestream server; use it as `async with`.
 
-    `stream_idle_timeout` is how long an event stream may stay silent (the
-    server pings every 15 s) before it counts as lost and is reconnected.
+    `base_url` and `api_key` default to `SCRAPESTREAM_URL` (else
+    http://127.0.0.1:8000) and `SCRAPESTREAM_API_KEY`. `stream_idle_timeout`
+    is how long an event stream may stay silent (the server pings every 15 s)
+    before it counts as lost and is reconnected.
     """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         api_key: str | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -52,6 +64,7 @@ class Client:
         stream_idle_timeout: float = 60.0,
         retry: RetryPolicy | None = None,
     ) -> None:
+        base_url, api_key = _config.server_url(base_url), _config.api_key(api_key)
         if httpx.URL(base_url).scheme not in ("http", "https"):
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
         headers = {"User-Agent": "scrapestream-sdk/0.1", "Accept": "application/json"}
@@ -62,6 +75,10 @@ class Client:
         )
         self._stream_timeout = httpx.Timeout(timeout, read=stream_idle_timeout)
         self._retry = retry or RetryPolicy()
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
 
     async def __aenter__(self) -> Self:
         return self
@@ -85,51 +102,196 @@ class Client:
         response = await self._call("POST", "/jobs", json=body, headers=headers)
         return SubmitResponse.model_validate_json(response.content)
 
+    @overload
     async def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = None,
-        timeout_s: float | None = None, **options: Any,
-    ) -> SubmitResponse:
-        """Submit a scrape of one page; the server validates the options."""
-        return await self._submit_typed("scrape", url=url, formats=formats, timeout_s=timeout_s, **options)
+        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
+        wait: Literal[True] = ..., timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> PageResult: ...
 
-    async def crawl(
+    @overload
+    async def scrape(
+        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
+        wait: Literal[False], timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> SubmitResponse: ...
+
+    async def scrape(
+        self, url: str, *, formats: Sequence[Format | str] | None = None, timeout_s: float | None = None,
+        wait: bool = True, timeout: float | None = None,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> PageResult | SubmitResponse:
+        """Scrape one page and return its document, following the job's events to its end.
+
+        `timeout_s` bounds the job on the server; `timeout` how long we wait
+        (WaitTimeout). JobFailed/JobCancelled if it ends without a page.
+        `on_event` sees each event as it comes; `wait=False` returns the receipt at once.
+        """
+        job = await self._submit_typed("scrape", url=url, formats=formats, timeout_s=timeout_s, **options)
+        if not wait:
+            return job
+        return PageResult.model_validate(await self._wait_for_result(job.id, timeout, on_event))
+
+    @overload
+    def crawl(
+        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
+        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
+        formats: Sequence[Format | str] | None = ..., wait: Literal[True] = ...,
+        on_event: EventCallback | None = ..., **options: Any,
+    ) -> PageStream: ...
+
+    @overload
+    def crawl(
+        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
+        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
+        formats: Sequence[Format | str] | None = ..., wait: Literal[False],
+        on_event: EventCallback | None = ..., **options: Any,
+    ) -> Coroutine[Any, Any, SubmitResponse]: ...
+
+    def crawl(
         self, url: str, *, limit: int | None = None, max_depth: int | None = None,
         include_paths: Sequence[str] | None = None, exclude_paths: Sequence[str] | None = None,
-        formats: Sequence[Format | str] | None = None, **options: Any,
-    ) -> SubmitResponse:
-        """Submit a crawl from `url`; its pages come page by page from `pages()`."""
-        return await self._submit_typed("crawl", url=url, limit=limit, max_depth=max_depth,
-                                        include_paths=include_paths, exclude_paths=exclude_paths,
-                                        formats=formats, **options)
+        formats: Sequence[Format | str] | None = None, wait: bool = True,
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> PageStream | Coroutine[Any, Any, SubmitResponse]:
+        """Crawl from `url`: `async for page in client.crawl(...)` gets each page while the crawl runs.
 
-    async def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, **options: Any
-    ) -> SubmitResponse:
-        """Submit a batch of pages; one result entry per URL, in order."""
-        return await self._submit_typed("batch", urls=list(urls), formats=formats, **options)
+        The job is submitted when iteration starts (`.job` is its receipt then);
+        iteration ends with the crawl, raising JobFailed/JobCancelled if it did
+        not complete. `await client.crawl(..., wait=False)` submits and returns the receipt.
+        """
+        body = _request_body("crawl", url=url, limit=limit, max_depth=max_depth, include_paths=include_paths,
+                             exclude_paths=exclude_paths, formats=formats, **options)
+        return PageStream(self, body, on_event) if wait else self.submit(body)
+
+    @overload
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
+        wait: Literal[True] = ..., on_event: EventCallback | None = ..., **options: Any,
+    ) -> PageStream: ...
+
+    @overload
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
+        wait: Literal[False], on_event: EventCallback | None = ..., **options: Any,
+    ) -> Coroutine[Any, Any, SubmitResponse]: ...
+
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, wait: bool = True,
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> PageStream | Coroutine[Any, Any, SubmitResponse]:
+        """Fetch a list of pages: one entry per URL, in the order given, each as soon as it and
+        those before it are done (a page that failed has `error`). Otherwise like `crawl`."""
+        body = _request_body("batch", urls=list(urls), formats=formats, **options)
+        return PageStream(self, body, on_event) if wait else self.submit(body)
+
+    @overload
+    async def ask(
+        self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
+        wait: Literal[True] = ..., timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> AskResult: ...
+
+    @overload
+    async def ask(
+        self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
+        wait: Literal[False], timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> SubmitResponse: ...
 
     async def ask(
-        self, questions: Sequence[str], *, job: str | None = None, url: str | None = None, **options: Any
-    ) -> SubmitResponse:
-        """Ask questions about a finished crawl or batch (`job`), or about a site crawled first (`url`)."""
-        return await self._submit_typed("ask", questions=list(questions), job=job, url=url, **options)
+        self, questions: Sequence[str], *, job: str | None = None, url: str | None = None,
+        wait: bool = True, timeout: float | None = None,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> AskResult | SubmitResponse:
+        """Answer questions from a finished crawl or batch (`job`), or from a site crawled first (`url`)."""
+        receipt = await self._submit_typed("ask", questions=list(questions), job=job, url=url, **options)
+        if not wait:
+            return receipt
+        return AskResult.model_validate(await self._wait_for_result(receipt.id, timeout, on_event))
 
-    async def pages(self, job_id: str, *, limit: int = 100) -> AsyncGenerator[dict[str, Any], None]:
+    async def pages(self, job_id: str, *, limit: int = 100) -> AsyncGenerator[PageResult, None]:
         """Every page entry of a crawl or batch so far, following `next` (a running crawl's last
-        `next` points past what exists yet: iteration ends there; call again later for more)."""
+        `next` points past what exists yet: iteration ends there; `follow_pages` waits for more)."""
         path: str | None = f"{_job_path(job_id)}/result?limit={limit}"
         while path is not None:
             response = await self._call("GET", path)
             body = response.json()
             for page in body["pages"]:
-                yield page
+                yield PageResult.model_validate(page)
             following = body.get("next")
             path = None if following is None or not body["pages"] else following
 
+    async def follow_pages(
+        self, job_id: str, *, on_event: EventCallback | None = None
+    ) -> AsyncGenerator[PageResult, None]:
+        """The pages of a crawl or batch, each once and in order, as they are done, until it ends.
+
+        Driven by the job's `page` events (no polling); raises JobFailed or
+        JobCancelled after the last page if the job did not complete.
+        """
+        kind = (await self.get(job_id)).type
+        async for page in self._follow_pages(job_id, kind, on_event):
+            yield page
+
+    async def _follow_pages(
+        self, job_id: str, kind: str, on_event: EventCallback | None
+    ) -> AsyncGenerator[PageResult, None]:
+        cursor = PageCursor(kind)
+        end: JobEvent | None = None
+        async with contextlib.aclosing(self.events(job_id)) as events:
+            async for event in events:
+                if on_event is not None:
+                    on_event(event)
+                if event.is_terminal:
+                    end = event
+                    break
+                if cursor.saw(event):
+                    async for page in self._read_new_pages(job_id, cursor, ended=False):
+                        yield page
+        async for page in self._read_new_pages(job_id, cursor, ended=True):
+            yield page
+        if end is not None and end.type != EventType.COMPLETED:
+            await self._raise_job_error(job_id)
+
+    async def _read_new_pages(
+        self, job_id: str, cursor: PageCursor, *, ended: bool
+    ) -> AsyncGenerator[PageResult, None]:
+        more = True
+        while more:
+            params = {"cursor": str(cursor.index), "limit": str(READ_SLICE)}
+            body = (await self._call("GET", f"{_job_path(job_id)}/result", params=params)).json()
+            fresh, more = cursor.take(body["pages"], ended=ended)
+            more = more and body.get("next") is not None
+            for entry in fresh:
+                yield PageResult.model_validate(entry)
+
+    async def _wait_for_result(
+        self, job_id: str, timeout: float | None, on_event: EventCallback | None  # noqa: ASYNC109
+    ) -> Any:
+        """Follow the job's events to the terminal one (no polling), then fetch its result."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with contextlib.aclosing(self.events(job_id)) as events:
+                    async for event in events:
+                        if on_event is not None:
+                            on_event(event)
+                return await self._result_now(job_id)
+        except TimeoutError as exc:
+            raise WaitTimeout(job_id, timeout or 0.0) from exc
+
+    async def _raise_job_error(self, job_id: str) -> NoReturn:
+        record = await self.get(job_id)
+        if record.status is JobStatus.CANCELLED:
+            raise JobCancelled(record)
+        raise JobFailed(record)
+
     async def _submit_typed(self, job_type: str, **fields: Any) -> SubmitResponse:
-        # Options left None are the server's defaults; crawl, batch and ask helpers end here too.
-        body = {"type": job_type, **{k: v for k, v in fields.items() if v is not None}}
-        return await self.submit(body)
+        return await self.submit(_request_body(job_type, **fields))
 
     async def get(self, job_id: str) -> JobRecord:
         response = await self._call("GET", _job_path(job_id))
@@ -139,6 +301,35 @@ class Client:
         """Cancel a queued or running job; Conflict if it had already finished."""
         response = await self._call("DELETE", _job_path(job_id))
         return JobRecord.model_validate_json(response.content)
+
+    async def retry(self, job_id: str) -> JobRecord:
+        """Run a failed or cancelled job again, as a new attempt; Conflict (`not_retryable`) otherwise."""
+        response = await self._call("POST", f"{_job_path(job_id)}/retry")
+        return JobRecord.model_validate_json(response.content)
+
+    async def retry_failed(self, *, type: str | None = None) -> list[str]:
+        """Run every failed job of yours again (only those of `type`, if given); their ids."""
+        body = {"status": "failed", **({"type": type} if type is not None else {})}
+        retried = (await self._call("POST", "/jobs/retry", json=body)).json()["retried"]
+        return [str(job_id) for job_id in retried]
+
+    async def queue(self) -> QueueStats:
+        """How many jobs wait (by priority), are scheduled, run and ended; live workers."""
+        return QueueStats.model_validate_json((await self._call("GET", "/queue")).content)
+
+    async def workers(self) -> list[WorkerInfo]:
+        """The live workers: each one's host, pid, heartbeat, the jobs it runs now and how many it finished."""
+        body = (await self._call("GET", "/workers")).json()
+        listed = body["workers"] if isinstance(body, dict) else body
+        return [WorkerInfo.model_validate(worker) for worker in listed]
+
+    async def health(self) -> Health:
+        """The server's health, asked once: a 503 (Redis unreachable) is an answer here, not an error."""
+        with network_errors():
+            response = await self._http.get("/health")
+        if response.status_code not in (200, 503):
+            raise api_error(response)
+        return Health.model_validate_json(response.content)
 
     async def jobs(
         self, *, status: JobStatus | str | None = None, limit: int | None = None
@@ -166,18 +357,11 @@ class Client:
         it, the events are followed to the end first (WaitTimeout after `timeout`).
         """
         try:
-            async with asyncio.timeout(timeout):
-                try:
-                    return await self._result_now(job_id)
-                except Conflict as exc:
-                    if not wait or exc.code != "not_completed":
-                        raise
-                async with contextlib.aclosing(self.events(job_id)) as events:
-                    async for _ in events:
-                        pass
-                return await self._result_now(job_id)
-        except TimeoutError as exc:
-            raise WaitTimeout(job_id, timeout or 0.0) from exc
+            return await self._result_now(job_id)
+        except Conflict as exc:
+            if not wait or exc.code != "not_completed":
+                raise
+        return await self._wait_for_result(job_id, timeout, None)
 
     async def _result_now(self, job_id: str) -> Any:
         try:
@@ -281,3 +465,41 @@ def _check_stream(response: httpx.Response) -> None:
 
 def _job_path(job_id: str) -> str:
     return f"/jobs/{quote(job_id, safe='')}"
+
+
+def _request_body(job_type: str, **fields: Any) -> dict[str, Any]:
+    # Options left None are the server's defaults.
+    return {"type": job_type, **{name: value for name, value in fields.items() if value is not None}}
+
+
+class PageStream:
+    """The pages of a crawl or batch while it runs: `async for page in client.crawl(...)`.
+
+    The job is submitted when iteration starts; `job` is its receipt from then
+    on (to follow it again, or cancel it). Close it early with `aclose()` or
+    `contextlib.aclosing`.
+    """
+
+    def __init__(self, client: Client, body: dict[str, Any], on_event: EventCallback | None) -> None:
+        self._client = client
+        self._body = body
+        self._on_event = on_event
+        self._pages: AsyncGenerator[PageResult, None] | None = None
+        self.job: SubmitResponse | None = None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> PageResult:
+        if self._pages is None:
+            self._pages = self._run()
+        return await anext(self._pages)
+
+    async def aclose(self) -> None:
+        if self._pages is not None:
+            await self._pages.aclose()
+
+    async def _run(self) -> AsyncGenerator[PageResult, None]:
+        self.job = await self._client.submit(self._body)
+        async for page in self._client._follow_pages(self.job.id, self.job.type, self._on_event):
+            yield page

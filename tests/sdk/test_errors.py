@@ -91,7 +91,7 @@ async def test_a_retried_submit_keeps_its_idempotency_key() -> None:
                           "result": f"/jobs/{JOB}/result"}}
     server = ScriptedServer([error(503, retry_after=0), json_body(202, accepted)])
     async with scripted_client(server) as client:
-        job = await client.scrape("https://example.com/")
+        job = await client.scrape("https://example.com/", wait=False)
         await client.submit({"type": "scrape", "url": "https://example.com/"}, idempotency_key="mine")
     assert job.id == JOB and job.links.result == f"/jobs/{JOB}/result"
     keys = [request["idempotency-key"] for request in server.requests]

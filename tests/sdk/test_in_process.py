@@ -17,7 +17,7 @@ UNKNOWN = "0123456789abcdef0123456789abcdef"
 
 
 async def test_a_finished_job_read_back_in_full(client: Client, stack: Stack, site: str) -> None:
-    job = await client.scrape(f"{site}/plain", formats=[Format.MARKDOWN, "metadata"])
+    job = await client.scrape(f"{site}/plain", formats=[Format.MARKDOWN, "metadata"], wait=False)
     assert job.status is JobStatus.QUEUED and job.type == "scrape"
     assert job.links.events.startswith(f"/jobs/{job.id}/events?token=")
     await stack.wait_terminal(job.id)
@@ -37,7 +37,7 @@ async def test_a_finished_job_read_back_in_full(client: Client, stack: Stack, si
 async def test_following_from_the_terminal_event_ends_at_once(
     client: Client, stack: Stack, site: str
 ) -> None:
-    job = await client.scrape(f"{site}/plain")
+    job = await client.scrape(f"{site}/plain", wait=False)
     events = await stack.wait_terminal(job.id)
     assert [event async for event in client.events(job.id, last_event_id=events[-1]["id"])] == []
     rest = [event async for event in client.events(job.id, last_event_id=events[1]["id"])]
@@ -71,7 +71,7 @@ async def test_an_unknown_job_is_not_found_everywhere(client: Client) -> None:
 
 
 async def test_the_result_of_an_unfinished_job_is_a_conflict_carrying_the_job(client: Client) -> None:
-    job = await client.scrape("https://example.com/")  # no worker here: it stays queued
+    job = await client.scrape("https://example.com/", wait=False)  # no worker here: it stays queued
     with pytest.raises(Conflict) as caught:
         await client.result(job.id)
     assert caught.value.code == "not_completed"
@@ -79,7 +79,7 @@ async def test_the_result_of_an_unfinished_job_is_a_conflict_carrying_the_job(cl
 
 
 async def test_cancel_then_cancel_again(client: Client) -> None:
-    job = await client.scrape("https://example.com/")
+    job = await client.scrape("https://example.com/", wait=False)
     record = await client.cancel(job.id)
     assert record.status is JobStatus.CANCELLED and record.error is not None
     with pytest.raises(Conflict) as caught:
@@ -93,7 +93,7 @@ async def test_cancel_then_cancel_again(client: Client) -> None:
 
 
 async def test_jobs_walks_every_page(client: Client) -> None:
-    submitted = [(await client.scrape(f"https://example.com/{n}")).id for n in range(5)]
+    submitted = [(await client.scrape(f"https://example.com/{n}", wait=False)).id for n in range(5)]
     await client.cancel(submitted[1])
     listed = [job async for job in client.jobs(limit=2)]
     assert sorted(job.id for job in listed) == sorted(submitted)

@@ -37,7 +37,7 @@ def triples(events: list[JobEvent]) -> list[tuple[str | None, str, object]]:
 
 
 async def test_submit_follow_live_then_result(client: Client, stack: Stack, site: str) -> None:
-    job = await client.scrape(f"{site}/slow?s=0.5")
+    job = await client.scrape(f"{site}/slow?s=0.5", wait=False)
     events = [event async for event in client.events(job.id)]  # attached while it runs
     assert triples(events) == await stream_history(stack, job.id)
     assert [e.type for e in events][:2] == ["queued", "started"] and events[-1].type == "completed"
@@ -47,14 +47,14 @@ async def test_submit_follow_live_then_result(client: Client, stack: Stack, site
 
 
 async def test_result_with_wait_follows_the_job_to_its_end(client: Client, site: str) -> None:
-    job = await client.scrape(f"{site}/slow?s=0.5")
+    job = await client.scrape(f"{site}/slow?s=0.5", wait=False)
     result = await client.result(job.id, wait=True, timeout=60)
     assert result["title"] == "Plain page"
     assert (await client.get(job.id)).status is JobStatus.COMPLETED
 
 
 async def test_a_failing_job_raises_its_code_and_message(client: Client, site: str) -> None:
-    job = await client.scrape(f"{site}/status/404")
+    job = await client.scrape(f"{site}/status/404", wait=False)
     with pytest.raises(JobFailed) as caught:
         await client.result(job.id, wait=True, timeout=60)
     assert caught.value.code == "http_status"
@@ -64,7 +64,7 @@ async def test_a_failing_job_raises_its_code_and_message(client: Client, site: s
 
 async def test_waiting_too_long_raises_wait_timeout(idle_stack: Stack, site: str) -> None:
     async with Client(idle_stack.base_url) as client:
-        job = await client.scrape(f"{site}/plain")  # no worker: it stays queued
+        job = await client.scrape(f"{site}/plain", wait=False)  # no worker: it stays queued
         with pytest.raises(WaitTimeout) as caught:
             await client.result(job.id, wait=True, timeout=0.5)
         assert caught.value.job_id == job.id and caught.value.timeout == 0.5
@@ -72,7 +72,7 @@ async def test_waiting_too_long_raises_wait_timeout(idle_stack: Stack, site: str
 
 
 async def test_cancel_a_running_job(client: Client, stack: Stack, site: str) -> None:
-    job = await client.scrape(f"{site}/slow?s=30")
+    job = await client.scrape(f"{site}/slow?s=30", wait=False)
     async with contextlib.aclosing(client.events(job.id)) as events:
         async for event in events:
             if event.type == "started":
@@ -94,8 +94,8 @@ async def test_cancel_a_running_job(client: Client, stack: Stack, site: str) -> 
 
 
 async def test_jobs_walks_every_page_with_a_status_filter(client: Client, site: str) -> None:
-    good = [(await client.scrape(f"{site}/plain")).id for _ in range(3)]
-    bad = [(await client.scrape(f"{site}/status/500")).id for _ in range(3)]
+    good = [(await client.scrape(f"{site}/plain", wait=False)).id for _ in range(3)]
+    bad = [(await client.scrape(f"{site}/status/500", wait=False)).id for _ in range(3)]
     for job_id in good:
         await client.result(job_id, wait=True, timeout=60)
     for job_id in bad:

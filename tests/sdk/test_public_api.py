@@ -21,10 +21,10 @@ from tests.support.process import ROOT
 from tests.support.public_api import check_public_api
 
 PUBLIC_NAMES = [
-    "APIError", "BadRequest", "Client", "Conflict", "EventStreamLost", "InvalidRequest",
-    "JobCancelled", "JobError", "JobEvent", "JobFailed", "NotFound", "RateLimited", "RetryPolicy",
-    "ScrapestreamError", "ServerError", "ServiceUnavailable", "TransportError", "Unauthorized",
-    "WaitTimeout",
+    "APIError", "BadRequest", "Client", "Conflict", "EventStreamLost", "Health", "InvalidRequest",
+    "JobCancelled", "JobError", "JobEvent", "JobFailed", "NotFound", "PageStream", "QueueStats",
+    "RateLimited", "RetryPolicy", "ScrapestreamError", "ServerError", "ServiceUnavailable", "SyncClient",
+    "SyncIterator", "SyncPageStream", "TransportError", "Unauthorized", "WaitTimeout", "WorkerInfo",
 ]
 
 

@@ -59,7 +59,7 @@ class RefuseAtFirst:
 async def test_every_call_waits_out_503s_and_succeeds(stack: Stack, settings: Settings, site: str) -> None:
     front = RefuseAtFirst(create_app(settings), times=2)
     async with serve_in_loop(front) as base_url, Client(base_url) as client:
-        job = await client.scrape(f"{site}/plain")
+        job = await client.scrape(f"{site}/plain", wait=False)
         events = [event async for event in client.events(job.id)]
         record = await client.get(job.id)
         result = await client.result(job.id)
@@ -75,7 +75,7 @@ async def test_429_is_waited_out_too(settings: Settings) -> None:
     app = create_app(settings)
     front = RefuseAtFirst(app, times=1, status=429)
     async with asgi_client(app, front=front) as client:
-        job = await client.scrape("https://example.com/")
+        job = await client.scrape("https://example.com/", wait=False)
         assert (await client.get(job.id)).id == job.id
         assert [listed.id async for listed in client.jobs()] == [job.id]
     assert front.early == []
@@ -117,7 +117,7 @@ async def test_an_unreadable_retry_after_falls_back_to_the_backoff(retry_after: 
     app = create_app(settings)
     front = RefuseAtFirst(app, times=1, retry_after=retry_after)
     async with asgi_client(app, front=front, retry=QUICK_RETRY) as client:
-        job = await client.scrape("https://example.com/")
+        job = await client.scrape("https://example.com/", wait=False)
         assert (await client.get(job.id)).id == job.id
     assert sorted(front.refused.values()) == [1, 1]
 

@@ -86,7 +86,7 @@ async def test_events_survive_a_crash_of_the_web_process(
             )
 
     async with Client(web.base_url) as client:
-        job = await client.scrape("https://example.com/")
+        job = await client.scrape("https://example.com/", wait=False)
         follower = Follower(client, job.id)
         await publish("before")
         await follower.seen(1 + 3)  # queued and the three: it is mid-stream now
@@ -116,7 +116,7 @@ async def test_a_real_job_followed_across_a_crash(
 ) -> None:
     """The worker keeps fetching a slow page while the web process is down and restarting."""
     async with Client(web.base_url) as client:
-        job = await client.scrape(f"{site}/slow?s=3")
+        job = await client.scrape(f"{site}/slow?s=3", wait=False)
         follower = Follower(client, job.id)
         while not any(e.type == "progress" and e.data["phase"] == "fetch" for e in follower.events):
             await follower.seen(len(follower.events) + 1)

@@ -1,0 +1,56 @@
+"""The operator's answers as the SDK reads them: `/queue`, `/workers`, `/health`.
+
+Tolerant like the result documents: a newer server's extra fields are kept as
+attributes, and a field it no longer sends takes its default.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from jobs.models import ResultDocument
+
+
+class QueuedCounts(ResultDocument):
+    total: int = 0
+    by_priority: dict[str, int] = Field(default_factory=dict)
+    webhooks: int = 0
+
+
+class QueueStats(ResultDocument):
+    """`GET /queue`: how many jobs wait, run and ended, and how many workers are alive."""
+
+    queued: QueuedCounts = Field(default_factory=QueuedCounts)
+    scheduled: int = 0
+    running: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    invalid_payloads: int = 0
+    workers: int = 0
+
+
+class WorkerInfo(ResultDocument):
+    """One live worker of `GET /workers`: who it is, and what it runs now."""
+
+    name: str
+    host: str | None = None
+    pid: int | None = None
+    started_at: datetime | None = None
+    last_heartbeat: datetime | None = None
+    running: list[str] = Field(default_factory=list)
+    finished: int = 0
+
+
+class Health(ResultDocument):
+    """`GET /health`; `status` is "ok", or "unavailable" while Redis is unreachable."""
+
+    status: str
+    redis: str | None = None
+    workers: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -1,0 +1,290 @@
+"""`SyncClient`: the same methods as `Client`, blocking, for scripts and notebooks.
+
+One event loop runs in a thread of the client's own for as long as the client
+lives, and every call runs the async client's method there and waits for it.
+Not `asyncio.run` per call: the connection pool outlives a call, an iterator
+stays open across calls, and a notebook's own running loop is never touched.
+Ctrl-C while a call waits cancels that call (never the job on the server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any, Generic, Literal, Self, TypeVar, overload
+
+from pydantic import BaseModel
+
+from jobs.models import AskResult, Format, JobRecord, JobStatus, PageResult, SubmitResponse
+
+from ._client import Client, EventCallback, PageStream
+from ._models import Health, QueueStats, WorkerInfo
+from ._retry import RetryPolicy
+from ._sse import JobEvent
+
+T = TypeVar("T")
+
+
+class _Loop:
+    """An event loop in a daemon thread; `run` waits for a coroutine on it from any other thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="scrapestream-sdk", daemon=True)
+        self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        return self._loop.is_closed()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("the client is closed")
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # Ctrl-C (or any error while waiting): the coroutine must not run on unseen
+            raise
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        # Iterators dropped unfinished still hold an event stream: close them on their loop.
+        with contextlib.suppress(TimeoutError):
+            asyncio.run_coroutine_threadsafe(self._loop.shutdown_asyncgens(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+async def _next(iterator: AsyncIterator[T]) -> T:
+    return await anext(iterator)
+
+
+class SyncIterator(Generic[T]):
+    """An async iterator of the client, stepped from the calling thread; `close()` (or `with`) ends it early."""
+
+    def __init__(self, loop: _Loop, iterator: AsyncIterator[T]) -> None:
+        self._loop = loop
+        self._iterator = iterator
+        self._done = False
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        try:
+            return self._loop.run(_next(self._iterator))
+        except StopAsyncIteration:
+            self._done = True
+            raise StopIteration from None
+        except BaseException:
+            self._done = True
+            raise
+
+    def close(self) -> None:
+        if not self._done and not self._loop.closed:
+            self._done = True
+            closer = getattr(self._iterator, "aclose", None)
+            if closer is not None:
+                self._loop.run(closer())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class SyncPageStream(SyncIterator[PageResult]):
+    """The pages of a crawl or batch while it runs; `job` is the receipt once iteration started."""
+
+    def __init__(self, loop: _Loop, stream: PageStream) -> None:
+        super().__init__(loop, stream)
+        self._stream = stream
+
+    @property
+    def job(self) -> SubmitResponse | None:
+        return self._stream.job
+
+
+class SyncClient:
+    """The HTTP API as blocking methods, the same as `Client`'s; use it as `with`, or `close()` it.
+
+    `on_event` callbacks run in the client's loop thread.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        stream_idle_timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._client = Client(base_url, api_key, timeout=timeout, stream_idle_timeout=stream_idle_timeout,
+                              retry=retry)
+        self._loop = _Loop()
+
+    @property
+    def base_url(self) -> str:
+        return self._client.base_url
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._loop.closed:
+            try:
+                self._loop.run(self._client.aclose())
+            finally:
+                self._loop.close()
+
+    def submit(self, request: dict[str, Any] | BaseModel, *, idempotency_key: str | None = None) -> SubmitResponse:
+        return self._loop.run(self._client.submit(request, idempotency_key=idempotency_key))
+
+    @overload
+    def scrape(
+        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
+        wait: Literal[True] = ..., timeout: float | None = ..., on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> PageResult: ...
+
+    @overload
+    def scrape(
+        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
+        wait: Literal[False], timeout: float | None = ..., on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> SubmitResponse: ...
+
+    def scrape(
+        self, url: str, *, formats: Sequence[Format | str] | None = None, timeout_s: float | None = None,
+        wait: bool = True, timeout: float | None = None, on_event: EventCallback | None = None, **options: Any,
+    ) -> PageResult | SubmitResponse:
+        """Scrape one page and return its document (see `Client.scrape`)."""
+        if wait:
+            return self._loop.run(self._client.scrape(url, formats=formats, timeout_s=timeout_s, wait=True,
+                                                      timeout=timeout, on_event=on_event, **options))
+        return self._loop.run(self._client.scrape(url, formats=formats, timeout_s=timeout_s, wait=False,
+                                                  on_event=on_event, **options))
+
+    @overload
+    def crawl(
+        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
+        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
+        formats: Sequence[Format | str] | None = ..., wait: Literal[True] = ...,
+        on_event: EventCallback | None = ..., **options: Any,
+    ) -> SyncPageStream: ...
+
+    @overload
+    def crawl(
+        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
+        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
+        formats: Sequence[Format | str] | None = ..., wait: Literal[False],
+        on_event: EventCallback | None = ..., **options: Any,
+    ) -> SubmitResponse: ...
+
+    def crawl(
+        self, url: str, *, limit: int | None = None, max_depth: int | None = None,
+        include_paths: Sequence[str] | None = None, exclude_paths: Sequence[str] | None = None,
+        formats: Sequence[Format | str] | None = None, wait: bool = True,
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> SyncPageStream | SubmitResponse:
+        """`for page in client.crawl(...)`: each page while the crawl runs (see `Client.crawl`)."""
+        fields: dict[str, Any] = dict(limit=limit, max_depth=max_depth, include_paths=include_paths,
+                                      exclude_paths=exclude_paths, formats=formats, on_event=on_event, **options)
+        if wait:
+            return SyncPageStream(self._loop, self._client.crawl(url, wait=True, **fields))
+        return self._loop.run(self._client.crawl(url, wait=False, **fields))
+
+    @overload
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
+        wait: Literal[True] = ..., on_event: EventCallback | None = ..., **options: Any,
+    ) -> SyncPageStream: ...
+
+    @overload
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
+        wait: Literal[False], on_event: EventCallback | None = ..., **options: Any,
+    ) -> SubmitResponse: ...
+
+    def batch(
+        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, wait: bool = True,
+        on_event: EventCallback | None = None, **options: Any,
+    ) -> SyncPageStream | SubmitResponse:
+        """`for page in client.batch(urls)`: one entry per URL, in order, as they are done."""
+        if wait:
+            return SyncPageStream(self._loop, self._client.batch(urls, formats=formats, wait=True,
+                                                                 on_event=on_event, **options))
+        return self._loop.run(self._client.batch(urls, formats=formats, wait=False, on_event=on_event, **options))
+
+    @overload
+    def ask(
+        self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
+        wait: Literal[True] = ..., timeout: float | None = ..., on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> AskResult: ...
+
+    @overload
+    def ask(
+        self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
+        wait: Literal[False], timeout: float | None = ..., on_event: EventCallback | None = ...,
+        **options: Any,
+    ) -> SubmitResponse: ...
+
+    def ask(
+        self, questions: Sequence[str], *, job: str | None = None, url: str | None = None,
+        wait: bool = True, timeout: float | None = None, on_event: EventCallback | None = None, **options: Any,
+    ) -> AskResult | SubmitResponse:
+        if wait:
+            return self._loop.run(self._client.ask(questions, job=job, url=url, wait=True, timeout=timeout,
+                                                   on_event=on_event, **options))
+        return self._loop.run(self._client.ask(questions, job=job, url=url, wait=False, on_event=on_event,
+                                               **options))
+
+    def pages(self, job_id: str, *, limit: int = 100) -> SyncIterator[PageResult]:
+        return SyncIterator(self._loop, self._client.pages(job_id, limit=limit))
+
+    def follow_pages(self, job_id: str, *, on_event: EventCallback | None = None) -> SyncIterator[PageResult]:
+        return SyncIterator(self._loop, self._client.follow_pages(job_id, on_event=on_event))
+
+    def get(self, job_id: str) -> JobRecord:
+        return self._loop.run(self._client.get(job_id))
+
+    def cancel(self, job_id: str) -> JobRecord:
+        return self._loop.run(self._client.cancel(job_id))
+
+    def retry(self, job_id: str) -> JobRecord:
+        return self._loop.run(self._client.retry(job_id))
+
+    def retry_failed(self, *, type: str | None = None) -> list[str]:
+        return self._loop.run(self._client.retry_failed(type=type))
+
+    def queue(self) -> QueueStats:
+        return self._loop.run(self._client.queue())
+
+    def workers(self) -> list[WorkerInfo]:
+        return self._loop.run(self._client.workers())
+
+    def health(self) -> Health:
+        return self._loop.run(self._client.health())
+
+    def jobs(self, *, status: JobStatus | str | None = None, limit: int | None = None) -> SyncIterator[JobRecord]:
+        return SyncIterator(self._loop, self._client.jobs(status=status, limit=limit))
+
+    def result(self, job_id: str, *, wait: bool = False, timeout: float | None = None) -> Any:
+        return self._loop.run(self._client.result(job_id, wait=wait, timeout=timeout))
+
+    def events(self, job_id: str, last_event_id: str | None = None) -> SyncIterator[JobEvent]:
+        return SyncIterator(self._loop, self._client.events(job_id, last_event_id))
