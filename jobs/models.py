@@ -328,12 +328,51 @@ class JobLinks(BaseModel):
     result: str
 
 
+# A batch's record names this many of its URLs (and how many there are).
+ASKED_URLS = 3
+# Request fields that are what was asked, not options; shown on their own.
+_ASKED_FIELDS = frozenset({"type", "url", "urls", "job", "questions"})
+# Fields that hold a credential, wherever a request may carry one: never in a record.
+SECRET_FIELDS = frozenset({"secret", "headers", "api_key", "authorization", "cookies", "password", "token"})
+
+
+def _without_secrets(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in options.items() if name.lower() not in SECRET_FIELDS}
+
+
+def asked_of(request: dict[str, Any]) -> dict[str, Any]:
+    """What a job was asked (its URL(s), its source job and questions) and its options, without a secret.
+
+    The record shows it (`GET /jobs`, the dashboard, the CLI): a webhook's URL stays, its secret does not.
+    """
+    urls = request.get("urls")
+    options = _without_secrets({k: v for k, v in request.items() if k not in _ASKED_FIELDS and v is not None})
+    if isinstance(options.get("webhook"), dict):
+        options["webhook"] = _without_secrets(options["webhook"])
+    return {
+        "url": request.get("url"),
+        "urls_count": len(urls) if isinstance(urls, list) else None,
+        "urls": urls[:ASKED_URLS] if isinstance(urls, list) else None,
+        "job": request.get("job"),
+        "questions": request.get("questions"),
+        "options": options,
+    }
+
+
 class JobRecord(BaseModel):
-    """A job as `GET /jobs/{id}` answers it."""
+    """A job as `GET /jobs/{id}` answers it: its state, and what was asked (`asked_of`)."""
 
     id: str
     type: str
     status: JobStatus
+    url: str | None = Field(None, description="The page, the crawl's start, or the site an ask crawls.")
+    urls_count: int | None = Field(None, description="A batch: how many URLs.")
+    urls: list[str] | None = Field(None, description=f"A batch: its first {ASKED_URLS} URLs.")
+    job: str | None = Field(None, description="An ask: the crawl or batch it reads.")
+    questions: list[str] | None = Field(None, description="An ask: its questions.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="The rest of the request, without any secret (a webhook keeps its URL)."
+    )
     phase: str | None = None
     percent: int = 0
     attempt: int = 0

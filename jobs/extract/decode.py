@@ -1,10 +1,14 @@
-"""Bytes to text: the declared charset, a byte-order mark, or UTF-8.
+"""Bytes to text: the declared charset, a byte-order mark, or UTF-8, else windows-1252.
 
 Order: a byte-order mark, then the charset of the Content-Type header, then a
-`<meta charset>` / `<meta http-equiv="content-type">` in the first bytes, then UTF-8.
+`<meta charset>` / `<meta http-equiv="content-type">` in the first bytes, then
+the bytes themselves: UTF-8 if they read as UTF-8, else windows-1252 — the
+fallback encoding browsers use for an undeclared page (WHATWG), so `Crème`
+written by an old Latin-1 site stays `Crème`, not `Cr�me`.
 The BOM goes first, as in the HTML Standard and every browser: it cannot be there
 by accident, while a header charset is often a server default that is wrong.
-Decoding never raises: bad bytes become U+FFFD, unknown charset names mean UTF-8.
+Decoding never raises: bad bytes of a declared charset become U+FFFD, unknown
+charset names count as undeclared.
 """
 
 from __future__ import annotations
@@ -56,11 +60,40 @@ def decode_html(content: bytes, charset: str | None) -> str:
     for bom, encoding in _BOMS:
         if content.startswith(bom):
             return content[len(bom) :].decode(encoding, errors="replace")
-    encoding = codec_for(charset) or sniff_meta_charset(content) or "utf-8"
+    declared = codec_for(charset) or sniff_meta_charset(content)
+    if declared is None:
+        return decode_undeclared(content)
     try:
-        return content.decode(encoding, errors="replace")
+        return content.decode(declared, errors="replace")
     except (LookupError, UnicodeError):  # a codec that cannot decode at all
         return content.decode("utf-8", errors="replace")
+
+
+def _as_c1_controls(error: UnicodeError) -> tuple[str, int]:
+    # The five bytes windows-1252 leaves undefined map to the C1 controls of the same value (WHATWG index).
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(chr(byte) for byte in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("scrapestream-whatwg-c1", _as_c1_controls)
+
+
+def decode_undeclared(content: bytes) -> str:
+    """A body that declares no charset: UTF-8 when it mostly reads as UTF-8, else windows-1252.
+
+    A UTF-8 page with a stray bad byte stays UTF-8 (one U+FFFD); bytes that are
+    mostly not UTF-8 are the legacy page browsers read as windows-1252.
+    """
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    as_utf8 = content.decode("utf-8", errors="replace")
+    bad = as_utf8.count("\ufffd")
+    read_well = sum(1 for char in as_utf8 if char > "\x7f") - bad
+    if read_well > bad:
+        return as_utf8
+    return content.decode("cp1252", errors="scrapestream-whatwg-c1")
 
 
 def decode_text(content: bytes, charset: str | None) -> str:

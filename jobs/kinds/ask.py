@@ -16,6 +16,7 @@ from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.crawl import CrawlLimits, CrawlTally, crawl_site
 from jobs.kinds.page_work import PageOutcome
 from jobs.lifecycle.attempt import JobOutcome, JobRun
+from jobs.llm.prompts import fit_passages
 from jobs.models import AskRequest, CrawlRequest, Format
 from jobs.store.pages import all_pages
 from jobs.store.records import load_job
@@ -66,7 +67,12 @@ async def run_ask(
         if llm is not None and llm.configured:
             ranked = rank_passages(question, docs, top_k=TOP_PASSAGES)
             await run.progress("llm", 80, f"Asking the model: {question[:80]}")
-            answer, sources, spent = await llm.answer(question, [(url, passage) for url, passage, _ in ranked])
+            given = [(url, passage) for url, passage, _ in ranked]
+            answer, sources, spent = await llm.answer(question, given)
+            if not sources:
+                # A model that cites no passage still answered from the pages it was given: name them,
+                # in rank order (those that fit its token budget, as `answer` cut them).
+                sources = list(dict.fromkeys(url for url, _ in fit_passages(given, llm.config.token_budget)))
             for name, value in spent.to_dict().items():
                 usage[name] = usage.get(name, 0) + value
             answers.append({"question": question, "answer": answer, "sources": sources})

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 import orjson
 from redis.asyncio import Redis
 
-from jobs.models import JobRecord, JobRequest, JobStatus
+from jobs.models import JobRecord, JobRequest, JobStatus, asked_of
 from jobs.queue.enqueue import arq_job_commands
 from jobs.queue.scores import queue_score
+from jobs.store.records import ASKED_FIELD
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
 from streams.publish import PendingEvent, StreamLimits, ThenCommand, create_stream
@@ -44,6 +45,7 @@ async def submit_job(
     start_at = request.start_at(now)
     status = JobStatus.SCHEDULED if start_at else JobStatus.QUEUED
     request_json = request.model_dump(mode="json")
+    asked = asked_of(request.model_dump(mode="json", by_alias=True))
     state: dict[str, str | int | bytes] = {
         "id": job_id,
         "type": request.type,
@@ -54,6 +56,8 @@ async def submit_job(
         "priority": request.priority,
         "created_at": created_at,
         "request": orjson.dumps(request_json),
+        # What the record shows of the request (no secret), written once here rather than derived per read.
+        ASKED_FIELD: orjson.dumps(asked),
     }
     queued: dict[str, object] = {"priority": request.priority}
     limits = config.limits
@@ -79,4 +83,4 @@ async def submit_job(
                                   PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then)
     if created is None:
         raise RuntimeError(f"job id {job_id} is taken")  # 122 random bits: never, short of a broken RNG
-    return JobRecord(id=job_id, type=request.type, status=status, created_at=now)
+    return JobRecord(id=job_id, type=request.type, status=status, created_at=now, **asked)

@@ -38,9 +38,34 @@ def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
     return float(score), job_id
 
 
+@dataclass(frozen=True, slots=True)
+class JobFilter:
+    """Which jobs a listing keeps: by state, by kind, by a piece of URL (case-insensitive)."""
+
+    status: JobStatus | None = None
+    type: str | None = None
+    url: str | None = None
+
+    def keeps(self, record: JobRecord) -> bool:
+        if self.status is not None and record.status != self.status:
+            return False
+        if self.type is not None and record.type != self.type:
+            return False
+        if self.url:
+            wanted = self.url.casefold()
+            return any(wanted in url.casefold() for url in (record.url, *(record.urls or ())) if url)
+        return True
+
+
 async def list_jobs(
-    redis: Redis, keys: Keyspace, owner: str, *, status: JobStatus | None, cursor: str | None, limit: int
+    redis: Redis, keys: Keyspace, owner: str, *, cursor: str | None, limit: int, where: JobFilter | None = None
 ) -> Page:
+    """A page of the owner's jobs, newest first, that `where` keeps.
+
+    A filter that skips most jobs still looks at no more than MAX_SCAN of them per
+    page: the cursor then points past the last one looked at, and the next page goes on.
+    """
+    where = where or JobFilter()
     index = keys.owner_jobs(owner)
     last = parse_cursor(cursor)
     found: list[JobRecord] = []
@@ -69,7 +94,7 @@ async def list_jobs(
             record = record_from_hash(raw)
             if record is None:
                 stale.append(job_id)  # expired: its index entry goes too
-            elif status is None or record.status == status:
+            elif where.keeps(record):
                 found.append(record)
                 if len(found) == limit:
                     break

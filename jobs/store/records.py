@@ -15,7 +15,7 @@ from typing import Any, cast
 import orjson
 from redis.asyncio import Redis
 
-from jobs.models import ErrorInfo, JobRecord, JobStatus
+from jobs.models import ErrorInfo, JobRecord, JobStatus, asked_of
 from jobs.queue.scores import DEFAULT_PRIORITY
 from streams.keys import Keyspace
 from streams.publish import SEALED_FIELD
@@ -30,6 +30,19 @@ def _text(raw: dict[bytes, bytes], field: str) -> str | None:
     return value.decode() if value else None
 
 
+ASKED_FIELD = "asked"
+"""The record field holding what was asked, without secrets (`jobs.models.asked_of`), written at submit."""
+
+
+def _asked(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    asked = raw.get(ASKED_FIELD.encode())
+    if asked:
+        parsed: dict[str, Any] = orjson.loads(asked)
+        return parsed
+    # A record written before the field existed: the same, from the request it keeps.
+    return asked_of(orjson.loads(raw.get(b"request", b"{}")))
+
+
 def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord | None:
     """Interpret HGETALL output; None for a missing (or half-written) record."""
     job_id = _text(raw, "id")
@@ -38,6 +51,7 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord | None:
         return None
     error_json = _text(raw, "error")
     return JobRecord(
+        **_asked(raw),
         id=job_id,
         type=_text(raw, "type") or "scrape",
         status=JobStatus(_text(raw, "status") or "queued"),
@@ -115,10 +129,26 @@ def owner_from_reply(reply: bytes | None) -> str | None:
     return reply.decode() if reply else None
 
 
-async def job_priorities(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[int | None]:
-    """Each job's priority (None for a job without a record), in one round trip."""
+def queue_priority_read(pipe: Any, keys: Keyspace, job_id: str) -> None:
+    """Queue, on a pipeline, the read of a job's priority; `priority_from_reply` reads its reply."""
+    pipe.hget(keys.record(job_id), "priority")
+
+
+def priority_from_reply(reply: bytes | None) -> int | None:
+    """The priority `queue_priority_read` read; None for a job without a record."""
+    return int(reply) if reply is not None else None
+
+
+async def job_summaries(redis: Redis, keys: Keyspace, job_ids: list[str]) -> list[dict[str, Any]]:
+    """Each job's id, type, URL (a batch: its first) and start, in one round trip: what a worker runs."""
     async with redis.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hget(keys.record(job_id), "priority")
-        priorities: list[bytes | None] = await pipe.execute() if job_ids else []
-    return [int(priority) if priority is not None else None for priority in priorities]
+            pipe.hmget(keys.record(job_id), ["type", "started_at", ASKED_FIELD])
+        replies: list[list[bytes | None]] = await pipe.execute() if job_ids else []
+    summaries = []
+    for job_id, (job_type, started_at, asked_json) in zip(job_ids, replies, strict=True):
+        asked = orjson.loads(asked_json) if asked_json else {}
+        url = asked.get("url") or next(iter(asked.get("urls") or ()), None)
+        summaries.append({"id": job_id, "type": job_type.decode() if job_type else None, "url": url,
+                          "started_at": started_at.decode() if started_at else None})
+    return summaries

@@ -86,8 +86,20 @@ def test_bogus_meta_charset_falls_back_to_utf8() -> None:
     assert "Grüße" in decode_html('<meta charset="klingon"><p>Grüße</p>'.encode(), None)
 
 
-def test_undecodable_bytes_become_replacement_characters() -> None:
-    assert decode_html(b"<p>caf\xe9 \xff\xfe</p>", None) == "<p>caf\ufffd \ufffd\ufffd</p>"
+def test_bytes_a_declared_charset_cannot_decode_become_replacement_characters() -> None:
+    assert decode_html(b"<p>caf\xe9 \xff\xfe</p>", "utf-8") == "<p>caf\ufffd \ufffd\ufffd</p>"
+
+
+def test_undeclared_bytes_that_are_not_utf8_read_as_windows_1252() -> None:
+    """An undeclared Latin-1 page came out as `Cr\ufffdme br\ufffdl\ufffde`: browsers fall back to windows-1252 (WHATWG)."""
+    assert decode_html("<p>Crème brûlée — 5 €</p>".encode("cp1252"), None) == "<p>Crème brûlée — 5 €</p>"
+    assert decode_html(b"<p>caf\xe9 \xff\xfe</p>", None) == "<p>caf\xe9 \xff\xfe</p>"
+    # The five bytes windows-1252 leaves undefined are the C1 controls of the same value, as in browsers.
+    assert decode_html(b"\x81\x8d\x8f\x90\x9d", None) == "\x81\x8d\x8f\x90\x9d"
+
+
+def test_undeclared_utf8_with_a_stray_byte_stays_utf8() -> None:
+    assert decode_html("<p>Grüße, naïve café</p>".encode() + b"\xff", None) == "<p>Grüße, naïve café</p>\ufffd"
 
 
 def test_quoted_header_charset() -> None:
