@@ -9,6 +9,7 @@
     │                            not_retryable        re-running a job that did not fail or stop
     │                            idempotency_conflict an Idempotency-Key reused with another body
     ├── PayloadTooLarge      413 too_large            a body over MAX_BODY_BYTES
+    ├── UnsupportedMediaType 415 unsupported_media_type a body that is not JSON by its Content-Type
     ├── InvalidBody          422 invalid_body         empty, not JSON, not an object
     │                            validation_error     a field at fault (`field` names it)
     ├── RateLimited          429 rate_limited         over SUBMITS_PER_MINUTE (Retry-After)
@@ -85,6 +86,11 @@ class Conflict(APIError):
 class PayloadTooLarge(APIError):
     status = 413
     code = "too_large"
+
+
+class UnsupportedMediaType(APIError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class InvalidBody(APIError):

@@ -13,25 +13,46 @@ from jobs.lifecycle.cancel import AlreadyFinished, cancel_job
 from jobs.lifecycle.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.lifecycle.rerun import NotRerunnable, rerun_job
 from jobs.lifecycle.submit import new_job_id, submit_job
-from jobs.models import REQUEST_MODELS, JobRequest, JobStatus
-from jobs.store.listing import list_jobs
+from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRequest, JobStatus
+from jobs.store.listing import JobFilter, list_jobs
 from jobs.store.pages import read_pages
 from jobs.store.records import StoredJob, load_job
 from streams.ascii_decimal import parse_ascii_decimal
 
 from ..auth import authenticate, check_access
-from ..errors import Conflict, InvalidBody, RateLimited, from_validation_error, job_not_found
+from ..errors import (
+    Conflict,
+    InvalidBody,
+    RateLimited,
+    UnsupportedMediaType,
+    from_validation_error,
+    job_not_found,
+)
 from ..links import signed_links
 from ..ratelimit import submission_wait_s
 from ..state import AppState, app_state
 from ..validation import check_request
 
+EXAMPLE_BODY = '{"type": "scrape", "url": "https://example.com/"}'
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """application/json, or any `+json` type; parameters (charset) aside."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
 
 async def read_json_body(request: Request) -> Any:
+    content_type = request.headers.get("content-type")
+    # No Content-Type at all is read as JSON; a form (curl -d's default) or any other type is refused by name.
+    if content_type is not None and not is_json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"the body is {content_type.split(';', 1)[0].strip()[:80] or 'of no media type'}, not JSON; send "
+            f"Content-Type: application/json (curl: -H 'Content-Type: application/json' -d '{EXAMPLE_BODY}', "
+            "or --json)")
     raw = await request.body()
     if not raw.strip():
-        raise InvalidBody("the body is empty; send a JSON object such as "
-                          '{"type": "scrape", "url": "https://example.com/"}', code="invalid_body")
+        raise InvalidBody(f"the body is empty; send a JSON object such as {EXAMPLE_BODY}", code="invalid_body")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -61,7 +82,7 @@ async def submit(request: Request) -> Response:
                         owner=caller.owner, llm_configured=settings.llm_configured)
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and not valid_key(idempotency_key):
-        raise InvalidBody("Idempotency-Key: 1 to 255 printable characters, no spaces", field="Idempotency-Key")
+        raise InvalidBody("Idempotency-Key: 1 to 255 visible ASCII characters (no spaces)", field="Idempotency-Key")
     wait_s = await submission_wait_s(
         state.redis, state.keys.submit_rate(caller.owner),
         per_minute=settings.submits_per_minute, burst=settings.submit_burst,
@@ -197,10 +218,16 @@ async def list_owned_jobs(request: Request) -> Response:
         status = JobStatus(raw_status) if raw_status else None
     except ValueError as exc:
         raise InvalidBody(f"status: one of {', '.join(JobStatus)}", field="status") from exc
+    job_type = params.get("type")
+    if job_type is not None and job_type not in REQUEST_MODELS:
+        raise InvalidBody(f"type: one of {', '.join(sorted(REQUEST_MODELS))}", field="type")
+    url = params.get("url")
+    if url is not None and len(url) > MAX_URL_LENGTH:
+        raise InvalidBody(f"url: at most {MAX_URL_LENGTH} characters", field="url")
     limit = page_limit(request)
     try:
-        page = await list_jobs(state.redis, state.keys, caller.owner, status=status,
-                               cursor=params.get("cursor"), limit=limit)
+        page = await list_jobs(state.redis, state.keys, caller.owner, cursor=params.get("cursor"), limit=limit,
+                               where=JobFilter(status=status, type=job_type, url=url or None))
     except ValueError as exc:
         raise InvalidBody(str(exc), field="cursor") from exc
     jobs = [record.public(await signed_links(state, record.id)) for record in page.jobs]
