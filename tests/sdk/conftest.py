@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +13,8 @@ from starlette.applications import Starlette
 from jobs.settings import Settings
 from service.app import create_app
 from service.client import Client, RetryPolicy
+from tests.support.crawl_site import crawl_site_app
+from tests.support.servers import serve_in_thread
 
 # Retries in tests: as many as in real life, but without the long waits.
 QUICK_RETRY = RetryPolicy(attempts=3, budget_s=30, base_s=0.01, cap_s=0.05)
@@ -34,3 +36,10 @@ async def asgi_client(app: Starlette, *, front: Any = None, **kwargs: Any) -> As
 async def client(settings: Settings) -> AsyncIterator[Client]:
     async with asgi_client(create_app(settings)) as sdk:
         yield sdk
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[str]:
+    """The small shop site of `tests.support.crawl_site`: products with JSON-LD, a blog, robots.txt."""
+    with serve_in_thread(crawl_site_app()) as base:
+        yield base

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from service.client import Client
-from tests.support.crawl_site import crawl_site_app
-from tests.support.servers import serve_in_thread
 from tests.support.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[str]:
-    with serve_in_thread(crawl_site_app()) as base:
-        yield base
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
 import service.client
 from service.client import (
     APIError,
+    Client,
     Conflict,
     JobCancelled,
     JobError,
@@ -15,6 +17,7 @@ from service.client import (
     ScrapestreamError,
     ServerError,
     ServiceUnavailable,
+    SyncClient,
     WaitTimeout,
 )
 from tests.support.process import ROOT
@@ -55,3 +58,16 @@ def test_importing_the_sdk_does_not_import_the_server() -> None:
              "assert not loaded, loaded")
     done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_sync_client_has_the_methods_of_the_async_one() -> None:
+    """A script and a service use the same names and parameters; only `aclose` is `close`."""
+    def methods(kind: type) -> dict[str, list[str]]:
+        return {name: list(inspect.signature(member).parameters) for name, member in vars(kind).items()
+                if not name.startswith("_") and callable(member)}
+
+    async_methods = methods(Client)
+    async_methods["close"] = async_methods.pop("aclose")
+    assert methods(SyncClient) == async_methods
+    assert list(inspect.signature(SyncClient).parameters) == [
+        name for name in inspect.signature(Client).parameters if name != "transport"]
