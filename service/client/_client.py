@@ -332,14 +332,13 @@ class Client:
         return Health.model_validate_json(response.content)
 
     async def jobs(
-        self, *, status: JobStatus | str | None = None, limit: int | None = None
+        self, *, status: JobStatus | str | None = None, type: str | None = None, url: str | None = None,
+        limit: int | None = None,
     ) -> AsyncGenerator[JobRecord, None]:
-        """Every job, newest first, over all pages; `limit` is the page size (1-100)."""
-        params: dict[str, str] = {}
-        if status is not None:
-            params["status"] = str(status)
-        if limit is not None:
-            params["limit"] = str(limit)
+        """Every job of yours, newest first, over all pages: of a `status` and `type`, whose URL
+        contains `url` (any case), if given; `limit` is the page size (1-100)."""
+        filters = {"status": status, "type": type, "url": url, "limit": limit}
+        params = {name: str(value) for name, value in filters.items() if value is not None}
         while True:
             page = (await self._call("GET", "/jobs", params=params)).json()
             for raw in page["jobs"]:

@@ -32,6 +32,15 @@ class QueueStats(ResultDocument):
     workers: int = 0
 
 
+class RunningJob(ResultDocument):
+    """A job a worker runs now: what it is and since when."""
+
+    id: str
+    type: str | None = None
+    url: str | None = None
+    started_at: datetime | None = None
+
+
 class WorkerInfo(ResultDocument):
     """One live worker of `GET /workers`: who it is, and what it runs now."""
 
@@ -40,8 +49,13 @@ class WorkerInfo(ResultDocument):
     pid: int | None = None
     started_at: datetime | None = None
     last_heartbeat: datetime | None = None
-    running: list[str] = Field(default_factory=list)
+    jobs: list[RunningJob] = Field(default_factory=list)
     finished: int = 0
+
+    @property
+    def running(self) -> list[str]:
+        """The ids of the jobs it runs now."""
+        return [job.id for job in self.jobs]
 
 
 class Health(ResultDocument):

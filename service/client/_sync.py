@@ -280,8 +280,11 @@ class SyncClient:
     def health(self) -> Health:
         return self._loop.run(self._client.health())
 
-    def jobs(self, *, status: JobStatus | str | None = None, limit: int | None = None) -> SyncIterator[JobRecord]:
-        return SyncIterator(self._loop, self._client.jobs(status=status, limit=limit))
+    def jobs(
+        self, *, status: JobStatus | str | None = None, type: str | None = None, url: str | None = None,
+        limit: int | None = None,
+    ) -> SyncIterator[JobRecord]:
+        return SyncIterator(self._loop, self._client.jobs(status=status, type=type, url=url, limit=limit))
 
     def result(self, job_id: str, *, wait: bool = False, timeout: float | None = None) -> Any:
         return self._loop.run(self._client.result(job_id, wait=wait, timeout=timeout))
