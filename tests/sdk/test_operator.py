@@ -30,6 +30,7 @@ async def test_queue_workers_and_health_while_a_job_runs(client: Client) -> None
         queue = await client.queue()
         workers = await client.workers()
         assert queue.running == 1 and queue.workers == 1 and queue.queued.total == 0
+        assert queue.invalid_payloads == 0 and queue.failed == 0
         assert len(workers) == 1 and workers[0].running == [job.id]
         assert workers[0].jobs[0].url == url and workers[0].pid == os.getpid()
         assert workers[0].last_heartbeat is not None and workers[0].name
