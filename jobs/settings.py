@@ -7,6 +7,8 @@ nothing below them reads the environment.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,7 +25,8 @@ class Settings(BaseSettings):
     (`service.settings.WebSettings`), which a worker has no use for.
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting may be a secret (API_KEY, a REDIS_URL password).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     # Redis
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -37,6 +40,9 @@ class Settings(BaseSettings):
 
     # Access (the web's own knobs are in service/settings.py)
     max_running_per_key: int = Field(100, ge=0)
+    # A key accepted beside those in Redis (a PaaS's first key, without a shell); its jobs' owner is "env".
+    # repr=False: never in a log line or a traceback's locals.
+    api_key: str = Field("", repr=False)
 
     # Job control
     max_attempts: int = Field(5, ge=1, le=50)
@@ -80,6 +86,16 @@ class Settings(BaseSettings):
     fetch_backend: Backend = DEFAULT_BACKEND
 
     log_level: str = "INFO"
+    # `json`: one JSON object per line (timestamp, level, logger, message, job_id while a job runs).
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_is_not_guessable(cls, value: str) -> str:
+        # The message never repeats the value.
+        if value and (len(value) < 16 or value != value.strip()):
+            raise ValueError("API_KEY must be at least 16 characters, without surrounding spaces (or empty)")
+        return value
 
     @field_validator("redis_url")
     @classmethod

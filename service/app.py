@@ -12,6 +12,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from jobs.logs import configure_logging
+
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
 from .routes.apidocs import docs, docs_asset, openapi
@@ -20,11 +22,13 @@ from .routes.events import job_events
 from .routes.health import health
 from .routes.jobs import get_result, job_resource, jobs_collection, retry
 from .routes.queue import metrics, queue
+from .routes.workers import workers
 from .settings import WebSettings
 from .sse import SERVER_SEND
 from .state import AppState
 
 logger = logging.getLogger("scrapestream.service")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class ScrapestreamApp(Starlette):
@@ -37,6 +41,9 @@ class ScrapestreamApp(Starlette):
 
 def create_app(settings: WebSettings | None = None) -> Starlette:
     settings = settings or WebSettings()
+    if settings.log_format == "json":
+        # uvicorn set up its loggers before it called this factory: they get the format too.
+        configure_logging(settings.log_level, "json", loggers=UVICORN_LOGGERS)
     state = AppState.from_settings(settings)
 
     @contextlib.asynccontextmanager
@@ -55,6 +62,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/queue", queue, methods=["GET"]),
+        Route("/workers", workers, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),

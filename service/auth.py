@@ -1,4 +1,4 @@
-"""Who is calling: an API key (`Authorization: Bearer`), a link token, or nobody.
+"""Who is calling: an API key (`Authorization: Bearer`: one in Redis, or API_KEY), a link token, or nobody.
 
 Every job belongs to the key that submitted it. Another key, a bad token and
 a job that never existed all get the same 404, on every route; no key (when
@@ -7,6 +7,7 @@ one is required) gets 401 before any job is looked up.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,17 @@ from .tokens import token_opens
 PUBLIC_OWNER = "public"
 
 
+# The owner of the jobs submitted with API_KEY (key ids in Redis are 16 hex digits: never this).
+ENV_OWNER = "env"
+
+
+def env_key_owner(api_key: str, presented: str) -> str | None:
+    """ENV_OWNER when `presented` is the API_KEY setting, compared in constant time."""
+    if api_key and hmac.compare_digest(presented.encode(), api_key.encode()):
+        return ENV_OWNER
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     owner: str
@@ -34,7 +46,8 @@ async def authenticate(request: Request) -> Caller:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise Unauthorized("use Authorization: Bearer <API key>")
-        owner = await state.verifier.owner_of(presented.strip())
+        owner = env_key_owner(state.settings.api_key, presented.strip()) or await state.verifier.owner_of(
+            presented.strip())
         if owner is None:
             # Wrong, unknown and revoked keys all read the same.
             raise Unauthorized("this API key is not valid")

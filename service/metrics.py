@@ -29,7 +29,9 @@ class QueueCollector(Collector):
             queued.add_metric([priority], count)
         yield queued
         for name, help_text in (("scheduled", "Jobs waiting for their start time"),
-                                ("running", "Jobs running on live workers"), ("workers", "Live workers")):
+                                ("retrying", "Jobs waiting out a retry delay"),
+                                ("running", "Jobs running now (their lease is held), not counted as queued"),
+                                ("workers", "Live workers")):
             gauge = GaugeMetricFamily(f"scrapestream_{name}", help_text)
             gauge.add_metric([], stats[name])
             yield gauge

@@ -34,6 +34,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import signal
 import socket
 from typing import Any
@@ -43,6 +44,7 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
+from jobs.logs import configure_logging, current_job_id
 from jobs.queue.claim import ClaimedJob, claim_jobs
 from jobs.queue.payloads import deserialize_job, serialize_job
 from jobs.queue.scores import promote_due
@@ -51,13 +53,31 @@ from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
 from jobs.worker.drain import requeue_drained
 from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
-from jobs.worker.heartbeat import heartbeat, heartbeat_every_s, leave
+from jobs.worker.heartbeat import WorkerCard, heartbeat, heartbeat_every_s, leave
 from jobs.worker.leases import finish_held_job, renew_leases
 from jobs.worker.poison import PoisonGuard
 from streams.events import now_ms
 from streams.keys import Keyspace
 
 logger = logging.getLogger("scrapestream.worker")
+
+
+arq_logger = logging.getLogger("arq.worker")
+# arq's line for a job that starts: `<wait since enqueue>s → <id>:<function>(<args>)< try=n>< delayed=…s>`.
+ARQ_START_LINE = "%6.2fs → %s(%s)%s"
+_DELAYED = re.compile(r" delayed=[0-9.]+s")
+
+
+class NoPhantomDelay(logging.Filter):
+    """Drops `delayed=` from arq's start line: arq measures it from the queue score, which our priorities
+    shift into the past by design (`jobs.queue.scores`), so a job started at once read `delayed=300.00s`.
+    The line's first figure, the wait since the job was enqueued, is the true one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == ARQ_START_LINE and isinstance(record.args, tuple) and len(record.args) == 4:
+            wait, ref, args, extra = record.args
+            record.args = (wait, ref, args, _DELAYED.sub("", str(extra)))
+        return True
 
 
 class InstantWorker(Worker):
@@ -79,6 +99,10 @@ class InstantWorker(Worker):
         self.wake_channel = wake_channel
         self._wake = asyncio.Event()
         self.poison = PoisonGuard({name: function.coroutine for name, function in self.functions.items()})
+        if not any(isinstance(f, NoPhantomDelay) for f in arq_logger.filters):
+            arq_logger.addFilter(NoPhantomDelay())
+        # Job runs that ended on this worker (webhook deliveries and the cron aside): its card says so.
+        self.jobs_finished = 0
 
     async def _poll_iteration(self) -> None:
         """arq's `_poll_iteration`, claiming every free slot through `jobs.queue.claim` instead of a listing."""
@@ -114,6 +138,8 @@ class InstantWorker(Worker):
         # a job that found every slot busy can start now.
         self.job_counter -= 1
         self.sem.release()
+        if job.fence > 0:  # a job with a record: not a webhook delivery or the cron
+            self.jobs_finished += 1
         fences = worker_context(self.ctx).fences
         if fences.get(job.job_id) == job.fence:  # not a newer claim of the same job
             del fences[job.job_id]
@@ -146,10 +172,12 @@ class InstantWorker(Worker):
         context = worker_context(self.ctx)
         env = context.env
         every_s = heartbeat_every_s(self.lease_s)
+        card = WorkerCard(env.worker_name)
         while True:
             try:
                 if self._drain is None:  # a draining worker is no longer one that takes jobs
-                    await heartbeat(self.pool, env.keys, env.worker_name, running=len(self.job_tasks))
+                    card.finished = self.jobs_finished
+                    await heartbeat(self.pool, env.keys, card)
                 self._stop_lapsed(await renew_leases(self.pool, env.keys, env.worker_name, dict(context.fences),
                                                      self.lease_s))
             except Exception:
@@ -302,7 +330,11 @@ class InstantWorker(Worker):
         return next_at
 
     async def run_job(self, job_id: str, score: int) -> None:
-        """arq's `run_job`, for a payload that passed its checks (`jobs.worker.poison` ends the others)."""
+        """arq's `run_job`, for a payload that passed its checks (`jobs.worker.poison` ends the others).
+
+        Every line logged while it runs names the job (`jobs.logs`).
+        """
+        current_job_id.set(job_of(job_id))
         if not await self.poison.rejects(worker_context(self.ctx), job_id):
             await super().run_job(job_id, score)
 
@@ -311,6 +343,16 @@ class InstantWorker(Worker):
             await asyncio.gather(*self.tasks.values())
             return True
         return False
+
+
+# A job's arq id: `<id>`, a re-run's `<id>.<n>`, a webhook delivery's `wh-<id>-<event id>`; the cron's has no job.
+_JOB_OF_ARQ_ID = re.compile(r"(?:wh-)?([0-9a-f]{32})\b")
+
+
+def job_of(arq_id: str) -> str | None:
+    """The job an arq job runs for; None for the cleanup cron."""
+    found = _JOB_OF_ARQ_ID.match(arq_id)
+    return found[1] if found else None
 
 
 def worker_name() -> str:
@@ -373,7 +415,7 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
 def run_worker(settings: Settings | None = None) -> None:
     """Entry point of the `worker:` process."""
     settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
     async def main() -> None:
         worker = build_worker(settings)

@@ -16,7 +16,8 @@ arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
         and run_job must still call it with its seven arguments in order
     Worker._jobs_started, run_job, handle_sig (drain on SIGTERM, arq's otherwise),
         _cancel_aborted_jobs, heart_beat; run_job awaits on_job_end before it frees the lease
-        (run_job is also overridden, signature-guarded: a payload check, then arq's own)
+        (run_job is also overridden, signature-guarded: a payload check, then arq's own);
+        run_job's start line, whose `delayed=` NoPhantomDelay drops: its format and arguments
     Worker attributes sem, job_counter, tasks, job_tasks, _pool, _handle_signals, ...
 httpcore <1.1 (jobs/fetch/transports/httpcore_pool.py, _transport.py) - test_httpcore_*
     AsyncConnectionPool._assign_requests_to_connections  overridden (fingerprinted),
@@ -79,6 +80,7 @@ from uvicorn.server import ServerState
 from jobs.extract import markdown
 from jobs.fetch.transports.aiohttp_connector import CheckedResponseHandler, GuardedConnector
 from jobs.fetch.transports.httpcore_pool import LinearConnectionPool
+from jobs.worker.runner import ARQ_START_LINE
 
 
 def fingerprint(function: Callable[..., Any]) -> str:
@@ -144,6 +146,15 @@ def test_arq_worker_run_job_calls_finish_job_with_the_arguments_instant_worker_t
     assert [part.strip() for part in call.split(",") if part.strip()] == [
         "job_id", "finish", "result_data", "result_timeout_s", "keep_result_forever", "incr_score", "keep_in_progress",
     ], changed("arq", "Worker.run_job", RUNNER, "its call of finish_job, which InstantWorker overrides, changed")
+
+
+def test_arq_worker_run_job_start_line_no_phantom_delay_rewrites_is_unchanged() -> None:
+    """NoPhantomDelay recognises arq's start line by its format and rewrites its fourth argument."""
+    source = inspect.getsource(Worker.run_job)
+    assert f"logger.info('{ARQ_START_LINE}', (start_ms - enqueue_time_ms) / 1000, ref, s, extra)" in source, \
+        changed("arq", "Worker.run_job", RUNNER, "its start line (format or arguments), which NoPhantomDelay rewrites")
+    assert "extra += f' delayed={(start_ms - score) / 1000:0.2f}s'" in source, \
+        changed("arq", "Worker.run_job", RUNNER, "the delayed= part of its start line, which NoPhantomDelay drops")
 
 
 async def test_arq_worker_attributes_instant_worker_reads_are_there() -> None:
