@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from jobs.lifecycle.idempotency import KEY_PATTERN
 from jobs.models import (
     AskRequest,
     BatchRequest,
@@ -17,6 +19,7 @@ from jobs.models import (
     ScrapeRequest,
     SubmitResponse,
 )
+from jobs.settings import Settings
 from jobs.store.listing import MAX_CURSOR_MS
 from streams.ascii_decimal import ascii_decimal_pattern
 from streams.events import MAX_ID_PART, EventType
@@ -98,21 +101,73 @@ def _declare_urls(schemas: dict[str, Any]) -> None:
     schemas["AskRequest"]["properties"]["url"]["anyOf"][0].update(url)
 
 
-# What a client can do next with a submitted job (also how a stateful fuzzer reaches real jobs).
+# What a client reads next about a submitted job (also how a stateful fuzzer reaches real jobs).
+# `DELETE /jobs/{id}` is not linked: it cancels and the job stays readable, whereas a link to a
+# DELETE tells a client (and schemathesis' use-after-free check) that the resource is then gone.
 JOB_LINKS = {name.capitalize(): {"operationId": name, "parameters": {"job_id": "$response.body#/id"}}
-             for name in ("get", "events", "result", "cancel", "retry")}
+             for name in ("get", "events", "result", "retry")}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {400: "Bad request", 401: "No or bad API key", 404: "Unknown, expired or not yours",
-               409: "Not in a state that allows this", 413: "Body too large", 422: "Invalid body: `field` says where",
+               409: "Not in a state that allows this", 413: "Body too large",
+               415: "Not JSON by its Content-Type: send application/json", 422: "Invalid body: `field` says where",
                429: "Rate limited: see Retry-After", 503: "Redis unreachable"}
     return {str(code): _json(ERROR, meaning[code]) for code in codes}
 
 
+def _declare_no_llm(schemas: dict[str, Any]) -> None:
+    """Without an LLM, `extract` is refused at submit: the document says so instead of promising it."""
+    for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest"):
+        schemas[name]["properties"]["extract"] = {
+            "type": "null", "description": "LLM extraction: this server has no LLM configured (OPENAI_MODEL)."}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBounds:
+    """What this server accepts, from its settings: the document states the same limits as the checks."""
+
+    auth_required: bool
+    llm_configured: bool = True
+    max_attempts: int = 5
+    max_timeout_s: float = 3600
+    crawl_max_pages: int = 10_000
+    batch_max_urls: int = 1000
+
+    @classmethod
+    def of(cls, settings: Settings) -> ServerBounds:
+        return cls(auth_required=settings.auth_required, llm_configured=settings.llm_configured,
+                   max_attempts=settings.max_attempts, max_timeout_s=settings.max_job_timeout_s,
+                   crawl_max_pages=settings.crawl_max_pages, batch_max_urls=settings.batch_max_urls)
+
+
+def _declare_server_maxima(schemas: dict[str, Any], bounds: ServerBounds) -> None:
+    """The maxima `service.validation` holds a request to on this server (422 beyond them)."""
+    for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest", "AskRequest"):
+        properties = schemas[name]["properties"]
+        properties["max_attempts"]["maximum"] = bounds.max_attempts
+        _number_schema(properties["timeout_s"])["maximum"] = bounds.max_timeout_s
+        # The models refuse both at once (one start time).
+        schemas[name]["not"] = {"required": ["delay_s", "run_at"], "properties": {
+            "delay_s": {"type": "number"}, "run_at": {"type": "string"}}}
+    schemas["CrawlRequest"]["properties"]["limit"]["maximum"] = bounds.crawl_max_pages
+    schemas["BatchRequest"]["properties"]["urls"]["maxItems"] = bounds.batch_max_urls
+    if not bounds.llm_configured:
+        _declare_no_llm(schemas)
+
+
+def _number_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The non-null branch of an optional number's schema (`anyOf: [number, null]`)."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") != "null":
+            return branch
+    return schema
+
+
 @cache
-def openapi_document(*, auth_required: bool) -> dict[str, Any]:
-    """The document for this server: the API key scheme is declared only where a key is required."""
+def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
+    """The document for this server: what it accepts with its settings (an API key, LLM, maxima)."""
+    auth_required = bounds.auth_required
     _, top = models_json_schema(
         [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest)]
         + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo)],
@@ -121,6 +176,7 @@ def openapi_document(*, auth_required: bool) -> dict[str, Any]:
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     _declare_urls(schemas)
     _declare_what_models_check(schemas)
+    _declare_server_maxima(schemas, bounds)
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorInfo")}}
     schemas["JobRequest"] = {
         "oneOf": [_ref(name) for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest", "AskRequest")],
@@ -134,18 +190,22 @@ def openapi_document(*, auth_required: bool) -> dict[str, Any]:
             "post": {
                 "summary": "Submit a job", "operationId": "submit",
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                "schema": {"type": "string", "maxLength": 255},
+                                "schema": {"type": "string", "pattern": f"^{KEY_PATTERN.pattern}$"},
                                 "description": "A retried submit with the same key and body returns the same job."}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("JobRequest")}}},
                 "responses": {"202": {**_json(_ref("SubmitResponse"), "Accepted; `Location` is the job"),
                                       "links": JOB_LINKS},
-                              **_errors(401, 409, 413, 422, 429, 503)},
+                              **_errors(401, 404, 409, 413, 415, 422, 429, 503)},
             },
             "get": {
                 "summary": "Your jobs, newest first", "operationId": "list",
                 "parameters": [
                     {"name": "status", "in": "query",
                      "schema": {"type": "string", "enum": [str(status) for status in JobStatus]}},
+                    {"name": "type", "in": "query",
+                     "schema": {"type": "string", "enum": ["scrape", "crawl", "batch", "ask"]}},
+                    {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": 2048},
+                     "description": "Jobs whose URL (a batch: one of its first three) contains this, any case."},
                     {"name": "cursor", "in": "query", "schema": LIST_CURSOR},
                     {"name": "limit", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT}},
@@ -208,6 +268,11 @@ def openapi_document(*, auth_required: bool) -> dict[str, Any]:
         "/queue": {"get": {"summary": "Queue depth by priority, scheduled, running, outcomes, live workers",
                            "operationId": "queue",
                            "responses": {"200": _json({"type": "object"}, "Queue"), **_errors(401, 503)}}},
+        "/workers": {"get": {"summary": "Live workers: host, pid, start, last heartbeat, finished, jobs running now",
+                             "operationId": "workers",
+                             "responses": {"200": _json({"type": "object", "properties": {"workers": {
+                                 "type": "array", "items": {"type": "object"}}}}, "Workers"),
+                                 **_errors(401, 503)}}},
         "/health": {"get": {"summary": "Redis reachable, live workers", "operationId": "health", "security": [],
                             "responses": {"200": _json({"type": "object"}, "Healthy"), **_errors(503)}}},
         "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics", "security": [],

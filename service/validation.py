@@ -6,6 +6,8 @@ naming the field at fault instead of a job that fails later.
 
 from __future__ import annotations
 
+import re
+
 from redis.asyncio import Redis
 
 from jobs.errors import JobError
@@ -16,7 +18,7 @@ from jobs.settings import Settings
 from jobs.store.records import load_job
 from streams.keys import Keyspace
 
-from .errors import InvalidBody
+from .errors import InvalidBody, job_not_found
 
 
 def _url(url: str, policy: AddressPolicy, field: str) -> None:
@@ -24,6 +26,19 @@ def _url(url: str, policy: AddressPolicy, field: str) -> None:
         validate_url(url, policy)
     except JobError as exc:
         raise InvalidBody(f"{field}: {exc.message}", code=exc.code, field=field) from exc
+
+
+# The scope's own message names a pattern as `include_paths[0] is …`; a 422's field is `include_paths.0`.
+_PATTERN_AT = re.compile(r"(include_paths|exclude_paths)(?:\[(\d+)\])?(?: is| has| must be)?\s*")
+
+
+def _pattern_at_fault(message: str) -> tuple[str, str]:
+    """The field (with the index of the pattern at fault) and the message that names it once."""
+    found = _PATTERN_AT.match(message)
+    if found is None:
+        return "include_paths", message
+    field = found[1] + (f".{found[2]}" if found[2] else "")
+    return field, f"{field}: {message[found.end():]}"
 
 
 def _bound(ok: bool, field: str, message: str) -> None:
@@ -58,8 +73,8 @@ async def check_request(
             ScopeRules(request.url, allow_subdomains=request.allow_subdomains,
                        include_paths=request.include_paths, exclude_paths=request.exclude_paths)
         except ValueError as exc:
-            field = "exclude_paths" if "exclude" in str(exc) else "include_paths"
-            raise InvalidBody(str(exc), field=field) from exc
+            field, message = _pattern_at_fault(str(exc))
+            raise InvalidBody(message, field=field) from exc
     if isinstance(request, BatchRequest):
         _bound(len(request.urls) <= settings.batch_max_urls, "urls", f"at most {settings.batch_max_urls} here")
         for index, url in enumerate(request.urls):
@@ -69,5 +84,7 @@ async def check_request(
             _url(request.url, policy, "url")
         else:
             source = await load_job(redis, keys, request.job or "")
-            usable = source is not None and source.owner == owner and source.type in ("crawl", "batch")
-            _bound(usable, "job", "no crawl or batch job of yours has this id")
+            if source is None or source.owner != owner:
+                # The same 404 as `GET /jobs/{id}` for a job that never was, expired or is not yours.
+                raise job_not_found(request.job or "")
+            _bound(source.type in ("crawl", "batch"), "job", "asks can read a crawl or a batch, not this job")

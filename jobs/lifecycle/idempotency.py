@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -20,6 +21,8 @@ return redis.call("GET", KEYS[1])
 )
 
 MAX_KEY_LENGTH = 255
+# Visible ASCII only: what every HTTP stack carries unchanged (and what /openapi.json declares).
+KEY_PATTERN = re.compile(rf"[!-~]{{1,{MAX_KEY_LENGTH}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,7 @@ def request_hash(request: BaseJobRequest) -> str:
 
 
 def valid_key(key: str) -> bool:
-    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable() and " " not in key
+    return KEY_PATTERN.fullmatch(key) is not None
 
 
 async def claim_key(redis: Redis, key: str, body_hash: str, job_id: str, ttl_s: int) -> Earlier | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from ..openapi import openapi_document
+from ..openapi import ServerBounds, openapi_document
 from ..state import app_state
 
 ASSETS = Path(__file__).resolve().parent.parent / "apidocs"
@@ -17,7 +17,7 @@ CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'sel
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document(auth_required=app_state(request).settings.auth_required))
+    return JSONResponse(openapi_document(ServerBounds.of(app_state(request).settings)))
 
 
 async def docs(request: Request) -> Response:

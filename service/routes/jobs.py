@@ -160,12 +160,17 @@ def page_limit(request: Request) -> int:
                         meaning=f"a whole number from 1 to {MAX_PAGE_LIMIT}")
 
 
-async def page_results(request: Request, state: AppState, job_id: str, stored: StoredJob) -> Response:
-    """A crawl's or batch's pages, a slice at a time, while it runs and after."""
-    params = request.query_params
+def page_slice(request: Request) -> tuple[int, int]:
+    """`?cursor=` and `?limit=` of a result: checked for every job kind, used by crawl and batch."""
     start = query_number(request, "cursor", 0, minimum=0, maximum=MAX_PAGE_OFFSET,
                          meaning="a page offset this service gave out")
-    limit = page_limit(request)
+    return start, page_limit(request)
+
+
+async def page_results(request: Request, state: AppState, job_id: str, stored: StoredJob,
+                       start: int, limit: int) -> Response:
+    """A crawl's or batch's pages, a slice at a time, while it runs and after."""
+    params = request.query_params
     entries, total = await read_pages(state.redis, state.keys, job_id, start, limit)
     status = stored.status
     finished = status.is_terminal
@@ -185,8 +190,9 @@ async def page_results(request: Request, state: AppState, job_id: str, stored: S
 async def get_result(request: Request) -> Response:
     state = app_state(request)
     job_id, stored = await accessible_job(request, state, token_ok=True)
+    start, limit = page_slice(request)  # a bad one is a 400 whatever the job is
     if stored.type in PAGE_KINDS and stored.status not in WAITING:
-        return await page_results(request, state, job_id, stored)
+        return await page_results(request, state, job_id, stored, start, limit)
     if stored.status != JobStatus.COMPLETED:
         public = stored.record.public(await signed_links(state, job_id))
         raise Conflict(f"job {job_id} is {public['status']}, not completed", code="not_completed", job=public)

@@ -82,7 +82,9 @@ async def test_include_and_exclude_paths(stack: Stack, shop: str) -> None:
 
 async def test_bad_regex_is_422_naming_the_field(stack: Stack, shop: str) -> None:
     answer = await stack.client.post("/jobs", json={"type": "crawl", "url": f"{shop}/", "include_paths": ["(("]})
-    assert answer.status_code == 422 and answer.json()["error"]["field"] == "include_paths"
+    # The field names the pattern at fault, as pydantic's `urls.0` does.
+    assert answer.status_code == 422 and answer.json()["error"]["field"] == "include_paths.0"
+    assert answer.json()["error"]["message"].startswith("include_paths.0: ")
 
 
 async def test_sitemap_seeds_the_frontier(stack: Stack, shop: str) -> None:
@@ -148,8 +150,12 @@ async def test_ask_needs_one_source_of_yours(stack: Stack, shop: str) -> None:
     both = await stack.client.post("/jobs", json={"type": "ask", "questions": ["x"], "url": f"{shop}/",
                                                   "job": "0" * 32})
     assert both.status_code == 422
+    # A job that is not there (or not yours) answers like `GET /jobs/{id}` does: 404, not an oracle.
     unknown = await stack.client.post("/jobs", json={"type": "ask", "questions": ["x"], "job": "0" * 32})
-    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "job"
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+    scrape = (await stack.client.post("/jobs", json={"type": "scrape", "url": f"{shop}/"})).json()
+    not_pages = await stack.client.post("/jobs", json={"type": "ask", "questions": ["x"], "job": scrape["id"]})
+    assert not_pages.status_code == 422 and not_pages.json()["error"]["field"] == "job"
 
 
 async def test_extract_without_an_llm_is_refused_at_submit(stack: Stack, shop: str) -> None:
