@@ -247,7 +247,10 @@ function buildBody() {
 function showSubmitError(error) {
   const box = $("submit-error");
   const field = error.field ? String(error.field) : null;
-  box.replaceChildren(field ? el("strong", null, `${field}: `) : "", error.message);
+  // The server's message already starts with "field: " (for curl users): show the field once, in bold.
+  const message = String(error.message ?? "");
+  const rest = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+  box.replaceChildren(field ? el("strong", null, `${field}: `) : "", rest);
   box.hidden = false;
   const input = field && $(FIELD_INPUTS[field.split(".")[0]] || "f-options");
   if (input) {
