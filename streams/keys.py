@@ -87,7 +87,7 @@ class Keyspace:
         return f"{self.prefix}:stats"
 
     def worker_load(self) -> str:
-        """Hash: jobs each worker runs now, written with its heartbeat."""
+        """Hash: each worker's card (JSON: host, pid, start, jobs finished), written with its heartbeat."""
         return f"{self.prefix}:workers:running"
 
     def wake_channel(self) -> str:
