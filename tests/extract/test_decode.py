@@ -91,7 +91,10 @@ def test_bytes_a_declared_charset_cannot_decode_become_replacement_characters() 
 
 
 def test_undeclared_bytes_that_are_not_utf8_read_as_windows_1252() -> None:
-    """An undeclared Latin-1 page came out as `Cr\ufffdme br\ufffdl\ufffde`: browsers fall back to windows-1252 (WHATWG)."""
+    """An undeclared Latin-1 page came out as `Cr\ufffdme br\ufffdl\ufffde`.
+
+    Browsers fall back to windows-1252 (WHATWG encoding sniffing).
+    """
     assert decode_html("<p>Crème brûlée — 5 €</p>".encode("cp1252"), None) == "<p>Crème brûlée — 5 €</p>"
     assert decode_html(b"<p>caf\xe9 \xff\xfe</p>", None) == "<p>caf\xe9 \xff\xfe</p>"
     # The five bytes windows-1252 leaves undefined are the C1 controls of the same value, as in browsers.
