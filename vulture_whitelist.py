@@ -57,3 +57,9 @@ _.RobotsDisallowed
 
 # A field of Frontier.counts, the snapshot a crawl reads its frontier through.
 _.in_flight
+
+# logging reads `job_prefix` through the text format's `%(job_prefix)s` (jobs/logs.py);
+# pydantic calls a model's field serializers and dumps its fields (urls_count: clients read it in JSON).
+_.job_prefix
+_._millisecond_utc
+_.urls_count
