@@ -35,7 +35,8 @@ async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner:
         # arq counts tries from 1 per enqueue; a client's re-run continues the count.
         outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body, fence=fence)
     finally:
-        await context.running_cap.release(env.redis, owner, job_id, fence=fence)
+        # The running entry is the claim's: under the arq id (`<job id>.<n>` for a re-run).
+        await context.running_cap.release(env.redis, owner, ctx["job_id"], fence=fence)
     if isinstance(outcome, RetryLater):
         raise Retry(defer=outcome.delay_s)
     return outcome

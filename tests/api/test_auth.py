@@ -158,3 +158,20 @@ async def test_running_jobs_are_capped_per_key(settings: Settings, site: str) ->
         assert quick_events[1]["type"] == "started"
         assert int(quick_events[1]["id"].split("-")[0]) >= int(slow_events[-1]["id"].split("-")[0])
         assert quick_events[-1]["type"] == "completed"
+
+
+async def test_a_rerun_frees_its_running_slot_when_it_ends(settings: Settings, site: str) -> None:
+    """A re-run runs under the arq id `<job id>.<n>`: its running entry was added under that id but
+    freed under the job id, so it stayed in the owner's running set until it went stale (minutes),
+    holding one of the key's MAX_RUNNING_PER_KEY slots."""
+    capped = settings.model_copy(update={"max_running_per_key": 2})
+    async with running_stack(capped) as stack:
+        failed = await stack.submit({"type": "scrape", "url": f"{site}/status/404", "max_attempts": 1})
+        first = await stack.wait_terminal(failed["id"])
+        assert first[-1]["type"] == "failed"
+        assert (await stack.client.post(f"/jobs/{failed['id']}/retry")).status_code == 202
+        rerun = [event async for event in read_sse(
+            stack.client, f"/jobs/{failed['id']}/events?last_event_id={first[-1]['id']}")]
+        assert [e["type"] for e in rerun][-1] == "failed" and "started" in [e["type"] for e in rerun]
+        running = await stack.state.redis.zrange(stack.state.keys.running("public"), 0, -1)
+        assert running == []
