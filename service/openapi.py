@@ -19,12 +19,12 @@ from jobs.models import (
     ScrapeRequest,
     SubmitResponse,
 )
-from jobs.settings import Settings
 from jobs.store.listing import MAX_CURSOR_MS
 from streams.ascii_decimal import ascii_decimal_pattern
 from streams.events import MAX_ID_PART, EventType
 
 from .routes.jobs import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
+from .settings import WebSettings
 
 REF = "#/components/schemas/{model}"
 
@@ -135,7 +135,7 @@ class ServerBounds:
     batch_max_urls: int = 1000
 
     @classmethod
-    def of(cls, settings: Settings) -> ServerBounds:
+    def of(cls, settings: WebSettings) -> ServerBounds:
         return cls(auth_required=settings.auth_required, llm_configured=settings.llm_configured,
                    max_attempts=settings.max_attempts, max_timeout_s=settings.max_job_timeout_s,
                    crawl_max_pages=settings.crawl_max_pages, batch_max_urls=settings.batch_max_urls)
@@ -158,10 +158,8 @@ def _declare_server_maxima(schemas: dict[str, Any], bounds: ServerBounds) -> Non
 
 def _number_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The non-null branch of an optional number's schema (`anyOf: [number, null]`)."""
-    for branch in schema.get("anyOf", [schema]):
-        if branch.get("type") != "null":
-            return branch
-    return schema
+    branches: list[dict[str, Any]] = schema.get("anyOf", [schema])
+    return next((branch for branch in branches if branch.get("type") != "null"), schema)
 
 
 @cache
