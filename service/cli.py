@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .terminal import add_job_commands
+
 if TYPE_CHECKING:
     from jobs.redis_connection import RedisTarget
 
@@ -146,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli = commands.add_parser("redis-cli", help="redis-cli connected to $REDIS_URL (with Sentinel: to the master now)")
     cli.add_argument("command", nargs=argparse.REMAINDER)
     cli.set_defaults(run=_redis_cli)
+
+    add_job_commands(commands)
     return parser
 
 

@@ -373,6 +373,12 @@ class Client:
                 raise JobCancelled(job) from exc
             raise
 
+    async def history(self, job_id: str, last_event_id: str | None = None) -> list[JobEvent]:
+        """The job's events so far (strictly after `last_event_id`), at once: no waiting for more."""
+        params = {"format": "json", **({"last_event_id": last_event_id} if last_event_id else {})}
+        entries = (await self._call("GET", f"{_job_path(job_id)}/events", params=params)).json()
+        return [JobEvent(entry["id"], entry["type"], entry["data"]) for entry in entries]
+
     async def events(
         self, job_id: str, last_event_id: str | None = None
     ) -> AsyncGenerator[JobEvent, None]:

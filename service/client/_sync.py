@@ -289,5 +289,8 @@ class SyncClient:
     def result(self, job_id: str, *, wait: bool = False, timeout: float | None = None) -> Any:
         return self._loop.run(self._client.result(job_id, wait=wait, timeout=timeout))
 
+    def history(self, job_id: str, last_event_id: str | None = None) -> list[JobEvent]:
+        return self._loop.run(self._client.history(job_id, last_event_id))
+
     def events(self, job_id: str, last_event_id: str | None = None) -> SyncIterator[JobEvent]:
         return SyncIterator(self._loop, self._client.events(job_id, last_event_id))
