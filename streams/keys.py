@@ -46,6 +46,18 @@ class Keyspace:
         """Sorted set: an owner's job ids scored by creation time (ms)."""
         return f"{self.prefix}:owner:{owner}:jobs"
 
+    def owner_activity(self, owner: str) -> str:
+        """Stream: the lifecycle of every job of an owner, capped with MAXLEN ~, expiring like the job index.
+
+        Hash-tagged by the owner, not a job: in a Redis Cluster it lives on the
+        owner's shard, so the scripts that echo into it cross slots there.
+        """
+        return f"{self.prefix}:owner:{{{owner}}}:activity"
+
+    def history(self, minute: int) -> str:
+        """Hash: jobs submitted / completed / failed in one minute (epoch minutes), and the queue depth seen then."""
+        return f"{self.prefix}:history:{minute}"
+
     def workers(self) -> str:
         """Sorted set: live workers scored by their last heartbeat (ms)."""
         return f"{self.prefix}:workers"

@@ -38,11 +38,12 @@ from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
 from jobs.models import JobStatus, WebhookSpec
 from jobs.queue.claim import FENCE_FIELD
 from jobs.queue.enqueue import queue_arq_job
+from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
 from jobs.store.records import iso_now
 from streams.events import EventType
 from streams.keys import Keyspace
-from streams.publish import Fence, PendingEvent, StreamLimits, Superseded, ThenCommand, append_events
+from streams.publish import ActivityFeed, Fence, PendingEvent, StreamLimits, Superseded, ThenCommand, append_events
 
 logger = logging.getLogger("scrapestream.jobs")
 
@@ -98,6 +99,8 @@ class JobRun:
     webhook: WebhookSpec | None = None
     # The number this attempt's claim took; None only for a worker that claims through arq's own loop.
     fence: int | None = None
+    # Who submitted the job: its lifecycle events are echoed to that owner's activity stream.
+    owner: str | None = None
     _percent: int = 0
     # Events, and commands, waiting to ride along with the next publish.
     _outbox: list[PendingEvent] = field(default_factory=list)
@@ -139,6 +142,8 @@ class JobRun:
         then = (*self._commands, *then)
         self._outbox, self._commands = [], []
         fence = None if self.fence is None else Fence(FENCE_FIELD, self.fence)
+        env = self.env
+        activity = None if self.owner is None else ActivityFeed(env.keys.owner_activity(self.owner), env.limits.ttl_s)
         try:
             ids = await append_events(
                 self.env.redis,
@@ -148,6 +153,7 @@ class JobRun:
                 attach=attach,
                 then=then,
                 fence=fence,
+                activity=activity,
                 limits=self.env.limits,
             )
         except Superseded as exc:
@@ -200,7 +206,8 @@ JobBody = Callable[[JobRun, dict[str, Any]], Awaitable[JobOutcome]]
 
 
 async def run_attempt(
-    env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody, *, fence: int | None = None
+    env: JobEnv, job_id: str, request: dict[str, Any], attempt: int, body: JobBody, *, fence: int | None = None,
+    owner: str | None = None,
 ) -> str | RetryLater:
     """Run one attempt, writing under `fence`; returns the final status, or RetryLater. Never raises a job's failure.
 
@@ -209,7 +216,7 @@ async def run_attempt(
     done anything with an effect (validation has none).
     """
     webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
-    run = JobRun(env, job_id, attempt, webhook, fence)
+    run = JobRun(env, job_id, attempt, webhook, fence, owner)
     await run.publish(
         EventType.STARTED,
         {"attempt": attempt, "worker": env.worker_name},
@@ -232,7 +239,8 @@ async def run_attempt(
             {"summary": outcome.summary, "result_url": f"/jobs/{job_id}/result"},
             {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
             attach=[(env.keys.result(job_id), outcome.result), *outcome.also_store],
-            then=[ThenCommand("HINCRBY", env.keys.stats(), ("completed", 1))],
+            then=[ThenCommand("HINCRBY", env.keys.stats(), ("completed", 1)),
+                  *count_commands(env.keys, "completed")],
         )
         return JobStatus.COMPLETED
     except JobCancelled as exc:
@@ -277,5 +285,5 @@ async def _fail(run: JobRun, exc: JobError) -> None:
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
-            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1))],
+            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1)), *count_commands(run.env.keys, "failed")],
         )

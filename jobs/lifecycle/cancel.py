@@ -44,8 +44,10 @@ async def cancel_job(
         EventType.CANCELLED, {"by": by},
         {"status": JobStatus.CANCELLED, "finished_at": finished_at, "error": orjson.dumps(error)},
     )
+    owner = stored.owner if stored.owner is not None else "public"
     ids = await append_events(redis, keys.events(job_id), keys.record(job_id), [event], limits=config.limits,
-                              then=[ThenCommand("HINCRBY", keys.stats(), ("cancelled", 1))])
+                              then=[ThenCommand("HINCRBY", keys.stats(), ("cancelled", 1))],
+                              activity=config.activity(owner))
     if ids is None:
         record = await load_record(redis, keys, job_id)
         if record is None:

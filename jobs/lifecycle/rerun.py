@@ -43,7 +43,7 @@ async def rerun_job(
     )
     entry_id = await reopen_stream(
         redis, keys.events(job_id), keys.record(job_id), only_if=("status", RERUNNABLE), event=event,
-        clear=("error", "finished_at", "started_at"), limits=config.limits,
+        clear=("error", "finished_at", "started_at"), limits=config.limits, activity=config.activity(owner),
     )
     if entry_id is None:
         current = await load_job(redis, keys, job_id)

@@ -16,11 +16,12 @@ from redis.asyncio import Redis
 
 from jobs.models import JobRecord, JobRequest, JobStatus, asked_of
 from jobs.queue.enqueue import arq_job_commands
+from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
 from jobs.store.records import ASKED_FIELD
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
-from streams.publish import PendingEvent, StreamLimits, ThenCommand, create_stream
+from streams.publish import ActivityFeed, PendingEvent, StreamLimits, ThenCommand, create_stream
 
 
 def new_job_id() -> str:
@@ -33,6 +34,10 @@ class QueueConfig:
     keys: Keyspace
     limits: StreamLimits
     priority_step_ms: int = 60_000
+
+    def activity(self, owner: str) -> ActivityFeed:
+        """The owner's activity stream, expiring like the owner's job index."""
+        return ActivityFeed(self.keys.owner_activity(owner), self.limits.ttl_s)
 
 
 async def submit_job(
@@ -77,10 +82,13 @@ async def submit_job(
                                 score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
                                 ttl_s=limits.ttl_s, wake=True)
     then += [ThenCommand("ZADD", keys.owner_jobs(owner), (int(now.timestamp() * 1000), job_id)),
-             ThenCommand("EXPIRE", keys.owner_jobs(owner), (config.limits.ttl_s,))]
-    # One script: the record, the `queued` event and the queue entries, all or nothing.
+             ThenCommand("EXPIRE", keys.owner_jobs(owner), (config.limits.ttl_s,)),
+             *count_commands(keys, "submitted")]
+    # One script: the record, the `queued` event (echoed to the owner's activity), the queue entries
+    # and the minute's count, all or nothing.
     created = await create_stream(redis, keys.events(job_id), keys.record(job_id),
-                                  PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then)
+                                  PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then,
+                                  activity=config.activity(owner))
     if created is None:
         raise RuntimeError(f"job id {job_id} is taken")  # 122 random bits: never, short of a broken RNG
     return JobRecord(id=job_id, type=request.type, status=status, created_at=now, **asked)

@@ -36,7 +36,7 @@ async def requeue_drained(env: JobEnv, arq_id: str, fence: int) -> None:
     if job is None:
         return
     webhook = WebhookSpec.model_validate(job.request["webhook"]) if job.request.get("webhook") else None
-    run = JobRun(env, job.id, job.record.attempt, webhook, fence)  # written only while its claim holds
+    run = JobRun(env, job.id, job.record.attempt, webhook, fence, job.owner)  # written only while its claim holds
     # Refused once the stream is sealed: the job was cancelled meanwhile, and that is its end.
     with contextlib.suppress(JobCancelled):
         await run.publish(

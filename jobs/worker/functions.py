@@ -33,7 +33,8 @@ async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner:
     fence = context.fences.get(ctx["job_id"])
     try:
         # arq counts tries from 1 per enqueue; a client's re-run continues the count.
-        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body, fence=fence)
+        outcome = await run_attempt(env, job_id, request, attempt_base + ctx["job_try"], body, fence=fence,
+                                    owner=owner)
     finally:
         # The running entry is the claim's: under the arq id (`<job id>.<n>` for a re-run).
         await context.running_cap.release(env.redis, owner, ctx["job_id"], fence=fence)

@@ -61,7 +61,7 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
     if stored is None or stored.arq_id != arq_id:
         return  # an entry of no job, or a stale one: the job's real run is elsewhere
     webhook = WebhookSpec.model_validate(stored.request["webhook"]) if stored.request.get("webhook") else None
-    run = JobRun(env, stored.id, stored.record.attempt, webhook, context.fences.get(arq_id))
+    run = JobRun(env, stored.id, stored.record.attempt, webhook, context.fences.get(arq_id), stored.owner)
     details = error.to_dict()
     # Under this claim's fence, as any attempt writes. Refused when the job has ended
     # already (sealed: its one terminal event is there) or a newer claim owns it.

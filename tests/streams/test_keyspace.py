@@ -237,7 +237,8 @@ def test_no_script_builds_a_key_name() -> None:
 
 # README's placeholder for each argument of a Keyspace method.
 PLACEHOLDERS = {"job_id": "<id>", "arq_id": "<id>", "key_id": "<id>", "owner": "<owner>", "key": "<key>",
-                "identity": "<hash>", "hub_id": "<uuid>"}
+                "identity": "<hash>", "hub_id": "<uuid>",
+                "minute": "<minute>"}
 
 
 def keyspace_templates() -> set[str]:
