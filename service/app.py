@@ -16,11 +16,13 @@ from jobs.logs import configure_logging
 
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
+from .routes.activity import activity_events, activity_link
 from .routes.apidocs import docs, docs_asset, openapi
 from .routes.dashboard import dashboard
 from .routes.events import job_events
 from .routes.health import health
-from .routes.jobs import get_result, job_resource, jobs_collection, retry
+from .routes.history import queue_history
+from .routes.jobs import bulk_delete, bulk_retry, get_result, job_resource, jobs_collection, retry
 from .routes.queue import metrics, queue
 from .routes.workers import workers
 from .settings import WebSettings
@@ -52,16 +54,24 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         try:
             yield
         finally:
+            ticker = getattr(app.state, "queue_ticker", None)  # made at the first GET /events
+            if ticker is not None:
+                await ticker.stop()
             await state.aclose()
 
     routes = [
         Route("/jobs", jobs_collection, methods=["GET", "POST"]),
+        Route("/jobs/retry", bulk_retry, methods=["POST"]),
+        Route("/jobs/delete", bulk_delete, methods=["POST"]),
         Route("/jobs/{job_id}", job_resource, methods=["GET", "DELETE"]),
         Route("/jobs/{job_id}/events", job_events, methods=["GET"]),
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/queue", queue, methods=["GET"]),
+        Route("/queue/history", queue_history, methods=["GET"]),
+        Route("/events", activity_events, methods=["GET"]),
+        Route("/events/link", activity_link, methods=["GET"]),
         Route("/workers", workers, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

@@ -26,6 +26,7 @@ class WebSettings(Settings):
     sse_buffer_events: int = Field(1_000, ge=10)
     sse_buffer_bytes: int = Field(1024 * 1024, ge=64 * 1024)
     sse_send_buffer_bytes: int = Field(64 * 1024, ge=4 * 1024)
+    activity_queue_every_s: float = Field(5.0, gt=0)
 
     # Access
     auth_required: bool = True

@@ -103,10 +103,13 @@ class FollowerStalled(FollowerClosed):
 class Follower:
     """One client following one stream."""
 
-    __slots__ = ("busy", "drainer", "finished", "key", "lagging", "last", "pending", "pending_bytes", "sink")
+    __slots__ = ("busy", "drainer", "endless", "finished", "key", "lagging", "last", "pending", "pending_bytes",
+                 "sink")
 
-    def __init__(self, key: str, sink: Sink, after: tuple[int, int]) -> None:
+    def __init__(self, key: str, sink: Sink, after: tuple[int, int], *, endless: bool = False) -> None:
         self.key = key
+        # An owner's activity stream has no terminal entry: its followers stay until they leave.
+        self.endless = endless
         self.sink = sink
         self.last = after
         # While busy, the hub queues entries here instead of writing them.
@@ -179,6 +182,9 @@ class FollowerHub:
         self.encode = encode
         self.keepalive_frame = keepalive_frame
         self.control_key = keys.hub_control(uuid.uuid4().hex)
+        # Every owner's activity stream, as (prefix, suffix) around the owner.
+        head, _, tail = keys.owner_activity("\x00").partition("\x00")
+        self._activity_shape = (head, tail)
         self.block_ms = block_ms
         self.batch = batch
         self.buffer_limit = buffer_limit
@@ -234,12 +240,14 @@ class FollowerHub:
     # ---- following ----
 
     async def serve(self, key: str, after_id: str | None, sink: Sink, *, gap_frame: GapFrame) -> None:
-        """Write every entry after `after_id`, then live ones, until a terminal entry.
+        """Write every entry after `after_id`, then live ones, until a terminal entry (an activity stream: none).
 
         Returns once the terminal entry is written; raises FollowerClosed when
         the follower had to be dropped. Cancel it when the client goes away.
         """
-        follower = Follower(key, sink, parse_stream_id(after_id or "0-0") or (0, 0))
+        head, tail = self._activity_shape
+        endless = key.startswith(head) and key.endswith(tail)
+        follower = Follower(key, sink, parse_stream_id(after_id or "0-0") or (0, 0), endless=endless)
         self.followers.setdefault(key, set()).add(follower)
         try:
             # Followers attaching together share one read. Safe although the read may
@@ -269,7 +277,7 @@ class FollowerHub:
                 continue  # already written (replay overlap or a lowered cursor)
             follower.last = event.order
             await self._write(follower, frame)
-            if event.is_terminal:
+            if event.is_terminal and not follower.endless:
                 follower.close()
                 return True
         return False
@@ -469,7 +477,7 @@ class FollowerHub:
                 frames = joined[start] = b"".join(frame for _, frame in encoded[start:])
             follower.last = last.order
             # A terminal entry is always its stream's last, so it ends the reply too.
-            self._write_now(follower, frames, last.is_terminal)
+            self._write_now(follower, frames, last.is_terminal and not follower.endless)
 
     def _queue(self, follower: Follower, encoded: list[Encoded]) -> None:
         """Hold entries for a follower whose write is blocked, up to the buffer's bounds."""
@@ -482,6 +490,23 @@ class FollowerHub:
                 return
             follower.pending.append(entry)
             follower.pending_bytes += size
+
+    def activity_followers(self) -> list[Follower]:
+        """The followers of owners' activity streams."""
+        return [f for group in self.followers.values() for f in group if f.endless]
+
+    def broadcast_to_activity(self, frame: bytes) -> int:
+        """Write a frame that is no stream entry (no `id:`) to every activity follower; how many got it.
+
+        A follower busy catching up skips it: these frames say how things stand
+        now, and the next one supersedes it.
+        """
+        sent = 0
+        for follower in self.activity_followers():
+            if not follower.busy and not follower.finished.done():
+                self._write_now(follower, frame, False)
+                sent += 1
+        return sent
 
     async def _keepalive(self) -> None:
         while True:

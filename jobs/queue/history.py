@@ -40,7 +40,7 @@ async def record_depth(redis: Redis, keys: Keyspace, depth: int) -> None:
     """Note the queue depth seen now in this minute's hash (the latest sample wins)."""
     key = keys.history(minute_of(now_ms()))
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hset(key, "depth", depth)
+        pipe.hset(key, "depth", str(depth))
         pipe.expire(key, HISTORY_TTL_S)
         await pipe.execute()
 

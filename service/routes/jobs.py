@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from jobs.lifecycle.bulk import MAX_BULK, BulkOutcome, Selection, delete_jobs, rerun_jobs
 from jobs.lifecycle.cancel import AlreadyFinished, cancel_job
 from jobs.lifecycle.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.lifecycle.rerun import NotRerunnable, rerun_job
@@ -251,6 +252,61 @@ async def retry(request: Request) -> Response:
     if record is None:
         raise job_not_found(job_id)
     return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)
+
+
+def bulk_selection(body: Any, *, statuses: tuple[JobStatus, ...]) -> Selection:
+    """`{"ids": [...]}` or a filter `{"status", "type", "cursor"}`: which of the caller's jobs a bulk call means."""
+    if not isinstance(body, dict):
+        raise InvalidBody("the body must be a JSON object", code="invalid_body")
+    unknown = sorted(set(body) - {"ids", "status", "type", "cursor"})
+    if unknown:
+        raise InvalidBody(f"{unknown[0]}: not a field here (ids, status, type, cursor)", field=unknown[0])
+    ids = body.get("ids")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids)
+                            or len(ids) > MAX_BULK):
+        raise InvalidBody(f"ids: a list of at most {MAX_BULK} job ids", field="ids")
+    raw_status = body.get("status")
+    if raw_status is not None and raw_status not in [s.value for s in statuses]:
+        raise InvalidBody(f"status: one of {', '.join(s.value for s in statuses)}", field="status")
+    job_type = body.get("type")
+    if job_type is not None and job_type not in REQUEST_MODELS:
+        raise InvalidBody(f"type: one of {', '.join(sorted(REQUEST_MODELS))}", field="type")
+    cursor = body.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidBody("cursor: the next_cursor of the previous call", field="cursor")
+    return Selection(ids=list(dict.fromkeys(ids)) if ids is not None else None,
+                     status=JobStatus(raw_status) if raw_status else None, type=job_type, cursor=cursor)
+
+
+def bulk_answer(done_name: str, outcome: BulkOutcome) -> Response:
+    return JSONResponse({done_name: outcome.done, "skipped": outcome.skipped, "next_cursor": outcome.next_cursor})
+
+
+async def bulk_retry(request: Request) -> Response:
+    """`POST /jobs/retry`: re-run the caller's failed (or cancelled) jobs, by ids or by filter."""
+    state = app_state(request)
+    caller = await authenticate(request)
+    selection = bulk_selection(await read_json_body(request), statuses=(JobStatus.FAILED, JobStatus.CANCELLED))
+    try:
+        outcome = await rerun_jobs(state.redis, state.queue, caller.owner, selection, by="client")
+    except ValueError as exc:
+        raise InvalidBody(str(exc), field="cursor") from exc
+    return bulk_answer("retried", outcome)
+
+
+async def bulk_delete(request: Request) -> Response:
+    """`POST /jobs/delete`: delete the caller's finished jobs, by ids or by filter; unfinished ones are skipped."""
+    state = app_state(request)
+    caller = await authenticate(request)
+    finished = tuple(status for status in JobStatus if status.is_terminal)
+    selection = bulk_selection(await read_json_body(request), statuses=finished)
+    if selection.ids is None and selection.status is None:
+        raise InvalidBody("ids or status: say which jobs to delete (e.g. {\"status\": \"failed\"})", field="ids")
+    try:
+        outcome = await delete_jobs(state.redis, state.keys, caller.owner, selection)
+    except ValueError as exc:
+        raise InvalidBody(str(exc), field="cursor") from exc
+    return bulk_answer("deleted", outcome)
 
 
 async def jobs_collection(request: Request) -> Response:

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Monitor
 from redis.exceptions import ResponseError
 
+from jobs.lifecycle.bulk import delete_finished_job
 from jobs.lifecycle.cancel import cancel_job
 from jobs.lifecycle.idempotency import claim_key
 from jobs.lifecycle.rerun import rerun_job
@@ -185,6 +186,7 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
         redis, keys.idempotency("owner-a", "k-1"), "hash", now_job.id, 600))
     await watch.run("rate limit", lambda: submission_wait_s(
         redis, keys.submit_rate("owner-a"), per_minute=60, burst=2))
+    await watch.run("delete finished job", lambda: delete_finished_job(redis, keys, "owner-a", now_job.id))
 
 
 async def test_every_lua_script_gets_the_keys_it_touches_through_KEYS(redis_url: str) -> None:
