@@ -24,7 +24,7 @@ def add_job_commands(commands: Any) -> None:
     def command(name: str, handler: str, help: str) -> argparse.ArgumentParser:
         parents = [server_only if name in ("ask", "jobs") else connection]
         parser: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help, parents=parents)
-        parser.set_defaults(run=_runner(handler))
+        parser.set_defaults(run=_runner(handler), follows_job=handler.startswith("submitting:"))
         return parser
 
     def submit_options(parser: argparse.ArgumentParser, *, with_formats: bool = True) -> None:
