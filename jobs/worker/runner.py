@@ -412,13 +412,16 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
     return InstantWorker(**options)
 
 
-def run_worker(settings: Settings | None = None) -> None:
-    """Entry point of the `worker:` process."""
+def run_worker(settings: Settings | None = None, *, concurrency: int | None = None, burst: bool = False) -> None:
+    """Entry point of the `worker:` process: `concurrency` jobs at once (else WORKER_CONCURRENCY);
+    `burst` returns once the queue is empty (what is scheduled for later is left for other workers)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
+    max_jobs = concurrency or settings.worker_concurrency
+    logger.info("up to %d jobs at once%s", max_jobs, "; burst: exits once the queue is empty" if burst else "")
 
     async def main() -> None:
-        worker = build_worker(settings)
+        worker = build_worker(settings, max_jobs=max_jobs, burst=burst)
         try:
             await worker.async_run()
         except asyncio.CancelledError:
