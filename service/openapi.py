@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from jobs.lifecycle.bulk import MAX_BULK
 from jobs.lifecycle.idempotency import KEY_PATTERN
 from jobs.models import (
     AskRequest,
@@ -19,6 +20,7 @@ from jobs.models import (
     ScrapeRequest,
     SubmitResponse,
 )
+from jobs.queue.history import MAX_MINUTES as MAX_HISTORY_MINUTES
 from jobs.store.listing import MAX_CURSOR_MS
 from streams.ascii_decimal import ascii_decimal_pattern
 from streams.events import MAX_ID_PART, EventType
@@ -162,6 +164,23 @@ def _number_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return next((branch for branch in branches if branch.get("type") != "null"), schema)
 
 
+def _bulk_body(statuses: list[str]) -> dict[str, Any]:
+    """`POST /jobs/retry` and `/jobs/delete`: ids, or a filter over your jobs."""
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "ids": {"type": "array", "maxItems": MAX_BULK, "items": {"type": "string", "minLength": 1, "maxLength": 64}},
+        "status": {"type": "string", "enum": statuses},
+        "type": {"type": "string", "enum": ["scrape", "crawl", "batch", "ask"]},
+        "cursor": {"type": "string", "description": "The `next_cursor` of the previous call."}}}
+
+
+def _bulk_answer(done: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {
+        done: {"type": "array", "items": {"type": "string"}},
+        "skipped": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "reason": {"type": "string"}, "status": {"type": "string"}}}},
+        "next_cursor": {"type": ["string", "null"]}}}
+
+
 @cache
 def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
     """The document for this server: what it accepts with its settings (an API key, LLM, maxima)."""
@@ -263,6 +282,52 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
             "post": {"summary": "Re-run a failed or cancelled job as a new attempt", "operationId": "retry",
                      "responses": {"202": _json(record, "Queued again"), **_errors(401, 404, 409)}},
         },
+        "/jobs/retry": {"post": {
+            "summary": "Re-run many of your failed (or cancelled) jobs, by ids or by filter",
+            "operationId": "retryMany",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _bulk_body(
+                ["failed", "cancelled"])}}},
+            "responses": {"200": _json(_bulk_answer("retried"), "What was re-run, what was skipped and why"),
+                          **_errors(401, 413, 415, 422)}}},
+        "/jobs/delete": {"post": {
+            "summary": "Delete many of your finished jobs, by ids or by filter (unfinished ones are skipped)",
+            "operationId": "deleteMany",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _bulk_body(
+                ["completed", "failed", "cancelled"])}}},
+            "responses": {"200": _json(_bulk_answer("deleted"), "What was deleted, what was skipped and why"),
+                          **_errors(401, 413, 415, 422)}}},
+        "/events": {"get": {
+            "summary": "The lifecycle of every job of yours, live and resumable; `queue` every few seconds (SSE)",
+            "operationId": "activity",
+            "parameters": [
+                {"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID,
+                 "description": "Resume strictly after this entry id (without one: from now on; `0`: all kept)."},
+                {"name": "last_event_id", "in": "query", "schema": EVENT_ID,
+                 "description": "The same, for clients that cannot send headers."},
+                {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "An activity token from `GET /events/link`: opens this stream without a key."},
+            ],
+            "responses": {"200": {"description": "`text/event-stream`: queued, started, retrying, completed, failed, "
+                                                 "cancelled (data: the job's record), `queue` (no id), `resync`",
+                                  "content": {"text/event-stream": {"schema": SSE_EVENT}}},
+                          **_errors(400, 401)}}},
+        "/events/link": {"get": {
+            "summary": "A URL of your activity stream for a browser: a read-only, expiring token scoped to you",
+            "operationId": "activityLink",
+            "responses": {"200": _json({"type": "object", "properties": {
+                "url": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}}, "The link"),
+                **_errors(401)}}},
+        "/queue/history": {"get": {
+            "summary": "Jobs submitted, completed and failed per minute, and the queue depth seen",
+            "operationId": "queueHistory",
+            "parameters": [{"name": "minutes", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_MINUTES}}],
+            "responses": {"200": _json({"type": "object", "properties": {"minutes": {"type": "array", "items": {
+                "type": "object", "properties": {
+                    "at": {"type": "string", "format": "date-time"}, "submitted": {"type": "integer"},
+                    "completed": {"type": "integer"}, "failed": {"type": "integer"},
+                    "depth": {"type": ["integer", "null"]}}}}}}, "One entry per minute, oldest first"),
+                **_errors(401, 422, 503)}}},
         "/queue": {"get": {"summary": "Queue depth by priority, scheduled, running, outcomes, live workers",
                            "operationId": "queue",
                            "responses": {"200": _json({"type": "object"}, "Queue"), **_errors(401, 503)}}},
