@@ -17,7 +17,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,local,bench]'
 	touch $(BENCH_STAMP)
 
-## run: embedded Redis (unless REDIS_URL is set) + web app on $PORT (8000) + one worker
+## run: embedded Redis (unless REDIS_URL or REDIS_SENTINELS names yours) + web app on PORT (environment or
+## .env; 8000) + one worker; one per directory (a second one exits 1, see service/dev_lock.py)
 run: $(STAMP)
 	$(BIN)/scrapestream dev
 

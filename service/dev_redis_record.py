@@ -56,13 +56,24 @@ class DevRedis:
     looked_in: tuple[str, ...]
 
 
-def _answers(url: str) -> bool:
+def redis_answers(url: str) -> bool:
+    """Whether something listens where `url` points (a note whose `make run` is gone points nowhere)."""
     parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=0.5):
             return True
     except OSError:
         return False
+
+
+def orphaned_redis_url() -> str | None:
+    """The URL in `.data/redis-url` when its Redis still answers: checked by a run that holds the lock,
+    it is the Redis of an earlier run killed before it could stop it, still serving `.data/redis`."""
+    try:
+        url = REDIS_URL_FILE.read_text().strip()
+    except OSError:
+        return None
+    return url if url and redis_answers(url) else None
 
 
 def find_dev_redis() -> DevRedis:
@@ -74,6 +85,6 @@ def find_dev_redis() -> DevRedis:
             url = path.read_text().strip()
         except OSError:
             continue
-        if url and _answers(url):
+        if url and redis_answers(url):
             return DevRedis(url, tuple(looked_in))
     return DevRedis(None, tuple(looked_in))

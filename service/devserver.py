@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from jobs.settings import Settings
 
 from .dev_lock import hold_dev_lock
-from .dev_redis_record import DATA_DIR, forget_redis_url, record_redis_url
+from .dev_redis_record import DATA_DIR, forget_redis_url, orphaned_redis_url, record_redis_url
 
 EMBEDDED_REDIS_PORT = 6390
 
@@ -143,6 +143,14 @@ def run_dev_stack() -> int:
         redis_server_executable()  # a missing extra is said before anything starts
     # Before anything starts or is written: a second run leaves the first one's Redis and files alone.
     lock = hold_dev_lock(web_port)
+    orphan = orphaned_redis_url() if embedded else None
+    if orphan is not None:
+        lock.close()
+        # A second redis-server on the same AOF directory would fail, or worse, write beside it.
+        raise SystemExit(
+            f"scrapestream dev: the Redis of an earlier `make run` (stopped without Ctrl-C) still serves .data/redis "
+            f"at {orphan}.\nStop it first: .venv/bin/scrapestream redis-cli SHUTDOWN"
+        )
     redis_process = None
     recorded: list[Path] = []
     try:

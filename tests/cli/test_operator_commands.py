@@ -25,7 +25,7 @@ import redis
 from jobs.settings import Settings
 from tests.support.gated_site import gated_site
 from tests.support.process import settings_env
-from tests.support.redis_server import free_port
+from tests.support.redis_server import RedisServer, free_port
 from tests.support.sse import read_sse
 from tests.support.stack import Stack, running_stack
 
@@ -317,3 +317,25 @@ def test_dev_with_redis_sentinels_starts_no_redis_of_its_own(tmp_path: Path) -> 
     assert f"sentinels 127.0.0.1:{sentinel_port}" in redis_line and "embedded" not in redis_line
     assert not (run.cwd / ".data" / "redis").exists()
     assert not (tmp_path / "state" / "scrapestream" / "redis-url").exists()
+
+
+def test_dev_refuses_while_the_redis_of_a_killed_run_still_serves_its_aof(tmp_path: Path) -> None:
+    """A `make run` killed with SIGKILL leaves its redis-server running on `.data/redis`: a new run must not
+    start a second one on the same AOF; it says which Redis and how to stop it, and leaves it alone."""
+    checkout = tmp_path / "checkout"
+    (checkout / ".data").mkdir(parents=True)
+    (checkout / ".env").write_text(f"PORT={free_port()}\n")
+    left_over = RedisServer().start()
+    try:
+        (checkout / ".data" / "redis-url").write_text(left_over.url + "\n")
+        done = subprocess.run([*CLI, "dev"], cwd=checkout, env=shell_env(tmp_path / "state"), capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 1
+        assert f"the Redis of an earlier `make run` (stopped without Ctrl-C) still serves .data/redis at " \
+               f"{left_over.url}" in done.stderr
+        assert "scrapestream redis-cli SHUTDOWN" in done.stderr
+        assert (checkout / ".data" / "redis-url").read_text() == left_over.url + "\n"
+        with redis.Redis.from_url(left_over.url) as client:
+            assert client.ping()
+    finally:
+        left_over.cleanup()
