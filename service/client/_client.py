@@ -41,6 +41,9 @@ from ._sse import JobEvent, event_from, retry_hint_s, server_sent_events
 
 logger = logging.getLogger("scrapestream.client")
 
+# The server's bound on the ids of one bulk call (`POST /jobs/delete`); more go in several calls.
+_BULK_MAX = 1_000
+
 EventCallback = Callable[[JobEvent], object]
 """Called with each event of a job a one-call helper follows (to show progress, say)."""
 
@@ -388,6 +391,37 @@ class Client:
         twice. `resync` (history was trimmed) is yielded but does not move the
         position. Break out early inside `contextlib.aclosing` to close at once.
         """
+        async with contextlib.aclosing(self._follow(f"{_job_path(job_id)}/events", job_id, last_event_id,
+                                                    until_terminal=True)) as stream:
+            async for event in stream:
+                yield event
+
+    async def activity(self, after: str | None = None) -> AsyncGenerator[JobEvent, None]:
+        """The lifecycle of every job of yours (`GET /events`), strictly after `after`, live, never ending.
+
+        Each event's `data` is the job's record; `queue` events (no id) carry
+        the `/queue` numbers. Without `after` it starts from now (`"0"`: all
+        the server keeps). Reconnects with `Last-Event-ID` like `events()`.
+        """
+        async with contextlib.aclosing(self._follow("/events", "activity", after, until_terminal=False)) as stream:
+            async for event in stream:
+                yield event
+
+    async def delete(self, ids: Sequence[str]) -> list[str]:
+        """Delete finished jobs of yours (record, events, result, pages); the ids deleted.
+
+        Queued, scheduled and running jobs are left alone: cancel them first.
+        """
+        deleted: list[str] = []
+        for start in range(0, len(ids), _BULK_MAX):
+            body = {"ids": list(ids[start:start + _BULK_MAX])}
+            deleted += (await self._call("POST", "/jobs/delete", json=body)).json()["deleted"]
+        return [str(job_id) for job_id in deleted]
+
+    async def _follow(
+        self, path: str, what: str, last_event_id: str | None, *, until_terminal: bool
+    ) -> AsyncGenerator[JobEvent, None]:
+        """An event stream strictly after `last_event_id`, resumed with `Last-Event-ID` across reconnects."""
         last = last_event_id
         # The server's ids only grow: anything at or below `position` was yielded already.
         position = (parse_stream_id(last) or (-1, -1)) if last else (-1, -1)
@@ -399,7 +433,7 @@ class Client:
             try:
                 with network_errors():
                     async with aconnect_sse(
-                        self._http, "GET", f"{_job_path(job_id)}/events", headers=headers,
+                        self._http, "GET", path, headers=headers,
                         timeout=self._stream_timeout,
                     ) as source:
                         response = source.response
@@ -424,17 +458,17 @@ class Client:
                                 continue  # a bare `retry:` hint at the start of a connection
                             yield event
                             backoff.reset()
-                            if event.is_terminal:
+                            if until_terminal and event.is_terminal:
                                 return
-                failure = TransportError("the event stream ended before the job did")
+                failure = TransportError(f"the event stream of {what} ended")
             except (TransportError, APIError) as exc:
                 if not retryable(exc, "GET"):
                     raise
                 failure = exc
             delay = backoff.next_delay(getattr(failure, "retry_after", None), hint_s)
             if delay is None:
-                raise EventStreamLost(job_id, last, backoff.attempts) from failure
-            logger.info("events of job %s: %s; resuming after %s in %.2f s", job_id, failure, last, delay)
+                raise EventStreamLost(what, last, backoff.attempts) from failure
+            logger.info("events of %s: %s; resuming after %s in %.2f s", what, failure, last, delay)
             await asyncio.sleep(delay)
 
     async def _call(

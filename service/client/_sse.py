@@ -55,7 +55,8 @@ def event_from(frame: ServerSentEvent) -> JobEvent:
     kind = frame.event
     with contextlib.suppress(ValueError):
         kind = EventType(kind)
-    entry_id = None if kind == EventType.RESYNC or not frame.id else frame.id
+    # `queue` (on `GET /events`) is no stream entry either: no id of its own.
+    entry_id = None if kind in (EventType.RESYNC, "queue") or not frame.id else frame.id
     try:
         data: Any = orjson.loads(frame.data)
     except orjson.JSONDecodeError:

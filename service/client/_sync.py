@@ -294,3 +294,9 @@ class SyncClient:
 
     def events(self, job_id: str, last_event_id: str | None = None) -> SyncIterator[JobEvent]:
         return SyncIterator(self._loop, self._client.events(job_id, last_event_id))
+
+    def activity(self, after: str | None = None) -> SyncIterator[JobEvent]:
+        return SyncIterator(self._loop, self._client.activity(after))
+
+    def delete(self, ids: Sequence[str]) -> list[str]:
+        return self._loop.run(self._client.delete(ids))

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from service.apikeys import create_key
+from service.client import Client, JobEvent
 from service.settings import WebSettings
 from streams.keys import Keyspace
 from tests.support.sse import iter_frames
@@ -151,3 +152,28 @@ async def test_a_queue_event_carries_the_queue_numbers(settings: WebSettings, si
     numbers = orjson.loads(frame["data"])
     assert "id" not in frame  # not an entry: resuming goes on from the last job event
     assert set(queue) <= set(numbers) and numbers["queued"]["total"] == 0 and numbers["workers"] == 1
+
+
+async def test_the_sdk_follows_activity_and_resumes_after_an_id(stack: Stack, site: str) -> None:
+    async with Client(stack.base_url) as client:
+        first = await stack.submit({"type": "scrape", "url": f"{site}/plain?sdk=1"})
+        await stack.wait_terminal(first["id"])
+        seen: list[JobEvent] = []
+
+        async def read(after: str) -> None:
+            async with contextlib.aclosing(client.activity(after=after)) as events:
+                async for event in events:
+                    seen.append(event)
+                    if event.type == "completed":
+                        return
+
+        await asyncio.wait_for(read("0"), SAFETY_S)
+        assert [e.type for e in seen] == ["queued", "started", "completed"]
+        assert seen[-1].data["url"] == f"{site}/plain?sdk=1"
+        queued_id = seen[0].id
+        assert queued_id is not None
+        seen.clear()
+        await asyncio.wait_for(read(queued_id), SAFETY_S)
+        assert [e.type for e in seen] == ["started", "completed"]
+        assert await client.delete([first["id"]]) == [first["id"]]
+    assert (await stack.client.get(f"/jobs/{first['id']}")).status_code == 404
