@@ -26,7 +26,7 @@ cap) moves on to the next entries, so racing workers fill their slots too.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -171,10 +171,13 @@ async def claim_jobs(
     lease_ms: int,
     holder: str,
     cap: RunningCap,
+    still_wanted: Callable[[], bool] = lambda: True,
 ) -> list[ClaimedJob]:
     """Claim up to `free` due jobs that no one runs, in queue order; each with its score and fence.
 
-    `holder` names the claimer in each lease (`lease_value`).
+    `holder` names the claimer in each lease (`lease_value`). `still_wanted` is asked before each
+    claim script: a worker that starts draining while it looks further down the queue claims
+    nothing more (a job submitted meanwhile is listed, as its priority score lies in the past).
     """
     claimed: list[ClaimedJob] = []
     if free <= 0:
@@ -184,7 +187,7 @@ async def claim_jobs(
         pending = chunk
         while len(claimed) < free:
             pending = [candidate for candidate in pending if candidate.owner not in at_cap]
-            if not pending:
+            if not pending or not still_wanted():
                 break
             wanted = free - len(claimed)
             offer, pending = pending[:wanted], pending[wanted:]
@@ -192,7 +195,7 @@ async def claim_jobs(
                                        cap=cap)
             claimed.extend(got)
             at_cap.update(owner for owner in capped if owner is not None)
-        if len(claimed) >= free:
+        if len(claimed) >= free or not still_wanted():
             break
     return claimed
 

@@ -123,7 +123,7 @@ class InstantWorker(Worker):
         context = worker_context(self.ctx)
         claimed = await claim_jobs(
             self.pool, free=free, now_ms=now_ms(), lease_ms=int(self.lease_s * 1000),
-            holder=context.env.worker_name, cap=context.running_cap,
+            holder=context.env.worker_name, cap=context.running_cap, still_wanted=lambda: self.allow_pick_jobs,
         )
         for job in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
