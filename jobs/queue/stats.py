@@ -59,7 +59,8 @@ def _holder(lease: bytes | None) -> str | None:
 
 
 async def read_queue(redis: Redis, keys: Keyspace, *, sample: int = QUEUE_SAMPLE) -> tuple[int, list[QueueEntry]]:
-    """The size of arq's queue, and its first `sample` entries with their lease and priority (two round trips)."""
+    """How many entries of arq's queue lie past the first `sample`, and those first ones with their
+    lease and priority (two round trips)."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.arq_queue())
         pipe.zrange(keys.arq_queue(), 0, sample - 1, withscores=True)
@@ -69,18 +70,23 @@ async def read_queue(redis: Redis, keys: Keyspace, *, sample: int = QUEUE_SAMPLE
         for arq_id in ids:
             pipe.get(keys.arq_in_progress(arq_id))
             queue_priority_read(pipe, keys, record_id(arq_id))
+            # Still queued? A job that ended between the two reads lost its lease and its entry
+            # together (one script): without this it would count as waiting.
+            pipe.zscore(keys.arq_queue(), arq_id)
         replies = await pipe.execute() if ids else []
     now = now_ms()
     entries = [
         QueueEntry(arq_id, due=score <= now, holder=_holder(lease),
                    priority=None if arq_id.startswith(WEBHOOK_PREFIX) else priority_from_reply(priority))
-        for arq_id, (_, score), lease, priority in zip(ids, listed, replies[::2], replies[1::2], strict=True)
+        for arq_id, (_, score), lease, priority, still in zip(
+            ids, listed, replies[::3], replies[1::3], replies[2::3], strict=True)
+        if still is not None
     ]
-    return int(total), entries
+    return max(0, int(total) - len(ids)), entries
 
 
 async def queue_stats(redis: Redis, keys: Keyspace) -> dict[str, Any]:
-    total, entries = await read_queue(redis, keys)
+    unsampled, entries = await read_queue(redis, keys)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.scheduled())
         pipe.hgetall(keys.stats())
@@ -98,7 +104,6 @@ async def queue_stats(redis: Redis, keys: Keyspace) -> dict[str, Any]:
                 by_priority[str(entry.priority)] = by_priority.get(str(entry.priority), 0) + 1
             else:
                 retrying += 1
-    unsampled = total - len(entries)
     return {
         "queued": {"total": sum(by_priority.values()) + unsampled, "by_priority": by_priority,
                    "webhooks": webhooks, "sampled": unsampled > 0},

@@ -66,8 +66,11 @@ async def test_a_job_blocked_mid_fetch_counts_as_running_and_not_as_queued(setti
             gate.open()
             for done in (job, waiting):
                 assert (await stack.wait_terminal(done["id"]))[-1]["type"] == "completed"
-            after = await queue(stack)
-            assert after["running"] == 0 and after["queued"]["total"] == 0 and after["completed"] == 2
+            # The terminal event comes first, then arq's end of the job frees the lease: wait for it.
+            async with asyncio.timeout(30):  # a safety net, not a measure
+                while (after := await queue(stack))["running"]:  # noqa: ASYNC110 - no event tells of arq's end
+                    await asyncio.sleep(0.05)
+            assert after["queued"]["total"] == 0 and after["completed"] == 2
             assert "scrapestream_running 0.0" in (await stack.client.get("/metrics")).text
             assert (await workers(stack))[0]["jobs"] == []
             # The card is the heartbeat's (every 0.25 s here): it says 2 from the next beat on.
