@@ -410,8 +410,9 @@ class ResultDocument(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ProductResult(ResultDocument):
-    """The product normalized from a page's JSON-LD, microdata, RDFa or OpenGraph."""
+class ProductFields(BaseModel):
+    """The fields of a normalized product, declared once: extraction's `Product` builds them
+    (refusing unknown keys), the SDK's `ProductResult` reads them (keeping a newer server's)."""
 
     name: str | None = None
     brand: str | None = None
@@ -425,6 +426,10 @@ class ProductResult(ResultDocument):
     review_count: int | None = None
 
 
+class ProductResult(ResultDocument, ProductFields):
+    """The product normalized from a page's JSON-LD, microdata, RDFa or OpenGraph."""
+
+
 class PageError(ResultDocument):
     """Why one page of a crawl or batch has no document (the job goes on without it)."""
 
@@ -432,8 +437,10 @@ class PageError(ResultDocument):
     message: str = ""
 
 
-class PageResult(ResultDocument):
-    """One page: a scrape's result, or an entry of a crawl's or batch's pages (then maybe with `error`)."""
+class PageFields(BaseModel):
+    """The fields of one page's document, declared once: extraction's `PageDocument` builds
+    them, the SDK's `PageResult` reads them. Each narrows `status` or `product` in place,
+    so the fields keep this order in every stored and served document."""
 
     url: str
     status: int | None = None
@@ -444,11 +451,19 @@ class PageResult(ResultDocument):
     links: list[str] = Field(default_factory=list)
     markdown: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    product: ProductResult | None = None
+    product: ProductFields | None = None
     html: str | None = None
+    # True when the job reused an earlier scrape (`max_age_s`) instead of fetching.
     cached: bool = False
+    # The LLM's answer to the job's `extract` schema, validated against it, and its token usage.
     extract: Any = None
     usage: dict[str, int] | None = None
+
+
+class PageResult(ResultDocument, PageFields):
+    """One page: a scrape's result, or an entry of a crawl's or batch's pages (then maybe with `error`)."""
+
+    product: ProductResult | None = None
     error: PageError | None = None
 
     def as_json(self) -> dict[str, Any]:
