@@ -16,6 +16,8 @@ from starlette.types import Message, Receive, Scope, Send
 from streams.events import Event
 from streams.hub import FollowerClosed, FollowerHub, FollowerStalled, GapFrame
 
+from .memory_return import return_freed_memory_soon
+
 logger = logging.getLogger("scrapestream.sse")
 
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
@@ -116,7 +118,9 @@ class ClientSink:
     def __init__(self, send: Send) -> None:
         self._send = send
         self._cycle = _uvicorn_cycle(send)
-        self._transport: asyncio.WriteTransport | None = None if self._cycle is None else self._cycle.transport
+        # The connection's transport (uvicorn's h11 cycle has one too): to bound and abort it.
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        self._transport: asyncio.WriteTransport | None = transport if hasattr(transport, "abort") else None
 
     def try_write(self, frame: bytes) -> bool:
         cycle, transport = self._cycle, self._transport
@@ -142,14 +146,17 @@ class ClientSink:
             self._transport.abort()
 
     def bound_send_buffer(self, size: int) -> None:
-        """Cap the kernel's send buffer of this connection (Linux doubles the value for its bookkeeping).
+        """Cap the kernel's send buffer of this connection (Linux doubles the value for its bookkeeping),
+        and the transport's own buffer at a quarter of it.
 
-        Left alone, Linux grows it up to `net.ipv4.tcp_wmem`'s maximum (4 MiB by
-        default) for a client that reads nothing, and the data stalled in it is
-        what a follower costs the host until it is dropped.
+        Left alone, Linux grows the first up to `net.ipv4.tcp_wmem`'s maximum (4 MiB
+        by default) for a client that reads nothing, and the transport pauses only
+        past 64 KiB: what a stalled follower holds up until it is dropped.
         """
         if self._transport is None:
             return
+        with contextlib.suppress(Exception):  # another server's transport may not take limits
+            self._transport.set_write_buffer_limits(high=size // 4)
         sock = self._transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):
@@ -198,6 +205,7 @@ class EventStreamResponse(Response):
         except FollowerStalled:
             logger.info("SSE follower of %s dropped: its client accepted nothing for %g s",
                         self.key, self.hub.send_timeout_s)
+            return_freed_memory_soon()  # stalled followers tend to go in bursts
             return  # its connection is aborted: nothing more can be sent
         except FollowerClosed:
             pass  # dropped (its writes failed, or shutting down); the client resumes with Last-Event-ID

@@ -60,6 +60,9 @@ from .replay import replay_events, replay_with_oldest
 logger = logging.getLogger("scrapestream.hub")
 
 RECONNECT_FIRST_S = 0.1
+# A replay or catch-up is written in joined chunks of about this size: few writes, and
+# what a stalled client holds up in userspace stays about one chunk.
+WRITE_CHUNK_BYTES = 16 * 1024
 RECONNECT_MAX_S = 5.0
 
 
@@ -271,15 +274,28 @@ class FollowerHub:
         return [(event, self.encode(event)) for event in events]
 
     async def _write_all(self, follower: Follower, entries: list[Encoded]) -> bool:
-        """Write entries newer than the follower's last; True once a terminal one is written."""
+        """Write entries newer than the follower's last; True once a terminal one is written.
+
+        Frames are joined into writes of about `WRITE_CHUNK_BYTES`: a replay of
+        thousands of entries is a few writes, not thousands.
+        """
+        chunk: list[bytes] = []
+        size = 0
         for event, frame in entries:
             if event.order <= follower.last:
                 continue  # already written (replay overlap or a lowered cursor)
             follower.last = event.order
-            await self._write(follower, frame)
-            if event.is_terminal and not follower.endless:
+            chunk.append(frame)
+            size += len(frame)
+            ends = event.is_terminal and not follower.endless
+            if ends or size >= WRITE_CHUNK_BYTES:
+                await self._write(follower, b"".join(chunk) if len(chunk) > 1 else frame)
+                chunk, size = [], 0
+            if ends:
                 follower.close()
                 return True
+        if chunk:
+            await self._write(follower, b"".join(chunk))
         return False
 
     async def _write(self, follower: Follower, frame: bytes) -> None:

@@ -85,7 +85,7 @@ async def test_frames_carry_the_stored_data_untouched(hub: FollowerHub, redis: R
     entries = await redis.xrange(keys.events("j1"))
     expected = [f"id: {i.decode()}\nevent: {f[b'type'].decode()}\ndata: {f[b'data'].decode()}\n\n".encode()
                 for i, f in entries]
-    assert sink.frames == expected
+    assert b"".join(sink.frames) == b"".join(expected)  # joined into fewer writes, byte for byte
 
 
 async def test_events_published_while_followers_attach_arrive_once_each(
@@ -176,6 +176,7 @@ async def test_a_follower_that_accepts_nothing_is_dropped(redis_url: str, redis:
             assert "accepted nothing" in str(exc)
         else:
             raise AssertionError("a follower that accepts nothing must be dropped")
+        assert stuck.aborted, "its connection must be aborted, not left to drain into a full socket"
         assert hub.follower_count == 0
     finally:
         await hub.stop()
