@@ -1,6 +1,10 @@
 // The Scrapestream dashboard. Everything the API returns may come from a hostile page
 // (titles, URLs, messages), so the DOM is built with createElement and textContent only.
 // The page's CSP also enforces Trusted Types: an innerHTML assignment would throw.
+//
+// After the first load nothing polls: the job list, the tiles, the failures and the
+// history follow one activity stream (`GET /events`), which EventSource resumes with
+// Last-Event-ID after a disconnect, so a web restart loses nothing.
 "use strict";
 
 const KEY_STORAGE = "scrapestream.apiKey";
@@ -8,15 +12,29 @@ const STATUSES = ["queued", "scheduled", "running", "retrying", "completed", "fa
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const EVENT_TYPES = ["queued", "started", "progress", "retrying", "page", "completed", "failed", "cancelled",
   "resync"];
+const LIFECYCLE = ["queued", "started", "retrying", "completed", "failed", "cancelled"];
 const RECORD_FIELDS = ["status", "phase", "percent", "attempt", "started_at", "finished_at", "error"];
 const LOG_MAX = 500;  // a 10,000-page crawl must not grow the page without bound
-const REFRESH_MS = 5000;
+const LIST_MAX = 500;  // rows kept in the job list; a day of jobs arriving live must not either
+const PAGE_SIZE = 20;
+const SEARCH_DELAY_MS = 250;  // one request per pause in typing, not one per key
+const MINUTE_MS = 60_000;
+const HISTORY_MINUTES = 60;
+const SVG_NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
 function el(tag, className, ...children) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   node.append(...children.filter((c) => c !== null && c !== undefined).map((c) => (c instanceof Node ? c : String(c))));
+  return node;
+}
+
+function button(text, className, onClick, label) {
+  const node = el("button", className, text);
+  node.type = "button";
+  if (label) node.setAttribute("aria-label", label);
+  node.addEventListener("click", onClick);
   return node;
 }
 
@@ -27,6 +45,7 @@ function badge(status) {
 
 const LONG_TIME = { dateStyle: "short", timeStyle: "medium" };
 const SHORT_TIME = { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" };
+const CLOCK = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
 
 function timeEl(iso, format = LONG_TIME) {
   if (!iso) return "—";
@@ -52,9 +71,53 @@ function urlEl(url) {
   return el("span", null, String(url ?? ""));
 }
 
+// A link to a job's detail in this page: the id only ever lands in the fragment, encoded.
+function jobLink(id, text) {
+  const a = el("a", "mono", text ?? String(id).slice(0, 8));
+  a.href = `#job/${encodeURIComponent(id)}`;
+  a.setAttribute("aria-label", `Job ${id}`);
+  return a;
+}
+
 function percentOf(value) {
   const n = Number(value);
   return Number.isFinite(n) ? Math.max(0, Math.min(100, Math.round(n))) : 0;
+}
+
+function millis(iso) {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? t : null;
+}
+
+function spanText(ms) {
+  if (ms === null || ms < 0) return "—";
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
+// A running job's duration grows until it ends; a finished one's is fixed.
+function durationOf(job, now = Date.now()) {
+  const start = millis(job.started_at);
+  if (start === null) return null;
+  const end = millis(job.finished_at) ?? (TERMINAL.has(job.status) ? null : now);
+  return end === null ? null : end - start;
+}
+
+// What a job was asked to do, in one line: its URL, a batch's count and first URL, an ask's question.
+function subjectOf(job) {
+  if (job.type === "batch") {
+    const urls = Array.isArray(job.urls) ? job.urls : [];
+    const count = job.urls_count ?? urls.length;
+    return `${count} URL${count === 1 ? "" : "s"}${urls.length ? `: ${urls[0]}` : ""}`;
+  }
+  if (job.type === "ask") {
+    const questions = Array.isArray(job.questions) ? job.questions : [];
+    const more = questions.length > 1 ? ` (+${questions.length - 1})` : "";
+    return questions.length ? `${questions[0]}${more}` : String(job.url ?? job.job ?? "");
+  }
+  return String(job.url ?? "");
 }
 
 // --- the API -------------------------------------------------------------------------
@@ -62,7 +125,7 @@ function percentOf(value) {
 class ApiError extends Error {
   constructor(status, body) {
     const error = (body && body.error) || {};
-    super(error.message || `HTTP ${status}`);
+    super(error.message || (status ? `HTTP ${status}` : "no answer from the server"));
     this.status = status;
     this.code = error.code;
     this.field = error.field;
@@ -80,9 +143,14 @@ async function api(path, { method = "GET", body } = {}) {
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) headers.Authorization = `Bearer ${key}`;  // a header, never the URL: URLs end up in logs
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(pathOf(path), {
-    method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(pathOf(path), {
+      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, null);  // the web process did not answer (restarting, say)
+  }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
@@ -115,99 +183,345 @@ $("key-form").addEventListener("submit", (event) => {
   $("api-key").value = "";
   $("key-form").hidden = true;
   showKeyState();
-  refreshAll();
+  start();
 });
 
 $("forget-key").addEventListener("click", () => {
   sessionStorage.removeItem(KEY_STORAGE);
   showKeyState();
-  refreshAll();
+  start();
 });
 
-// --- service stats ------------------------------------------------------------------
+// --- service tiles: /health and /queue once, then the stream's `queue` events -----------
+
+const tiles = { redis: null, workers: null, queue: null };
 
 function stat(name, value, note) {
   return el("div", null, el("dt", null, name), el("dd", null, value ?? "—", note ? el("small", null, note) : null));
 }
 
-async function refreshStats() {
-  const tiles = [];
+function renderTiles() {
+  const q = tiles.queue;
+  const shown = [stat("Redis", tiles.redis), stat("Workers", q && Number.isFinite(q.workers) ? q.workers : tiles.workers)];
+  if (q) {
+    const byPriority = Object.entries((q.queued && q.queued.by_priority) || {})
+      .filter(([, n]) => n > 0).sort(([a], [b]) => b - a).map(([p, n]) => `p${p}: ${n}`).join(" · ");
+    shown.push(stat("Queued", q.queued && q.queued.total, byPriority || null));
+    for (const name of ["scheduled", "running", "retrying", "completed", "failed", "cancelled"]) {
+      if (name in q) shown.push(stat(name[0].toUpperCase() + name.slice(1), q[name]));
+    }
+  }
+  $("stats").replaceChildren(...shown);
+}
+
+async function loadTiles() {
   try {
     const health = await api("/health");
-    tiles.push(stat("Redis", health.redis), stat("Workers", health.workers));
+    Object.assign(tiles, { redis: health.redis, workers: health.workers });
   } catch (error) {
     // 503: the web process is up but Redis is not; no status: the web process did not answer.
-    tiles.push(stat("Redis", error.status === 503 ? "unreachable" : error.status ? `error ${error.status}` : "no answer"));
+    tiles.redis = error.status === 503 ? "unreachable" : error.status ? `error ${error.status}` : "no answer";
   }
   try {
-    const queue = await api("/queue");
-    const byPriority = Object.entries((queue.queued && queue.queued.by_priority) || {})
-      .filter(([, n]) => n > 0).sort(([a], [b]) => b - a).map(([p, n]) => `p${p}: ${n}`).join(" · ");
-    tiles.push(stat("Queued", queue.queued && queue.queued.total, byPriority || null));
-    for (const name of ["scheduled", "running", "completed", "failed", "cancelled"]) {
-      tiles.push(stat(name[0].toUpperCase() + name.slice(1), queue[name]));
-    }
+    tiles.queue = await api("/queue");
   } catch { /* /health alone still says whether the service is up */ }
-  $("stats").replaceChildren(...tiles);
+  renderTiles();
+}
+
+function onQueueNumbers(numbers) {
+  const before = tiles.queue && tiles.queue.workers;
+  tiles.queue = numbers;
+  tiles.redis = "ok";  // the numbers came from Redis just now
+  renderTiles();
+  historyView.depthNow(numbers.queued && numbers.queued.total);
+  if (before !== numbers.workers) workersView.changed();
+}
+
+// --- the activity stream ------------------------------------------------------------------
+
+// `gen` changes on every (re)start, e.g. a new API key: the old stream's late events are dropped.
+const activity = { source: null, lastEventId: null, gen: 0, loaded: false, backoffMs: 1000, retryTimer: null };
+
+function liveState(text, ok) {
+  $("live").textContent = text;
+  $("live").classList.toggle("ok", ok);
+}
+
+function recordOf(data) {
+  // The lifecycle event carries the job's public record, whole.
+  const record = data && typeof data.job === "object" && data.job ? data.job
+    : data && typeof data.record === "object" && data.record ? data.record : data;
+  return record && typeof record.id === "string" ? record : null;
+}
+
+async function activityUrl() {
+  // EventSource cannot send an API key: the link carries a read token scoped to this key's jobs.
+  const link = await api("/events/link");
+  return pathOf((link && (link.url || link.href)) || "/events");
+}
+
+async function connectActivity(gen) {
+  clearTimeout(activity.retryTimer);
+  let url;
+  try {
+    url = new URL(await activityUrl(), location.href);
+  } catch (error) {
+    if (gen !== activity.gen) return;
+    liveState(error.status === 401 ? "needs a key" : "offline, retrying…", false);
+    if (!activity.loaded) firstLoad(gen);
+    if (error.status !== 401) reconnectLater(gen);
+    return;
+  }
+  if (gen !== activity.gen) return;
+  if (activity.lastEventId) url.searchParams.set("last_event_id", activity.lastEventId);
+  const source = new EventSource(url.pathname + url.search);
+  activity.source = source;
+  for (const type of LIFECYCLE) source.addEventListener(type, (message) => onActivity(type, message, gen));
+  source.addEventListener("queue", (message) => {
+    if (gen !== activity.gen) return;
+    const data = parsed(message);
+    onQueueNumbers(data.queue && typeof data.queue === "object" ? data.queue : data);
+  });
+  source.addEventListener("resync", (message) => {
+    if (gen !== activity.gen) return;
+    if (message.lastEventId) activity.lastEventId = message.lastEventId;
+    reloadAll();  // history was trimmed past where we were: read the state afresh instead
+  });
+  source.onopen = () => {
+    if (gen !== activity.gen) return;
+    activity.backoffMs = 1000;
+    liveState("live", true);
+    if (!activity.loaded) firstLoad(gen);
+  };
+  source.onerror = () => {
+    if (gen !== activity.gen || activity.source !== source) return;
+    if (source.readyState !== EventSource.CLOSED) { liveState("reconnecting…", false); return; }
+    // EventSource gives up on any answer but 200 (an expired token, say): a fresh link, from where we were.
+    source.close();
+    activity.source = null;
+    liveState("offline, retrying…", false);
+    if (!activity.loaded) firstLoad(gen);
+    reconnectLater(gen);
+  };
+}
+
+function reconnectLater(gen) {
+  activity.retryTimer = setTimeout(() => { if (gen === activity.gen) connectActivity(gen); }, activity.backoffMs);
+  activity.backoffMs = Math.min(activity.backoffMs * 2, 30_000);
+}
+
+function parsed(message) {
+  try { return JSON.parse(message.data) || {}; } catch { return {}; }
+}
+
+function onActivity(type, message, gen) {
+  if (gen !== activity.gen) return;
+  if (message.lastEventId) activity.lastEventId = message.lastEventId;
+  const data = parsed(message);
+  const record = recordOf(data);
+  if (!record) return;
+  const ts = Number.isFinite(data.ts) ? data.ts : Date.now();
+  jobList.onRecord(record);
+  failures.onRecord(type, record);
+  historyView.onLifecycle(type, record, ts);
+  workersView.onLifecycle(type, record);
+  if (record.id === detail.id && type === "queued" && detail.record && TERMINAL.has(detail.record.status)) {
+    reopenDetail(record.id);  // re-run elsewhere (another tab, the CLI): follow the new attempt
+  }
+}
+
+// The stream is open before the first list is read, so nothing that happens in between is missed.
+function firstLoad(gen) {
+  if (gen !== activity.gen || activity.loaded) return;
+  activity.loaded = true;
+  reloadAll();
+}
+
+function reloadAll() {
+  loadTiles();
+  jobList.load();
+  failures.load();
+  if (currentView() === "workers") workersView.load();
+  if (currentView() === "history") historyView.load();
+}
+
+function start() {
+  activity.gen++;
+  if (activity.source) activity.source.close();
+  Object.assign(activity, { source: null, lastEventId: null, loaded: false, backoffMs: 1000 });
+  historyView.loaded = false;
+  liveState("connecting…", false);
+  connectActivity(activity.gen);
 }
 
 // --- the job list ---------------------------------------------------------------------
 
-const list = { status: "", cursor: null, extended: false, seq: 0 };
+const jobList = {
+  status: "", type: "", search: "", cursor: null, seq: 0, loading: false, pending: [], records: new Map(),
+  searchTimer: null,
 
-function jobRow(job) {
-  const open = el("button", "link", String(job.id).slice(0, 8));
-  open.type = "button";
-  open.dataset.id = job.id;
-  open.setAttribute("aria-label", `Open job ${job.id}`);
-  open.addEventListener("click", () => openJob(job.id));
-  const percent = percentOf(job.percent);
-  const bar = el("progress");
-  bar.max = 100;
-  bar.value = percent;
-  bar.setAttribute("aria-label", `${percent} %`);
-  const row = el("tr", job.id === detail.id ? "selected" : null,
-    el("td", null, open), el("td", null, job.type), el("td", null, badge(job.status)),
-    el("td", null, bar, ` ${percent} %`), el("td", null, timeEl(job.created_at, SHORT_TIME)));
-  row.dataset.id = job.id;
-  return row;
-}
+  matches(job) {
+    if (this.status && job.status !== this.status) return false;
+    if (this.type && job.type !== this.type) return false;
+    if (this.search) {
+      // As the server filters: the job's URL, or one of a batch's first three, contains the text in any case.
+      const needle = this.search.toLowerCase();
+      const urls = [job.url, ...(Array.isArray(job.urls) ? job.urls.slice(0, 3) : [])];
+      if (!urls.some((url) => typeof url === "string" && url.toLowerCase().includes(needle))) return false;
+    }
+    return true;
+  },
 
-async function loadJobs({ more = false } = {}) {
-  const seq = ++list.seq;  // a slower, older answer must not overwrite a newer one
-  const params = new URLSearchParams({ limit: "20" });
-  if (list.status) params.set("status", list.status);
-  if (more && list.cursor) params.set("cursor", list.cursor);
-  let page;
-  try {
-    page = await api(`/jobs?${params}`);
-  } catch (error) {
-    if (seq !== list.seq) return;
-    $("jobs-error").hidden = false;
-    $("jobs-error").textContent = error.status === 401 ? "An API key is needed to list jobs." : error.message;
-    return;
-  }
-  if (seq !== list.seq) return;
-  $("jobs-error").hidden = true;
-  const body = $("jobs-body");
-  const focused = document.activeElement && body.contains(document.activeElement)
-    ? document.activeElement.dataset.id : null;
-  const rows = (page.jobs || []).map(jobRow);
-  if (more) body.append(...rows); else body.replaceChildren(...rows);
-  list.extended = more;
-  list.cursor = page.next_cursor;
-  $("more").hidden = !page.next_cursor;
-  $("jobs-empty").hidden = body.children.length > 0;
-  // A refresh replaces the rows; keep keyboard focus where it was.
-  if (focused) {
-    const again = [...body.querySelectorAll("button[data-id]")].find((b) => b.dataset.id === focused);
-    if (again) again.focus();
-  }
-}
+  row(job) {
+    const percent = percentOf(job.percent);
+    const bar = el("progress");
+    bar.max = 100;
+    bar.value = percent;
+    bar.setAttribute("aria-label", `${percent} %`);
+    const open = button(String(job.id).slice(0, 8), "link", () => { location.hash = `#job/${encodeURIComponent(job.id)}`; },
+      `Open job ${job.id}`);
+    open.dataset.id = job.id;
+    const subject = subjectOf(job);
+    const what = el("td", "subject", subject || "—");
+    what.title = subject;
+    const duration = el("td", "duration", spanText(durationOf(job)));
+    const row = el("tr", job.id === detail.id ? "selected" : null,
+      el("td", null, open), what, el("td", null, job.type), el("td", null, badge(job.status)),
+      el("td", null, bar, ` ${percent} %`), el("td", "num", job.attempt ?? "—"),
+      el("td", null, timeEl(job.created_at, SHORT_TIME)), duration);
+    row.dataset.id = job.id;
+    return row;
+  },
 
-$("status-filter").addEventListener("change", (event) => { list.status = event.target.value; loadJobs(); });
-$("refresh").addEventListener("click", () => refreshAll());
-$("more").addEventListener("click", () => loadJobs({ more: true }));
+  rowOf(id) {
+    return [...$("jobs-body").children].find((row) => row.dataset.id === id) || null;
+  },
+
+  // A record from the stream: its row changes, a new job appears in its place, one that left the filter goes.
+  onRecord(job) {
+    if (this.loading) { this.pending.push(job); return; }
+    const known = this.records.get(job.id);
+    const merged = known ? { ...known, ...job } : job;
+    const old = this.rowOf(job.id);
+    if (!this.matches(merged)) {
+      if (old) old.remove();
+      this.records.delete(job.id);
+      this.after();
+      return;
+    }
+    if (!old && !this.belongsOnThisPage(merged)) return;
+    this.records.set(job.id, merged);
+    const row = this.row(merged);
+    if (old) {
+      const hadFocus = old.contains(document.activeElement);
+      old.replaceWith(row);
+      if (hadFocus) row.querySelector("button").focus();  // keyboard users keep their place
+    } else {
+      const created = millis(merged.created_at) ?? Date.now();
+      const later = [...$("jobs-body").children].find((r) => (millis(this.records.get(r.dataset.id)?.created_at) ?? 0) < created);
+      $("jobs-body").insertBefore(row, later || null);
+    }
+    this.after();
+  },
+
+  // Newest first: an older job than the last row shown belongs to a page not read yet.
+  belongsOnThisPage(job) {
+    if (!this.cursor) return true;
+    const last = $("jobs-body").lastElementChild;
+    const lastCreated = last ? millis(this.records.get(last.dataset.id)?.created_at) : null;
+    return lastCreated === null || (millis(job.created_at) ?? Date.now()) >= lastCreated;
+  },
+
+  after() {
+    const body = $("jobs-body");
+    while (body.children.length > LIST_MAX) {
+      this.records.delete(body.lastElementChild.dataset.id);
+      body.lastElementChild.remove();
+    }
+    $("jobs-empty").hidden = body.children.length > 0;
+    $("jobs-empty").textContent = this.status || this.type || this.search ? "No job matches." : "No jobs yet.";
+    durations.schedule();
+  },
+
+  async load({ more = false } = {}) {
+    const seq = ++this.seq;  // a slower, older answer must not overwrite a newer one
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (this.status) params.set("status", this.status);
+    if (this.type) params.set("type", this.type);
+    if (this.search) params.set("url", this.search);
+    if (more && this.cursor) params.set("cursor", this.cursor);
+    // Records that arrive while the page is read are applied after it, in order: the last word is theirs.
+    if (!this.loading) this.pending = [];
+    this.loading = true;
+    let page;
+    try {
+      page = await api(`/jobs?${params}`);
+    } catch (error) {
+      if (seq !== this.seq) return;
+      this.loading = false;
+      $("jobs-error").hidden = false;
+      $("jobs-error").textContent = error.status === 401 ? "An API key is needed to list jobs." : error.message;
+      this.flush();
+      return;
+    }
+    if (seq !== this.seq) return;
+    this.loading = false;
+    $("jobs-error").hidden = true;
+    const body = $("jobs-body");
+    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.id : null;
+    if (!more) this.records.clear();
+    const jobs = (page.jobs || []).filter((job) => !this.records.has(job.id));
+    for (const job of jobs) this.records.set(job.id, job);
+    const rows = jobs.map((job) => this.row(job));
+    if (more) body.append(...rows); else body.replaceChildren(...rows);
+    this.cursor = page.next_cursor;
+    $("more").hidden = !page.next_cursor;
+    this.flush();
+    if (focused) this.rowOf(focused)?.querySelector("button")?.focus();
+  },
+
+  flush() {
+    const pending = this.pending;
+    this.pending = [];
+    for (const job of pending) this.onRecord(job);
+    this.after();
+  },
+
+  filtersChanged() {
+    this.status = $("status-filter").value;
+    this.type = $("type-filter").value;
+    this.search = $("search").value.trim();
+    this.load();
+  },
+};
+
+$("filters").addEventListener("submit", (event) => { event.preventDefault(); jobList.filtersChanged(); });
+$("status-filter").addEventListener("change", () => jobList.filtersChanged());
+$("type-filter").addEventListener("change", () => jobList.filtersChanged());
+$("search").addEventListener("input", () => {
+  clearTimeout(jobList.searchTimer);
+  jobList.searchTimer = setTimeout(() => jobList.filtersChanged(), SEARCH_DELAY_MS);
+});
+$("more").addEventListener("click", () => jobList.load({ more: true }));
+
+// Running jobs' durations tick on screen; this only redraws text and asks the server nothing.
+const durations = {
+  timer: null,
+  schedule() {
+    if (this.timer !== null) return;
+    const running = [...jobList.records.values()].some((job) => job.started_at && !TERMINAL.has(job.status));
+    if (running) this.timer = setTimeout(() => this.tick(), 1000);
+  },
+  tick() {
+    this.timer = null;
+    const now = Date.now();
+    for (const row of $("jobs-body").children) {
+      const job = jobList.records.get(row.dataset.id);
+      if (job && job.started_at && !TERMINAL.has(job.status)) row.querySelector(".duration").textContent = spanText(durationOf(job, now));
+    }
+    this.schedule();
+  },
+};
 
 // --- submitting -----------------------------------------------------------------------
 
@@ -272,17 +586,17 @@ $("submit-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   clearSubmitError();
   $("submit-status").textContent = "";
-  const button = $("submit-button");
-  button.disabled = true;
+  const submit = $("submit-button");
+  submit.disabled = true;
   try {
     const job = await api("/jobs", { method: "POST", body: buildBody() });
     $("submit-status").textContent = `Submitted ${job.type} job ${job.id}.`;
-    loadJobs();
-    openJob(job.id);
+    // The list learns of the job from the activity stream, like any job submitted elsewhere.
+    location.hash = `#job/${encodeURIComponent(job.id)}`;
   } catch (error) {
     showSubmitError(error);
   } finally {
-    button.disabled = false;
+    submit.disabled = false;
   }
 });
 
@@ -301,9 +615,11 @@ function renderRecord() {
   const percent = percentOf(r.percent);
   $("d-progress").value = percent;
   $("d-percent").textContent = `${percent} %`;
-  const rows = [["Status", badge(r.status)], ["Type", r.type], ["Phase", r.phase || "—"],
-    ["Attempt", r.attempt ?? "—"], ["Created", timeEl(r.created_at)], ["Started", timeEl(r.started_at)],
-    ["Finished", timeEl(r.finished_at)]];
+  const rows = [["Status", badge(r.status)], ["Type", r.type]];
+  const subject = subjectOf(r);
+  if (subject) rows.push([r.type === "ask" ? "Asked" : "URL", r.type === "batch" || r.type === "ask" ? subject : urlEl(subject)]);
+  rows.push(["Phase", r.phase || "—"], ["Attempt", r.attempt ?? "—"], ["Created", timeEl(r.created_at)],
+    ["Started", timeEl(r.started_at)], ["Finished", timeEl(r.finished_at)]);
   if (r.error) rows.push(["Error", el("span", null, el("code", null, r.error.code), " ", r.error.message)]);
   $("record").replaceChildren(...rows.flatMap(([name, value]) => [el("dt", null, name), el("dd", null, value)]));
   $("cancel").disabled = TERMINAL.has(r.status);
@@ -341,8 +657,7 @@ function logEvent(type, data) {
 
 function onEvent(type, message, gen) {
   if (gen !== detail.gen) return;
-  let data = {};
-  try { data = JSON.parse(message.data) || {}; } catch { /* shown as an empty event */ }
+  const data = parsed(message);
   if (message.lastEventId) detail.lastEventId = message.lastEventId;
   logEvent(type, data);
   const r = detail.record;
@@ -365,7 +680,7 @@ function follow(gen) {
   // links.events carries the job's read-only token: EventSource cannot send an API key.
   const url = new URL(detail.record.links.events, location.href);
   if (detail.lastEventId) url.searchParams.set("last_event_id", detail.lastEventId);
-  const source = new EventSource(url);
+  const source = new EventSource(url.pathname + url.search);
   detail.source = source;
   for (const type of EVENT_TYPES) source.addEventListener(type, (message) => onEvent(type, message, gen));
   source.onopen = () => { if (detail.source === source) $("stream-state").textContent = "(live)"; };
@@ -379,14 +694,7 @@ function follow(gen) {
 async function afterTerminal(gen) {
   closeStream();  // before the server hangs up, so EventSource does not reconnect for nothing
   $("stream-state").textContent = "(ended)";
-  // A job re-run since has more events after this terminal one: keep following.
-  const url = new URL(detail.record.links.events, location.href);
-  url.searchParams.set("format", "json");
-  if (detail.lastEventId) url.searchParams.set("last_event_id", detail.lastEventId);
   try {
-    const later = detail.lastEventId ? await api(url.href) : [];
-    if (gen !== detail.gen) return;
-    if (later.length) { follow(gen); return; }
     detail.record = await api(`/jobs/${encodeURIComponent(detail.id)}`);
   } catch (error) {
     if (gen === detail.gen) showDetailError(error);
@@ -394,9 +702,9 @@ async function afterTerminal(gen) {
   }
   if (gen !== detail.gen) return;
   renderRecord();
+  // Re-run since (the activity stream says so too): keep following from the last event seen.
+  if (!TERMINAL.has(detail.record.status)) { follow(gen); return; }
   if (detail.record.status === "completed") loadResult(gen, detail.record.links.result, false);
-  loadJobs();
-  refreshStats();
 }
 
 function showDetailError(error) {
@@ -428,15 +736,35 @@ async function openJob(id) {
   follow(gen);
 }
 
+// The job ended and was re-run: follow on from the last event seen, without clearing the log.
+function reopenDetail(id) {
+  if (detail.id !== id || detail.source || !detail.record) return;
+  detail.record.status = "queued";
+  $("result").replaceChildren(el("p", "hint", "Shown once the job completes."));
+  follow(detail.gen);
+}
+
+function closeDetail() {
+  closeStream();
+  detail.gen++;
+  detail.id = null;
+  $("detail").hidden = true;
+  for (const row of $("jobs-body").children) row.classList.remove("selected");
+}
+
 function resultTable(pages) {
   const rows = pages.map((p) => el("tr", null, el("td", null, urlEl(p.url)), el("td", null, p.status ?? ""),
     el("td", null, p.error ? el("span", "error", `${p.error.code}: ${p.error.message ?? ""}`) : p.title ?? "")));
-  const head = el("tr", null, ...["URL", "Status", "Title"].map((name) => {
+  return el("div", "scroll", el("table", null, el("thead", null, headRow(["URL", "Status", "Title"])),
+    el("tbody", null, ...rows)));
+}
+
+function headRow(names) {
+  return el("tr", null, ...names.map((name) => {
     const th = el("th", null, name);
     th.scope = "col";
     return th;
   }));
-  return el("div", "scroll", el("table", null, el("thead", null, head), el("tbody", null, ...rows)));
 }
 
 function rawJson(data) {
@@ -460,12 +788,7 @@ async function loadResult(gen, url, append) {
   if (Array.isArray(data.pages)) {  // crawl and batch: a slice of pages, and the URL of the next one
     if (!append) box.append(el("p", "hint", `${data.total} pages`));
     box.append(resultTable(data.pages));
-    if (data.next) {
-      const more = el("button", "more-pages", "More pages");
-      more.type = "button";
-      more.addEventListener("click", () => loadResult(gen, data.next, true));
-      box.append(more);
-    }
+    if (data.next) box.append(button("More pages", "more-pages", () => loadResult(gen, data.next, true)));
   } else if (Array.isArray(data.answers)) {  // ask
     box.append(el("dl", "record", ...data.answers.flatMap((a) => [el("dt", null, a.question),
       el("dd", null, a.answer ?? "", ...(a.sources || []).flatMap((s) => [" ", urlEl(s)]))])));
@@ -500,29 +823,389 @@ $("retry").addEventListener("click", async () => {
   $("result").replaceChildren(el("p", "hint", "Shown once the job completes."));
   renderRecord();
   follow(gen);  // from the last event seen: only the new attempt's events
-  loadJobs();
 });
 
-$("close-detail").addEventListener("click", () => {
-  closeStream();
-  detail.gen++;
-  detail.id = null;
-  $("detail").hidden = true;
-  for (const row of $("jobs-body").children) row.classList.remove("selected");
+$("close-detail").addEventListener("click", () => { location.hash = "#jobs"; });
+
+// --- views: #jobs, #job/<id>, #workers, #failures, #history ----------------------------
+
+const VIEWS = ["jobs", "workers", "failures", "history"];
+
+function currentView() {
+  const name = location.hash.slice(1).split("/")[0];
+  return VIEWS.includes(name) ? name : "jobs";
+}
+
+function showView() {
+  const [name, ...rest] = location.hash.slice(1).split("/");
+  const view = currentView();
+  for (const panel of document.querySelectorAll("[data-view-panel]")) panel.hidden = panel.dataset.viewPanel !== view;
+  for (const link of document.querySelectorAll("nav.views a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
+  }
+  if (name === "job" && rest.length) {
+    let id;
+    try { id = decodeURIComponent(rest.join("/")); } catch { id = null; }
+    if (id && id !== detail.id) openJob(id);
+    return;
+  }
+  if (view === "jobs" && detail.id) closeDetail();
+  if (view === "workers") workersView.load();
+  if (view === "failures") failures.render();
+  if (view === "history" && !historyView.loaded) historyView.load(); else if (view === "history") historyView.render();
+}
+
+window.addEventListener("hashchange", () => {
+  showView();
+  const heading = document.querySelector(`[data-view-panel="${currentView()}"] h2[tabindex]`);
+  if (heading && !location.hash.startsWith("#job/")) heading.focus();  // keyboard users land in the new view
 });
+
+// --- workers: GET /workers when shown; the stream's events keep it current --------------
+
+const workersView = {
+  timer: null, seq: 0, workers: [], finished: new Map(), ended: new Set(),
+
+  // A job started somewhere: which worker took it only /workers can say (one read for a burst of events).
+  changed() {
+    if (currentView() !== "workers") return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.load(), 300);
+  },
+
+  // A job ended: its worker no longer runs it and has finished one more. The heartbeat that /workers
+  // reads the count from comes later, so the count is kept here too and the larger one shown.
+  onLifecycle(type, job) {
+    if (type === "started") { this.ended.delete(job.id); this.changed(); return; }
+    if (!TERMINAL.has(type) && type !== "retrying") return;
+    // An answer to /workers read before this event may still name the job: it is left out of it.
+    this.ended.add(job.id);
+    if (this.ended.size > 1000) this.ended.delete(this.ended.values().next().value);
+    for (const worker of this.workers) {
+      const jobs = Array.isArray(worker.jobs) ? worker.jobs : [];
+      if (!jobs.some((running) => running.id === job.id)) continue;
+      worker.jobs = jobs.filter((running) => running.id !== job.id);
+      if (TERMINAL.has(type)) {
+        worker.finished = (Number(worker.finished) || 0) + 1;
+        this.finished.set(worker.name, worker.finished);
+      }
+    }
+    if (currentView() === "workers") this.render();
+  },
+
+  async load() {
+    const seq = ++this.seq;
+    let answer;
+    try {
+      answer = await api("/workers");
+    } catch (error) {
+      if (seq !== this.seq) return;
+      $("workers-error").hidden = false;
+      $("workers-error").textContent = error.message;
+      return;
+    }
+    if (seq !== this.seq) return;
+    $("workers-error").hidden = true;
+    this.workers = (answer && Array.isArray(answer.workers)) ? answer.workers : [];
+    for (const worker of this.workers) {
+      worker.jobs = (Array.isArray(worker.jobs) ? worker.jobs : []).filter((job) => !this.ended.has(job.id));
+      const counted = Math.max(Number(worker.finished) || 0, this.finished.get(worker.name) || 0);
+      worker.finished = counted;
+      this.finished.set(worker.name, counted);
+    }
+    $("workers-asof").textContent = `as of ${new Date().toLocaleTimeString(undefined, CLOCK)}`;
+    this.render();
+  },
+
+  render() {
+    $("workers-body").replaceChildren(...this.workers.map((worker) => this.row(worker)));
+    $("workers-empty").hidden = this.workers.length > 0;
+  },
+
+  row(worker) {
+    const jobs = Array.isArray(worker.jobs) ? worker.jobs : [];
+    const running = jobs.length ? el("ul", "plain", ...jobs.map((job) => el("li", null, jobLink(job.id), ` ${job.type ?? ""} `,
+      el("span", "hint", subjectOf(job))))) : el("span", "hint", "idle");
+    const row = el("tr", null, el("td", "mono", worker.name ?? "?"),
+      el("td", null, `${worker.host ?? "?"} · pid ${worker.pid ?? "?"}`),
+      el("td", null, timeEl(worker.started_at, SHORT_TIME)), el("td", null, timeEl(worker.last_heartbeat, CLOCK)),
+      el("td", null, running), el("td", "num", worker.finished ?? "—"));
+    row.dataset.worker = String(worker.name ?? "");
+    return row;
+  },
+};
+
+// --- failures: grouped by code; retry one, selected or all, delete ------------------------
+
+const failures = {
+  records: new Map(), selected: new Set(), loading: false, pending: [],
+
+  async load() {
+    this.loading = true;
+    this.pending = [];
+    const found = new Map();
+    let cursor = null;
+    try {
+      for (let page = 0; page < 10; page++) {  // up to 1,000: the rest after a bulk retry or delete
+        const params = new URLSearchParams({ status: "failed", limit: "100" });
+        if (cursor) params.set("cursor", cursor);
+        const answer = await api(`/jobs?${params}`);
+        for (const job of answer.jobs || []) found.set(job.id, job);
+        cursor = answer.next_cursor;
+        if (!cursor) break;
+      }
+    } catch (error) {
+      this.showError(error);
+    }
+    this.records = found;
+    this.loading = false;
+    const pending = this.pending;
+    this.pending = [];
+    for (const [type, job] of pending) this.onRecord(type, job);
+    this.render();
+  },
+
+  onRecord(type, job) {
+    if (this.loading) { this.pending.push([type, job]); return; }
+    if (type === "failed") this.records.set(job.id, job);
+    else if (!this.records.delete(job.id)) return;
+    if (type !== "failed") this.selected.delete(job.id);
+    this.render();
+  },
+
+  forget(ids) {
+    for (const id of ids) { this.records.delete(id); this.selected.delete(id); }
+    this.render();
+  },
+
+  showError(error) {
+    $("failures-error").hidden = false;
+    $("failures-error").textContent = error.message;
+  },
+
+  render() {
+    const count = this.records.size;
+    $("failures-count").textContent = count ? String(count) : "";
+    $("retry-all").disabled = count === 0;
+    for (const id of [...this.selected]) if (!this.records.has(id)) this.selected.delete(id);
+    $("retry-selected").disabled = $("delete-selected").disabled = this.selected.size === 0;
+    $("failures-empty").hidden = count > 0;
+    if (currentView() !== "failures") return;
+    const focusedId = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.focusKey : null;
+    const groups = new Map();
+    for (const job of this.records.values()) {
+      const code = (job.error && job.error.code) || "unknown";
+      if (!groups.has(code)) groups.set(code, []);
+      groups.get(code).push(job);
+    }
+    const ordered = [...groups.entries()].sort(([, a], [, b]) => b.length - a.length);
+    $("failure-groups").replaceChildren(...ordered.map(([code, jobs]) => this.group(code, jobs)));
+    if (focusedId) document.querySelector(`[data-focus-key="${CSS.escape(focusedId)}"]`)?.focus();
+  },
+
+  group(code, jobs) {
+    jobs.sort((a, b) => (millis(b.finished_at) ?? 0) - (millis(a.finished_at) ?? 0));
+    const all = el("input");
+    all.type = "checkbox";
+    all.checked = jobs.every((job) => this.selected.has(job.id));
+    all.setAttribute("aria-label", `Select every ${code} failure`);
+    all.dataset.focusKey = `all:${code}`;
+    all.addEventListener("change", () => {
+      for (const job of jobs) if (all.checked) this.selected.add(job.id); else this.selected.delete(job.id);
+      this.render();
+    });
+    const rows = jobs.map((job) => this.row(job));
+    const head = headRow(["", "Job", "URL", "Message", "Attempts", "Last attempt", ""]);
+    head.firstElementChild.replaceChildren(all);
+    const section = el("section", "group", el("h3", null, el("code", null, code), ` — ${jobs.length} job${jobs.length === 1 ? "" : "s"}`),
+      el("div", "scroll", el("table", "failures", el("thead", null, head), el("tbody", null, ...rows))));
+    section.dataset.code = code;
+    return section;
+  },
+
+  row(job) {
+    const pick = el("input");
+    pick.type = "checkbox";
+    pick.checked = this.selected.has(job.id);
+    pick.setAttribute("aria-label", `Select job ${job.id}`);
+    pick.dataset.focusKey = `pick:${job.id}`;
+    pick.addEventListener("change", () => {
+      if (pick.checked) this.selected.add(job.id); else this.selected.delete(job.id);
+      this.render();
+    });
+    const retryOne = button("Retry", "small", () => this.retry([job.id]), `Retry job ${job.id}`);
+    const deleteOne = button("Delete", "small quiet", () => this.remove([job.id]), `Delete job ${job.id}`);
+    const subject = subjectOf(job);
+    const what = el("td", "subject", subject || "—");
+    what.title = subject;
+    const row = el("tr", null, el("td", null, pick), el("td", null, jobLink(job.id)), what,
+      el("td", "message", (job.error && job.error.message) || ""), el("td", "num", job.attempt ?? "—"),
+      el("td", null, timeEl(job.finished_at, SHORT_TIME)), el("td", "actions", retryOne, " ", deleteOne));
+    row.dataset.id = job.id;
+    return row;
+  },
+
+  async retry(ids) {
+    // Without ids: every failed job (`scrapestream retry --failed`), not only the ones this page read.
+    const body = ids ? { status: "failed", ids } : { status: "failed" };
+    await this.act("/jobs/retry", body, "retried", "Retried");
+  },
+
+  async remove(ids) {
+    await this.act("/jobs/delete", { ids }, "deleted", "Deleted");
+  },
+
+  async act(path, body, field, verb) {
+    $("failures-error").hidden = true;
+    let answer;
+    try {
+      answer = await api(path, { method: "POST", body });
+    } catch (error) {
+      this.showError(error);
+      return;
+    }
+    const done = ((answer && answer[field]) || []).map((item) => (typeof item === "string" ? item : item && item.id));
+    $("failures-status").textContent = `${verb} ${done.length} job${done.length === 1 ? "" : "s"}.`;
+    // A retried job leaves this view with its `queued` event, and comes back with its next `failed`,
+    // which may well arrive before this answer does. A deleted job has no event: it goes now.
+    if (field === "deleted") {
+      this.forget(done);
+      for (const id of done) { jobList.rowOf(id)?.remove(); jobList.records.delete(id); }
+      jobList.after();
+      if (done.includes(detail.id)) location.hash = "#failures";
+    }
+  },
+};
+
+$("retry-selected").addEventListener("click", () => failures.retry([...failures.selected]));
+$("delete-selected").addEventListener("click", () => failures.remove([...failures.selected]));
+$("retry-all").addEventListener("click", () => failures.retry(null));
+
+// --- history: /queue/history once, then the stream's events move the current minute ------
+
+const historyView = {
+  points: [], loaded: false, seq: 0,
+
+  async load() {
+    const seq = ++this.seq;
+    let answer;
+    try {
+      answer = await api(`/queue/history?minutes=${HISTORY_MINUTES}`);
+    } catch (error) {
+      if (seq !== this.seq) return;
+      $("history-error").hidden = false;
+      $("history-error").textContent = error.message;
+      return;
+    }
+    if (seq !== this.seq) return;
+    $("history-error").hidden = true;
+    const list = Array.isArray(answer) ? answer : (answer && (answer.minutes || answer.history || answer.points)) || [];
+    this.points = list.map((point) => ({
+      t: timeOf(point.minute ?? point.at ?? point.start ?? point.ts ?? point.t),
+      submitted: Number(point.submitted) || 0, completed: Number(point.completed) || 0,
+      failed: Number(point.failed) || 0, depth: point.depth ?? point.queue_depth ?? null,
+    })).filter((point) => point.t !== null).sort((a, b) => a.t - b.t);
+    // A minute nobody read the queue in has no sample: the depth seen before it still holds.
+    let depth = 0;
+    for (const point of this.points) depth = point.depth = Number.isFinite(Number(point.depth ?? NaN)) ? Number(point.depth) : depth;
+    this.loaded = true;
+    this.advance(Date.now());
+    this.render();
+  },
+
+  // Minutes with no point yet get one; those older than the window go.
+  advance(now) {
+    const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    const last = this.points.length ? this.points[this.points.length - 1] : null;
+    for (let t = last ? last.t + MINUTE_MS : minute - (HISTORY_MINUTES - 1) * MINUTE_MS; t <= minute; t += MINUTE_MS) {
+      this.points.push({ t, submitted: 0, completed: 0, failed: 0, depth: last ? last.depth : 0 });
+    }
+    const oldest = minute - (HISTORY_MINUTES - 1) * MINUTE_MS;
+    this.points = this.points.filter((point) => point.t >= oldest);
+    return this.points[this.points.length - 1];
+  },
+
+  onLifecycle(type, job, ts) {
+    if (!this.loaded) return;
+    const now = this.advance(ts);
+    const created = millis(job.created_at);
+    // A re-run is queued again: only a job created just now counts as submitted.
+    if (type === "queued" && created !== null && Math.abs(ts - created) < 5000) now.submitted += 1;
+    if (type === "completed") now.completed += 1;
+    if (type === "failed") now.failed += 1;
+    if (currentView() === "history") this.render();
+  },
+
+  depthNow(depth) {
+    if (!this.loaded || !Number.isFinite(depth)) return;
+    this.advance(Date.now()).depth = depth;
+    if (currentView() === "history") this.render();
+  },
+
+  render() {
+    if (!this.loaded) return;
+    $("charts").replaceChildren(
+      chart("Submitted", this.points, "submitted", "bars c-submitted"),
+      chart("Completed", this.points, "completed", "bars c-completed"),
+      chart("Failed", this.points, "failed", "bars c-failed"),
+      chart("Queue depth", this.points, "depth", "line c-depth"),
+    );
+  },
+};
+
+function timeOf(value) {
+  if (typeof value === "number") return value < 1e11 ? value * 1000 : value;  // seconds or milliseconds
+  return millis(value);
+}
+
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  node.append(...children);
+  return node;
+}
+
+const CHART_W = 600;
+const CHART_H = 90;
+
+// One small chart, drawn with DOM calls: a bar a minute (or a line for the depth), its peak and total in words.
+function chart(title, points, key, className) {
+  const values = points.map((point) => point[key]);
+  const peak = Math.max(0, ...values);
+  const total = values.reduce((a, b) => a + b, 0);
+  const scale = (value) => (peak ? (value / peak) * (CHART_H - 4) : 0);
+  const step = CHART_W / Math.max(points.length, 1);
+  const summary = key === "depth"
+    ? `${title}: now ${values.length ? values[values.length - 1] : 0}, peak ${peak}`
+    : `${title}: ${total} in the last hour, peak ${peak} a minute`;
+  const shapes = [svg("line", { x1: 0, y1: CHART_H - 0.5, x2: CHART_W, y2: CHART_H - 0.5, class: "axis" })];
+  const label = (point) => `${new Date(point.t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}: ${point[key]}`;
+  if (className.startsWith("bars")) {
+    points.forEach((point, i) => {
+      const h = scale(point[key]);
+      shapes.push(svg("rect", { x: (i * step + 1).toFixed(1), y: (CHART_H - h).toFixed(1), width: Math.max(step - 2, 1).toFixed(1),
+        height: Math.max(h, point[key] ? 1 : 0).toFixed(1) }, svg("title", {}, label(point))));
+    });
+  } else if (points.length) {
+    const xy = points.map((point, i) => `${(i * step + step / 2).toFixed(1)},${(CHART_H - scale(point[key])).toFixed(1)}`);
+    shapes.push(svg("polyline", { points: xy.join(" ") }));
+    // Invisible columns carry each minute's figure as a tooltip; a stretched circle would be an ellipse.
+    points.forEach((point, i) => shapes.push(svg("rect", { x: (i * step).toFixed(1), y: 0, width: step.toFixed(1),
+      height: CHART_H, class: "hover" }, svg("title", {}, label(point)))));
+  }
+  const picture = svg("svg", { viewBox: `0 0 ${CHART_W} ${CHART_H}`, role: "img", "aria-label": summary, class: className,
+    preserveAspectRatio: "none" }, svg("title", {}, summary), ...shapes);
+  const figure = el("figure", "chart", el("figcaption", null, el("strong", null, title), " ",
+    el("span", "hint", key === "depth" ? `now ${values.length ? values[values.length - 1] : 0} · peak ${peak}` : `${total} in the hour · peak ${peak}/min`)),
+  picture, el("div", "axis-labels hint", el("span", null, `${HISTORY_MINUTES} min ago`), el("span", null, "now")));
+  figure.dataset.chart = key;
+  return figure;
+}
 
 // --- start ----------------------------------------------------------------------------
 
-function refreshAll() {
-  refreshStats();
-  loadJobs();
-}
-
 showFields();
 showKeyState();
-refreshAll();
-setInterval(() => {
-  if (document.hidden) return;
-  refreshStats();
-  if (!list.extended) loadJobs();  // leave a list the operator paged through alone
-}, REFRESH_MS);
+renderTiles();
+showView();
+start();

@@ -41,8 +41,9 @@ class Watched:
         assert unexpected == []
 
 
-async def open_dashboard(browser: BrowserContext, base_url: str) -> Watched:
-    watched = Watched(await browser.new_page())
+async def open_dashboard(browser: BrowserContext, base_url: str, page: Page | None = None) -> Watched:
+    """Load `/` (in `page`, when the test watches it from before the first request) and check its CSP."""
+    watched = Watched(page or await browser.new_page())
     response = await watched.page.goto(base_url + "/")
     assert response is not None and response.status == 200
     csp = response.headers["content-security-policy"]
