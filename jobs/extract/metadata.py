@@ -3,8 +3,8 @@
 JSON-LD, OpenGraph, Twitter cards and `<meta name>` come from the Lexbor tree the
 page was parsed into (~0.1 ms). Microdata and RDFa need extruct, which needs an
 lxml tree of its own, and RDFa (pyRdfa + rdflib) costs ~10 ms a page: each runs
-only when the page has its markers (`itemscope`; `typeof`/`vocab`/non-OpenGraph
-`property`), and only that syntax.
+only when the page has its markers (`itemscope` with an `itemtype` or `itemprop`;
+`typeof`/`vocab`/non-OpenGraph `property`), and only that syntax.
 """
 
 from __future__ import annotations
@@ -103,8 +103,15 @@ class EmbeddedData:
         return read_head_meta(self.page)
 
     def has_microdata(self, *, products_only: bool = False) -> bool:
-        selector = "[itemscope][itemtype*=product i]" if products_only else "[itemscope]"
-        return self.page.tree.css_first(selector) is not None
+        """Whether the page has a microdata item worth extruct's own lxml parse.
+
+        A bare `itemscope` (no `itemtype`, and no `itemprop` anywhere), common on a CMS
+        template's `<article>`, is no item at all: it has nothing to say.
+        """
+        tree = self.page.tree
+        if products_only:
+            return tree.css_first("[itemscope][itemtype*=product i]") is not None
+        return tree.css_first("[itemscope]") is not None and tree.css_first("[itemtype], [itemprop]") is not None
 
     def has_rdfa(self, *, products_only: bool = False) -> bool:
         tree = self.page.tree
@@ -131,7 +138,9 @@ class EmbeddedData:
         except Exception as exc:  # third-party code on hostile markup: any failure costs only this part
             logger.debug("microdata extraction failed: %r", exc)
             return []
-        return [item for item in items if isinstance(item, dict)]
+        # extruct gives an item with no type and no properties the whole text of its
+        # element as "value": a bare `<article itemscope>` would copy the article.
+        return [item for item in items if isinstance(item, dict) and (item.get("type") or item.get("properties"))]
 
     @cached_property
     def rdfa(self) -> list[dict[str, Any]]:
