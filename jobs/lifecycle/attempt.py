@@ -37,7 +37,7 @@ from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
 from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
 from jobs.models import JobStatus, WebhookSpec
 from jobs.queue.claim import FENCE_FIELD
-from jobs.queue.enqueue import queue_arq_job
+from jobs.queue.enqueue import arq_job_commands, queue_commands
 from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
 from jobs.store.records import iso_now
@@ -84,8 +84,10 @@ def queue_webhooks(
     wanted = [(entry_id, event) for entry_id, event in delivered if spec.wants(event.type)]
     for entry_id, event in wanted:
         args = (job_id, entry_id, event.type, orjson.loads(event.data), spec.url, spec.secret)
-        queue_arq_job(pipe, keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
-                      score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s, wake=True)
+        queue_commands(pipe, arq_job_commands(
+            keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
+            score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s, wake=True,
+        ))
     return bool(wanted)
 
 

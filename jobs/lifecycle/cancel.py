@@ -8,6 +8,7 @@ import orjson
 from redis.asyncio import Redis
 
 from jobs.lifecycle.attempt import queue_webhooks
+from jobs.lifecycle.refusals import WrongState
 from jobs.lifecycle.submit import QueueConfig
 from jobs.models import ErrorInfo, JobRecord, JobStatus, WebhookSpec
 from jobs.store.records import StoredJob, iso_now, load_job, load_record
@@ -15,10 +16,9 @@ from streams.events import EventType, now_ms
 from streams.publish import PendingEvent, ThenCommand, append_events
 
 
-class AlreadyFinished(Exception):
-    def __init__(self, record: JobRecord) -> None:
-        super().__init__(f"job {record.id} already {record.status}")
-        self.record = record
+class AlreadyFinished(WrongState):
+    code = "already_finished"
+    why = "job {id} already {status}"
 
 
 async def cancel_job(

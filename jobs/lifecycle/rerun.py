@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from jobs.lifecycle.refusals import WrongState
 from jobs.lifecycle.submit import QueueConfig
 from jobs.models import JobRecord, JobStatus
-from jobs.queue.enqueue import queue_arq_job
+from jobs.queue.enqueue import arq_job_commands, queue_commands
 from jobs.queue.scores import queue_score
 from jobs.store.records import StoredJob, load_job
 from streams.events import EventType, now_ms
@@ -15,10 +16,9 @@ from streams.publish import PendingEvent, reopen_stream
 RERUNNABLE = (JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
-class NotRerunnable(Exception):
-    def __init__(self, record: JobRecord) -> None:
-        super().__init__(f"job {record.id} is {record.status}; only failed or cancelled jobs can be retried")
-        self.record = record
+class NotRerunnable(WrongState):
+    code = "not_retryable"
+    why = "job {id} is {status}; only failed or cancelled jobs can be retried"
 
 
 async def rerun_job(
@@ -52,10 +52,10 @@ async def rerun_job(
         raise NotRerunnable(current.record)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zrem(config.keys.scheduled(), job_id)
-        queue_arq_job(pipe, keys, str(request.get("type", "scrape")), arq_id,
-                      (job_id, request, owner, before.attempt),
-                      score_ms=queue_score(now_ms(), priority, config.priority_step_ms),
-                      ttl_s=config.limits.ttl_s, wake=True)
+        queue_commands(pipe, arq_job_commands(keys, str(request.get("type", "scrape")), arq_id,
+                                              (job_id, request, owner, before.attempt),
+                                              score_ms=queue_score(now_ms(), priority, config.priority_step_ms),
+                                              ttl_s=config.limits.ttl_s, wake=True))
         await pipe.execute()
     # What the script just wrote: no need to read it back.
     return before.model_copy(update={"status": JobStatus.QUEUED, "percent": 0, "phase": "validate",

@@ -9,6 +9,7 @@ queued in a pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from arq.jobs import serialize_job
@@ -44,17 +45,7 @@ def arq_job_commands(
     return commands
 
 
-def queue_arq_job(
-    pipe: Pipeline,
-    keys: Keyspace,
-    function: str,
-    job_id: str,
-    args: tuple[Any, ...],
-    *,
-    score_ms: int | None,
-    ttl_s: int,
-    wake: bool = False,
-) -> None:
-    """`arq_job_commands`, queued in a pipeline."""
-    for command in arq_job_commands(keys, function, job_id, args, score_ms=score_ms, ttl_s=ttl_s, wake=wake):
+def queue_commands(pipe: Pipeline, commands: Iterable[ThenCommand]) -> None:
+    """Queue `commands` (e.g. `arq_job_commands`') in a pipeline, for a caller that commits with MULTI/EXEC."""
+    for command in commands:
         pipe.execute_command(*command.parts())

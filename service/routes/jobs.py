@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from jobs.lifecycle.bulk import MAX_BULK, BulkOutcome, Selection, delete_jobs, rerun_jobs
-from jobs.lifecycle.cancel import AlreadyFinished, cancel_job
+from jobs.lifecycle.cancel import cancel_job
 from jobs.lifecycle.idempotency import Earlier, claim_key, request_hash, valid_key
-from jobs.lifecycle.rerun import NotRerunnable, rerun_job
-from jobs.lifecycle.submit import new_job_id, submit_job
-from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRequest, JobStatus
+from jobs.lifecycle.refusals import WrongState
+from jobs.lifecycle.rerun import rerun_job
+from jobs.lifecycle.submit import QueueConfig, new_job_id, submit_job
+from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRecord, JobRequest, JobStatus
 from jobs.store.listing import JobFilter, list_jobs
 from jobs.store.pages import read_pages
 from jobs.store.records import StoredJob, load_job
@@ -203,17 +205,29 @@ async def get_result(request: Request) -> Response:
     return Response(result, media_type="application/json")
 
 
-async def cancel(request: Request) -> Response:
+class StateChange(Protocol):
+    """`cancel_job` or `rerun_job`: None for no such job, WrongState when its state refuses."""
+
+    async def __call__(
+        self, redis: Redis, config: QueueConfig, job_id: str, *, by: str, stored: StoredJob | None = None
+    ) -> JobRecord | None: ...
+
+
+async def change_state(request: Request, change: StateChange) -> Response:
+    """Cancel or re-run the job of the path: `202` with its record, `409` (and the record) when its state refuses."""
     state = app_state(request)
     job_id, stored = await accessible_job(request, state, token_ok=False)
     try:
-        record = await cancel_job(state.redis, state.queue, job_id, by="client", stored=stored)
-    except AlreadyFinished as exc:
-        raise Conflict(f"job {job_id} already {exc.record.status}", code="already_finished",
-                       job=exc.record.public(await signed_links(state, job_id))) from exc
+        record = await change(state.redis, state.queue, job_id, by="client", stored=stored)
+    except WrongState as exc:
+        raise Conflict(str(exc), code=exc.code, job=exc.record.public(await signed_links(state, job_id))) from exc
     if record is None:
         raise job_not_found(job_id)
     return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)
+
+
+async def cancel(request: Request) -> Response:
+    return await change_state(request, cancel_job)
 
 
 async def list_owned_jobs(request: Request) -> Response:
@@ -242,16 +256,7 @@ async def list_owned_jobs(request: Request) -> Response:
 
 
 async def retry(request: Request) -> Response:
-    state = app_state(request)
-    job_id, stored = await accessible_job(request, state, token_ok=False)
-    try:
-        record = await rerun_job(state.redis, state.queue, job_id, by="client", stored=stored)
-    except NotRerunnable as exc:
-        raise Conflict(str(exc), code="not_retryable",
-                       job=exc.record.public(await signed_links(state, job_id))) from exc
-    if record is None:
-        raise job_not_found(job_id)
-    return JSONResponse(record.public(await signed_links(state, job_id)), status_code=202)
+    return await change_state(request, rerun_job)
 
 
 def bulk_selection(body: Any, *, statuses: tuple[JobStatus, ...]) -> Selection:
