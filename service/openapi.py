@@ -50,6 +50,14 @@ _ID_PART = ascii_decimal_pattern(MAX_ID_PART)
 # (nothing can follow it); empty means "from the start".
 EVENT_ID_PATTERN = f"^(?!{MAX_ID_PART}-{MAX_ID_PART}$)(?:{_ID_PART}(?:-{_ID_PART})?)?$"
 EVENT_ID = {"type": "string", "pattern": EVENT_ID_PATTERN}
+
+
+def _resume_after(header: str, query: str) -> list[dict[str, Any]]:
+    """An SSE endpoint's resume point: the `Last-Event-ID` header, and the same as a query for `EventSource`."""
+    return [{"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID, "description": header},
+            {"name": "last_event_id", "in": "query", "schema": EVENT_ID, "description": query}]
+
+
 LIST_CURSOR = {"type": "string", "pattern": f"^(?:{ascii_decimal_pattern(MAX_CURSOR_MS)}:[0-9A-Za-z]{{1,64}})?$",
                "description": "`next_cursor` of the previous page (empty or absent: the first page)."}
 # One SSE event as it is framed (OpenAPI before 3.2: `schema` describes one event of the stream).
@@ -245,10 +253,8 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
                 "summary": "The job's events: history, then live, until the terminal one (SSE)",
                 "operationId": "events",
                 "parameters": [
-                    {"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID,
-                     "description": "Resume strictly after this event id."},
-                    {"name": "last_event_id", "in": "query", "schema": EVENT_ID,
-                     "description": "The same, for clients that cannot send headers (the header wins)."},
+                    *_resume_after("Resume strictly after this event id.",
+                                   "The same, for clients that cannot send headers (the header wins)."),
                     {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json"]},
                      "description": "`json`: the history so far as a JSON array."},
                 ],
@@ -300,10 +306,8 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
             "summary": "The lifecycle of every job of yours, live and resumable; `queue` every few seconds (SSE)",
             "operationId": "activity",
             "parameters": [
-                {"name": "Last-Event-ID", "in": "header", "schema": EVENT_ID,
-                 "description": "Resume strictly after this entry id (without one: from now on; `0`: all kept)."},
-                {"name": "last_event_id", "in": "query", "schema": EVENT_ID,
-                 "description": "The same, for clients that cannot send headers."},
+                *_resume_after("Resume strictly after this entry id (without one: from now on; `0`: all kept).",
+                               "The same, for clients that cannot send headers."),
                 {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
                  "description": "An activity token from `GET /events/link`: opens this stream without a key."},
             ],
