@@ -112,3 +112,27 @@ async def test_keyboard_users_reach_every_view_and_land_on_its_heading(stack: St
         await expect(page.get_by_role("heading", name=heading)).to_be_visible()
         await expect(page.get_by_role("link", name=re.compile(f"^{name}"))).to_have_attribute("aria-current", "page")
     await watched.assert_clean()
+
+
+async def test_the_history_charts_count_this_minute_and_move_with_the_stream(
+    stack: Stack, site: str, browser: BrowserContext
+) -> None:
+    done = await stack.submit({"type": "scrape", "url": f"{site}/plain"})
+    await stack.wait_terminal(done["id"])
+    watched, live = await LivePage.open(browser, stack.base_url)
+    page = watched.page
+    await live.first_load_done()
+    await page.get_by_role("link", name="History").click()
+    completed = page.locator('figure[data-chart="completed"] svg')
+    # Totals, not peaks: a minute may turn between the two jobs.
+    await expect(completed).to_have_attribute("aria-label", re.compile(r"^Completed: 1 in the last hour,"))
+    await expect(completed.locator("rect")).to_have_count(60)  # a bar a minute, drawn by the page
+    mark = len(live.requests)
+
+    again = await stack.submit({"type": "scrape", "url": f"{site}/plain?again"})
+    await expect(completed).to_have_attribute("aria-label", re.compile(r"^Completed: 2 in the last hour,"))
+    submitted = page.locator('figure[data-chart="submitted"] svg')
+    await expect(submitted).to_have_attribute("aria-label", re.compile(r"^Submitted: 2 in the last hour,"))
+    assert (await stack.client.get(f"/jobs/{again['id']}")).json()["status"] == "completed"
+    assert [made for made in live.made_since(mark) if made[0] != "eventsource"] == []
+    await watched.assert_clean()
