@@ -11,6 +11,7 @@ all. A section too small to stand alone is merged into the next one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 DEFAULT_MAX_CHARS = 800
 _HEADING = re.compile(r"#{1,6}\s")
@@ -77,16 +78,7 @@ def _pack(heading: str, paragraphs: list[str], max_chars: int) -> list[str]:
     """Merge a section's paragraphs into passages, each led by the heading."""
     head = heading[: max_chars // 4]  # a giant heading must leave room for the text
     room = max_chars - (len(head) + 2 if head else 0)
-    pieces = [piece for paragraph in paragraphs for piece in _cut(paragraph, room)]
-    passages: list[str] = []
-    current = ""
-    for piece in pieces:
-        if current and len(current) + 2 + len(piece) > room:
-            passages.append(current)
-            current = ""
-        current = f"{current}\n\n{piece}" if current else piece
-    if current:
-        passages.append(current)
+    passages = _fill((piece for paragraph in paragraphs for piece in _cut(paragraph, room)), room, "\n\n")
     return [f"{head}\n\n{passage}" if head else passage for passage in passages]
 
 
@@ -94,17 +86,21 @@ def _cut(paragraph: str, room: int) -> list[str]:
     """A paragraph in pieces of at most `room` characters, at sentence ends where possible."""
     if len(paragraph) <= room:
         return [paragraph]
-    pieces: list[str] = []
+    return _fill((part for sentence in _SENTENCE_END.split(paragraph) for part in _hard_cut(sentence, room)), room, " ")
+
+
+def _fill(pieces: Iterable[str], room: int, separator: str) -> list[str]:
+    """`pieces` joined by `separator`, in order, into strings of at most `room` chars (unless one piece is longer)."""
+    filled: list[str] = []
     current = ""
-    for sentence in _SENTENCE_END.split(paragraph):
-        for part in _hard_cut(sentence, room):
-            if current and len(current) + 1 + len(part) > room:
-                pieces.append(current)
-                current = ""
-            current = f"{current} {part}" if current else part
+    for piece in pieces:
+        if current and len(current) + len(separator) + len(piece) > room:
+            filled.append(current)
+            current = ""
+        current = f"{current}{separator}{piece}" if current else piece
     if current:
-        pieces.append(current)
-    return pieces
+        filled.append(current)
+    return filled
 
 
 def _hard_cut(sentence: str, room: int) -> list[str]:

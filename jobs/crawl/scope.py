@@ -22,17 +22,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import re2
-
 from jobs.crawl.url_normalize import normalize_url
+from jobs.re2_patterns import UnusablePattern, compile_client_pattern
 
 MAX_PATTERN_CHARS = 500
 MAX_PATTERNS = 100
 MAX_PATH_CHARS = 2000
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a client's typo is a 422, not a line on the worker's stderr
-_RE2_OPTIONS.never_capture = True  # only whether it matches counts
 
 
 class ScopeRules:
@@ -93,11 +88,10 @@ def compile_path_patterns(patterns: Sequence[str], *, field: str) -> tuple[Any, 
         if len(pattern) > MAX_PATTERN_CHARS:
             raise ValueError(f"{field}[{i}] is longer than {MAX_PATTERN_CHARS} characters")
         try:
-            compiled.append(re2.compile(pattern, _RE2_OPTIONS))
-        except re2.error as exc:
-            reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            compiled.append(compile_client_pattern(pattern))
+        except UnusablePattern as exc:
             raise ValueError(
-                f"{field}[{i}] is not a usable regular expression ({reason}); "
+                f"{field}[{i}] is not a usable regular expression ({exc.reason}); "
                 "RE2 syntax: no lookaround or backreferences"
             ) from None
     return tuple(compiled)

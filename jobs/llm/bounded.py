@@ -20,16 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import re2
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
-VALIDATION_BUDGET_S = 1.0
+from jobs.re2_patterns import UnusablePattern, compile_client_pattern
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # a client's pattern is a 422, not a line on stderr
-_RE2_OPTIONS.never_capture = True  # only whether it matches counts
+VALIDATION_BUDGET_S = 1.0
 
 _deadline: contextvars.ContextVar[float] = contextvars.ContextVar("validation_deadline", default=math.inf)
 
@@ -45,10 +42,9 @@ def compile_pattern(pattern: str) -> Any:
     """The RE2 program for a schema pattern; ValueError saying why RE2 refuses it."""
     try:
         return _compiled(pattern)
-    except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+    except UnusablePattern as exc:
         raise ValueError(
-            f"pattern {pattern[:100]!r} cannot be used ({reason}); patterns run on RE2: "
+            f"pattern {pattern[:100]!r} cannot be used ({exc.reason}); patterns run on RE2: "
             "no lookaround or backreferences"
         ) from None
 
@@ -136,4 +132,4 @@ def _search(pattern: str, text: str) -> bool:
 
 @functools.lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> Any:
-    return re2.compile(pattern, _RE2_OPTIONS)
+    return compile_client_pattern(pattern)
