@@ -7,7 +7,6 @@ stdout carries only the result, so `scrapestream scrape URL > page.json` and
 from __future__ import annotations
 
 import sys
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from service.client import JobEvent
@@ -83,8 +82,7 @@ class ProgressReport:
             print(f"job {self.job_id}: {self._title}", file=sys.stderr, flush=True)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._progress is not None:
             self._progress.stop()
 
