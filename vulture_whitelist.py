@@ -63,3 +63,6 @@ _.in_flight
 _.job_prefix
 _._millisecond_utc
 _.urls_count
+
+# uvicorn.Server runs `main_loop` (tests/support/servers.py overrides it to stop at once, not at the next tick).
+_.main_loop
