@@ -280,6 +280,15 @@ async def _retry_later(run: JobRun, exc: JobError) -> str | RetryLater:
 
 
 async def _fail(run: JobRun, exc: JobError) -> None:
+    await publish_failure(run, exc, then=count_commands(run.env.keys, "failed"))
+
+
+async def publish_failure(run: JobRun, exc: JobError, *, then: Sequence[ThenCommand] = ()) -> None:
+    """End the job as failed, counted in the stats, with `then` in the same script.
+
+    Under the run's fence, as any attempt writes: refused (silently) when the job has
+    ended already (sealed: its one terminal event is there) or a newer claim owns it.
+    """
     error = exc.to_dict()
     # Whatever was deferred (e.g. `started`) goes out first, then the failure.
     with contextlib.suppress(JobCancelled):
@@ -287,5 +296,5 @@ async def _fail(run: JobRun, exc: JobError) -> None:
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
-            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1)), *count_commands(run.env.keys, "failed")],
+            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1)), *then],
         )

@@ -16,21 +16,16 @@ through the same sealed publish as any failure: one terminal event at most.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import orjson
-
-from jobs.errors import InvalidPayload, JobCancelled
-from jobs.lifecycle.attempt import JobRun
-from jobs.models import JobStatus, WebhookSpec
+from jobs.errors import InvalidPayload
+from jobs.lifecycle.attempt import JobRun, publish_failure
+from jobs.models import WebhookSpec
 from jobs.queue.payloads import INVALID_PAYLOADS_FIELD, PayloadReader
-from jobs.store.records import iso_now, load_job
+from jobs.store.records import load_job
 from jobs.worker.context import WorkerContext
-from streams.events import EventType
-from streams.publish import ThenCommand
 
 logger = logging.getLogger("scrapestream.worker")
 
@@ -62,16 +57,7 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
         return  # an entry of no job, or a stale one: the job's real run is elsewhere
     webhook = WebhookSpec.model_validate(stored.request["webhook"]) if stored.request.get("webhook") else None
     run = JobRun(env, stored.id, stored.record.attempt, webhook, context.fences.get(arq_id), stored.owner)
-    details = error.to_dict()
-    # Under this claim's fence, as any attempt writes. Refused when the job has ended
-    # already (sealed: its one terminal event is there) or a newer claim owns it.
-    with contextlib.suppress(JobCancelled):
-        await run.publish(
-            EventType.FAILED,
-            details,
-            {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(details)},
-            then=[ThenCommand("HINCRBY", env.keys.stats(), ("failed", 1))],
-        )
+    await publish_failure(run, error)
     if stored.owner is not None:
         await context.running_cap.release(env.redis, stored.owner, arq_id, fence=context.fences.get(arq_id))
 
