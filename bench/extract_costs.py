@@ -1,12 +1,14 @@
 """What extraction costs per page, format by format, on a realistic ~55 KB product page.
 
-    .venv/bin/python bench/extract_costs.py [--runs 300] [--page FILE] [--no-quality]
+    .venv/bin/python bench/extract_costs.py [--runs 300] [--page FILE] [--no-quality] [--markdown-only]
 
 Prints the min, median and p99 wall time (ms) of each format alone, of the default
 set, and of trafilatura and extruct (every syntax) on the same page for comparison;
-then, for the fixture pages, how the main content found by the Markdown path compares
-with trafilatura's. No assertions: the numbers are for people. The min is the number
-to compare on a shared machine, where neighbours inflate the median and p99.
+then the Markdown step alone on every page its snapshot test pins (the fixture pages,
+the crawl bench's generated product pages); then, for the fixture pages, how the main
+content found by the Markdown path compares with trafilatura's. No assertions: the
+numbers are for people. The min is the number to compare on a shared machine, where
+neighbours inflate the median and p99.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ def main() -> None:
     options.add_argument("--runs", type=int, default=300)
     options.add_argument("--page", type=Path, help="an HTML file to use instead of the generated page")
     options.add_argument("--no-quality", action="store_true", help="skip the comparison with trafilatura")
+    options.add_argument("--markdown-only", action="store_true", help="only the Markdown table, per page")
     args = options.parse_args()
+    if args.markdown_only:
+        markdown_table(args.runs)
+        return
     page = args.page.read_bytes() if args.page else product_page()
 
     def extract(formats: frozenset[str]) -> Callable[[], object]:
@@ -165,6 +171,8 @@ def main() -> None:
     for name, _ in cases:
         low, median, p99 = min(times[name]), statistics.median(times[name]), percentile(times[name], 0.99)
         print(f"{name:<58} {low:>7.2f} {median:>10.2f} {p99:>8.2f}")
+    print()
+    markdown_table(args.runs)
     if not args.no_quality:
         print()
         quality_table()
@@ -196,6 +204,31 @@ def reference_cases(page: bytes) -> list[tuple[str, Callable[[], object]]]:
 
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
+# Pages of the crawl bench's generated shop and the 55 KB shop page above, kept as files
+# beside the Markdown snapshots the tests compare against.
+GENERATED = Path(__file__).resolve().parent.parent / "tests" / "extract" / "markdown_snapshots" / "pages"
+
+
+def markdown_table(runs: int) -> None:
+    """The Markdown step per page: extract_page with `markdown` alone, less the same call with no format."""
+    print(f"markdown alone, per page (min of {runs}; the parse every format pays is left out)\n")
+    print(f"{'page':<36} {'KB':>6} {'markdown ms':>12}")
+    print("-" * 56)
+    paths = sorted(GENERATED.glob("*.html")) + sorted(FIXTURES.glob("*.html"))
+    for path in paths:
+        content = path.read_bytes()
+        charset = "iso-8859-1" if "iso8859" in path.name else None
+
+        def call(
+            formats: frozenset[str], content: bytes = content, charset: str | None = charset
+        ) -> Callable[[], object]:
+            return lambda: extract_page(
+                content, url=URL, status=200, media_type="text/html", charset=charset, formats=formats
+            )
+
+        times = measure([("markdown", call(frozenset({"markdown"}))), ("none", call(frozenset()))], runs)
+        cost = min(times["markdown"]) - min(times["none"])
+        print(f"{path.name:<36} {len(content) / 1000:>6.1f} {cost:>12.3f}")
 _LINK_TARGETS = re.compile(r"\]\([^)]*\)")
 _WORDS = re.compile(r"\w{3,}")
 

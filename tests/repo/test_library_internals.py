@@ -32,7 +32,7 @@ aiohttp <3.15 (jobs/fetch/transports/aiohttp_*.py) - test_aiohttp_*
     aiohttp.client_proto.ResponseHandler: feed_data, data_received, is_connected
     aiohttp.helpers.is_ip_address
 html-to-markdown <3.22 (jobs/extract/markdown.py) - test_html_to_markdown_*
-    html_to_markdown._html_to_markdown: ConversionOptions, PreprocessingOptions, convert
+    html_to_markdown._html_to_markdown: ConversionOptions, PreprocessingOptions, TierStrategy.TIER1, convert
 redis <6 (jobs/redis_connection.py, MasterPool) - test_redis_sentinel_*
     SentinelConnectionPool.sentinel_manager, Sentinel.sentinels  closed with the pool;
         disconnect(inuse_connections=False) is its "drop idle links to a former master";
@@ -276,6 +276,15 @@ def test_html_to_markdown_native_module_markdown_calls_is_there() -> None:
     assert converted.strip() == "a [link](https://example.com/b)", changed(
         "html-to-markdown", "html_to_markdown._html_to_markdown.convert", "jobs/extract/markdown.py",
         "its ConversionOptions or convert() no longer take what _convert passes")
+
+
+def test_html_to_markdown_tier1_scanner_markdown_asks_for_is_there() -> None:
+    """Tier 1 (the single-pass scanner, ~2x faster here) is chosen by name: AUTO sends our pages to tier 2."""
+    from html_to_markdown import _html_to_markdown as native
+
+    assert markdown._NATIVE_TIER1 == native.TierStrategy.TIER1, changed(
+        "html-to-markdown", "html_to_markdown._html_to_markdown.TierStrategy.TIER1", "jobs/extract/markdown.py",
+        "the tier-1 strategy is gone or renamed")
 
 
 def test_redis_sentinel_pool_parts_master_pool_builds_on_are_there() -> None:
