@@ -65,7 +65,9 @@ def add_job_commands(commands: Any) -> None:
     jobs.add_argument("--type", choices=JOB_TYPES)
     jobs.add_argument("--url", dest="url_contains", metavar="TEXT", help="jobs whose URL contains TEXT (any case)")
     jobs.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N jobs (default 20)")
-    _json_option(jobs, "a JSON array of job records")
+    jobs.add_argument("--follow", "-f", action="store_true",
+                      help="keep the table current from GET /events (not on a terminal: JSON lines) until Ctrl-C")
+    _json_option(jobs, "a JSON array of job records (with --follow: one JSON object per activity event a line)")
 
     status = command("status", "reading:status", "one job's record: state, progress, what was asked")
     status.add_argument("job_id", metavar="ID")

@@ -11,6 +11,7 @@ from jobs.models import JobRecord, JobStatus
 from service.client import JobCancelled, JobEvent, JobFailed
 
 from .exit_codes import ExitCode, UsageError, follow_again_hint
+from .job_table import asked, job_table, progress_cell, status_text
 from .output import duration, json_lines, json_text, stdout_console, when, write_document, write_json_line
 from .progress import describe
 from .session import Session
@@ -21,23 +22,25 @@ if TYPE_CHECKING:
 _EXIT_BY_END = {"completed": ExitCode.COMPLETED, "failed": ExitCode.FAILED, "cancelled": ExitCode.CANCELLED}
 
 
-def asked(record: JobRecord) -> str:
-    """What the job was asked about, in one cell: the page or site, a batch's count, an ask's crawl."""
-    if record.urls_count is not None:
-        first = f": {record.urls[0]}" + (", …" if record.urls_count > 1 else "") if record.urls else ""
-        return f"{record.urls_count} URLs{first}"
-    if record.url is None and record.job is not None:
-        return f"job {record.job}"
-    return record.url or ""
-
-
-def progress_cell(record: JobRecord) -> str:
-    if record.status is JobStatus.COMPLETED:
-        return "100%"
-    return f"{record.percent}% {record.phase or ''}".strip()
-
-
 async def jobs(session: Session, args: argparse.Namespace) -> ExitCode:
+    """The newest jobs (filtered); with --follow, kept current from the activity stream until Ctrl-C."""
+    if args.follow:
+        from .live_jobs import follow_jobs
+
+        return await follow_jobs(session, args)
+    found = await current_jobs(session, args)
+    if args.json:
+        print(json_text([record.model_dump(mode="json") for record in found]))
+        return ExitCode.COMPLETED
+    if not found:
+        print("no jobs", file=sys.stderr)
+        return ExitCode.COMPLETED
+    stdout_console().print(job_table(found))
+    return ExitCode.COMPLETED
+
+
+async def current_jobs(session: Session, args: argparse.Namespace) -> list[JobRecord]:
+    """The newest `--limit` jobs that match `--status`, `--type` and `--url`."""
     found: list[JobRecord] = []
     listing = session.client.jobs(status=args.status, type=args.type, url=args.url_contains,
                                   limit=min(args.limit, 100))
@@ -46,24 +49,7 @@ async def jobs(session: Session, args: argparse.Namespace) -> ExitCode:
             found.append(record)
             if len(found) >= args.limit:
                 break
-    if args.json:
-        print(json_text([record.model_dump(mode="json") for record in found]))
-        return ExitCode.COMPLETED
-    if not found:
-        print("no jobs", file=sys.stderr)
-        return ExitCode.COMPLETED
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table("id", "type", "status", "URL", "progress", "attempt", "created", "duration",
-                  box=None, header_style="bold", pad_edge=False)
-    for record in found:
-        # Text, not str: a URL holding "[b]" is not markup.
-        table.add_row(Text(record.id), record.type, _status_text(record.status), Text(asked(record)),
-                      progress_cell(record), str(record.attempt), when(record.created_at),
-                      duration(record.started_at, record.finished_at))
-    stdout_console().print(table)
-    return ExitCode.COMPLETED
+    return found
 
 
 async def status(session: Session, args: argparse.Namespace) -> ExitCode:
@@ -78,7 +64,7 @@ async def status(session: Session, args: argparse.Namespace) -> ExitCode:
     table.add_column(style="bold")
     table.add_column()
     rows: list[tuple[str, str | Text]] = [
-        ("id", record.id), ("type", record.type), ("status", _status_text(record.status)),
+        ("id", record.id), ("type", record.type), ("status", status_text(record.status)),
         ("asked", Text(asked(record))),
     ]
     if record.questions:
@@ -103,7 +89,7 @@ async def events(session: Session, args: argparse.Namespace) -> ExitCode:
     if not args.follow:
         history = await session.client.history(args.job_id, args.after)
         if args.json:
-            print(json_text([_event_json(event) for event in history]))
+            print(json_text([event_json(event) for event in history]))
         else:
             for event in history:
                 _print_event(event)
@@ -114,7 +100,7 @@ async def events(session: Session, args: argparse.Namespace) -> ExitCode:
     async with contextlib.aclosing(stream):
         async for event in stream:
             if args.json:
-                write_json_line(sys.stdout, _event_json(event))
+                write_json_line(sys.stdout, event_json(event))
             else:
                 _print_event(event)
             end = event if event.is_terminal else end
@@ -145,18 +131,10 @@ async def result(session: Session, args: argparse.Namespace) -> ExitCode:
     return ExitCode.COMPLETED
 
 
-def _event_json(event: JobEvent) -> dict[str, object]:
+def event_json(event: JobEvent) -> dict[str, object]:
     # The shape of GET /jobs/{id}/events?format=json.
     return {"id": event.id, "type": str(event.type), "data": event.data}
 
 
 def _print_event(event: JobEvent) -> None:
     print(f"{event.id or '-':<16} {event.type:<9} {describe(event)}".rstrip(), flush=True)
-
-
-def _status_text(value: JobStatus) -> Text:
-    from rich.text import Text
-
-    colors = {JobStatus.COMPLETED: "green", JobStatus.FAILED: "red", JobStatus.CANCELLED: "yellow",
-              JobStatus.RUNNING: "cyan", JobStatus.RETRYING: "magenta"}
-    return Text(value.value, style=colors.get(value, ""))
