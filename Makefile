@@ -22,9 +22,14 @@ $(BENCH_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/scrapestream dev
 
-## test: the whole suite; it starts its own Redis and loopback servers
+# Most tests wait on sockets and child processes, not the CPU: more processes than cores pay off.
+# Each pytest-xdist process starts its own Redis; worksteal keeps a module's tests together
+# (module-scoped stacks) and hands a long file's tail to whichever process is idle.
+TEST_PROCESSES ?= 4
+
+## test: the whole suite; it starts its own Redis and loopback servers (TEST_PROCESSES=0: in one process)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(TEST_PROCESSES) --dist worksteal
 
 ## browser: Debian's Chromium, which the dashboard tests drive (Playwright cannot download browsers here)
 browser:
