@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from service.settings import WebSettings
+from tests.support.process import web_process
 from tests.support.stack import Stack, running_stack
 
 from .conftest import PATIENCE_S, RunningCli, started_cli
@@ -78,3 +79,24 @@ async def test_jobs_follow_prints_each_jobs_lifecycle_as_json_lines(stack: Stack
     assert [(line["type"], line["data"]["id"]) for line in job_lines(failures)] == [("failed", bad["id"])]
     queue = next(line for line in everything if line["type"] == "queue")
     assert queue["id"] is None and queue["data"]["workers"] == 1
+
+
+async def test_jobs_follow_survives_a_restart_of_the_web_process(stack: Stack, site: str) -> None:
+    # A web process of its own, killable (the stack's worker runs the jobs); a short `retry:` hint.
+    async with (web_process(stack.settings, SSE_RETRY_MS="100") as web,
+                started_cli(["jobs", "--follow", "--json"], web.base_url) as cli):
+        seen: list[Line] = []
+        await lines_until(cli, following, seen)
+        before = await stack.submit({"type": "scrape", "url": f"{site}/plain"})
+        await lines_until(cli, ended(before["id"]), seen)  # the command holds a position to resume after
+        web.kill()
+        during = await stack.submit({"type": "scrape", "url": f"{site}/plain"})  # no web process is up
+        await stack.wait_terminal(during["id"])
+        await web.start()
+        await lines_until(cli, ended(during["id"]), seen)
+        cli.interrupt()
+        done = await cli.finished()
+    assert done.code == 130
+    for job in (before, during):
+        assert [line["type"] for line in job_lines(seen, job["id"])] == ["queued", "started", "completed"]
+    assert "resuming after" in done.stderr
