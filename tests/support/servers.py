@@ -40,6 +40,32 @@ class PromptServer(uvicorn.Server):
         if not self.should_exit:
             await self._stopping.wait()
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's shutdown, minus its fixed 0.1 s pause: every test that starts a server paid it.
+
+        The same steps (stop listening, ask open connections to close, give them and their
+        tasks `timeout_graceful_shutdown`, then the lifespan's shutdown), but the wait for
+        connections ends the moment the last one is gone, and costs nothing when none is open.
+        """
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                while (self.server_state.connections  # noqa: ASYNC110 - uvicorn's state has no event to wait on
+                       or self.server_state.tasks) and not self.force_exit:
+                    await asyncio.sleep(0.005)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        for server in self.servers:
+            await server.wait_closed()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
     def stop(self) -> None:
         """Ask the server to shut down; safe to call from any thread, before or after it started."""
         self.should_exit = True
