@@ -19,7 +19,11 @@ class Canary:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
-        self._sock.bind((host, port))
+        try:
+            self._sock.bind((host, port))
+        except OSError:
+            self._sock.close()  # the port is taken: callers try another, and leave no socket behind
+            raise
         self._sock.listen(128)
         self._sock.setblocking(False)
         self.host = host
