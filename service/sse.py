@@ -45,6 +45,15 @@ def encode_resync(data: bytes) -> bytes:
     return ServerSentEvent(data.decode(), event="resync", sep=_LINE_END).encode()
 
 
+def encode_position(entry_id: str) -> bytes:
+    """An id-only frame: sets the client's last event id (the spec dispatches no event for it).
+
+    A follower that starts "from now" gets it first, so a reconnect before any
+    entry resumes from where it started rather than from a later "now".
+    """
+    return ServerSentEvent(id=entry_id, sep=_LINE_END).encode()
+
+
 def encode_retry_hint(retry_ms: int) -> bytes:
     """How long `EventSource` waits before it reconnects."""
     return ServerSentEvent(retry=retry_ms, sep=_LINE_END).encode()

@@ -37,7 +37,7 @@ from ._errors import (
 from ._live_pages import READ_SLICE, PageCursor
 from ._models import Health, QueueStats, WorkerInfo
 from ._retry import Backoff, RetryPolicy, retryable
-from ._sse import JobEvent, event_from, retry_hint_s, server_sent_events
+from ._sse import JobEvent, carries_no_event, event_from, retry_hint_s, server_sent_events
 
 logger = logging.getLogger("scrapestream.client")
 
@@ -446,16 +446,20 @@ class Client:
                         async for frame in server_sent_events(response):
                             if (hint := retry_hint_s(frame)) is not None:
                                 hint_s = hint
+                            if carries_no_event(frame):
+                                # Its id (if any) is where the server started us: resume after it.
+                                order = parse_stream_id(frame.id) if frame.id else None
+                                if order is not None and order > position:
+                                    position, last = order, frame.id
+                                continue
                             event = event_from(frame)
                             order = parse_stream_id(event.id) if event.id else None
                             if order is not None:
-                                # Also drops frames without an id of their own (a `retry:` hint
-                                # mid-stream): the spec hands them the last id, already yielded.
+                                # Also drops frames without an id of their own: the spec
+                                # hands them the last id, already yielded.
                                 if order <= position:
                                     continue  # a replay of what we already yielded
                                 position, last = order, event.id
-                            elif not frame.data:
-                                continue  # a bare `retry:` hint at the start of a connection
                             yield event
                             backoff.reset()
                             if until_terminal and event.is_terminal:

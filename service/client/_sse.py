@@ -45,6 +45,16 @@ def retry_hint_s(frame: ServerSentEvent) -> float | None:
     return frame.retry / 1000 if frame.retry is not None and frame.retry >= 0 else None
 
 
+def carries_no_event(frame: ServerSentEvent) -> bool:
+    """A frame without type or data: the spec dispatches nothing for it.
+
+    A bare `retry:` hint, or an id-only frame: the position a follow "from now"
+    starts at (`GET /events` sends one first), which a reconnect resumes after.
+    httpx-sse yields both with empty data (and the last id seen, per the spec).
+    """
+    return not frame.data and frame.event == "message"
+
+
 def event_from(frame: ServerSentEvent) -> JobEvent:
     """The job event a frame carries.
 

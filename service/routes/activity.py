@@ -5,7 +5,10 @@ scripts that publish each job's own lifecycle events, and served by the same
 hub as the job streams: `id:` is the entry id, `Last-Event-ID` (or
 `?last_event_id=`) resumes strictly after it, `resync` says history was
 trimmed meanwhile. It has no terminal event: it stays open. Without an id it
-starts with what happens from now on; `?last_event_id=0` replays what is kept.
+starts with what happens from now on, and says where "now" is with an id-only
+first frame (the newest entry's id, `0-0` for an empty stream): a client that
+reconnects before any entry came resumes from there, missing nothing.
+`?last_event_id=0` replays what is kept.
 
 `EventSource` cannot send a key: `GET /events/link` gives a URL whose token is
 signed for "activity:<owner>" (an HMAC like a job link's), read-only and
@@ -26,7 +29,7 @@ from streams.events import Event, now_ms, parse_stream_id
 from ..auth import authenticate
 from ..errors import Unauthorized
 from ..queue_ticker import QueueTicker
-from ..sse import EventStreamResponse, encode_resync, reconnect_later
+from ..sse import EventStreamResponse, encode_position, encode_resync, reconnect_later
 from ..state import AppState, app_state
 from ..tokens import make_token, token_opens
 from .events import REDIS_UNREACHABLE, requested_last_id
@@ -83,23 +86,28 @@ async def activity_events(request: Request) -> Response:
     owner = await activity_owner(request, state)
     key = state.keys.owner_activity(owner)
     try:
-        start = after_id
-        if start is None:
+        if after_id is None:
             newest = await state.redis.xrevrange(key, count=1)
-            start = newest[0][0].decode() if newest else None
+            # After `0-0` of a stream empty now is exactly what comes from now on.
+            start = newest[0][0].decode() if newest else "0-0"
+        else:
+            start = after_id
     except REDIS_UNREACHABLE as exc:
         logger.info("activity follower of %s told to come back: Redis unreachable (%s)", owner, exc)
         return reconnect_later(state.settings.sse_retry_ms)
 
-    async def gap_frame(after: str | None, oldest: Event | None) -> bytes | None:
-        if after_id is None or not activity_gap(after, oldest):
+    async def first_frame(after: str | None, oldest: Event | None) -> bytes | None:
+        """Where a follow "from now" starts; for a resuming one, whether it missed trimmed entries."""
+        if after_id is None:
+            return encode_position(start)
+        if not activity_gap(after, oldest):
             return None
         data = {"message": "some of this activity was trimmed or expired; reload GET /jobs", "ts": now_ms()}
         return encode_resync(orjson.dumps(data))
 
     ticker(request, state).ensure_running()
     return EventStreamResponse(
-        state.hub, key, start, gap_frame=gap_frame, retry_ms=state.settings.sse_retry_ms,
+        state.hub, key, start, gap_frame=first_frame, retry_ms=state.settings.sse_retry_ms,
         send_buffer_bytes=state.settings.sse_send_buffer_bytes,
     )
 

@@ -7,13 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import orjson
 
 from service.apikeys import create_key
 from service.client import Client, JobEvent
 from service.settings import WebSettings
 from streams.keys import Keyspace
-from tests.support.sse import iter_frames
+from tests.support.sse import iter_frames, sse_lines
 from tests.support.stack import Stack, running_stack
 
 # A safety net only: every wait below ends on an event.
@@ -177,3 +178,35 @@ async def test_the_sdk_follows_activity_and_resumes_after_an_id(stack: Stack, si
         assert [e.type for e in seen] == ["started", "completed"]
         assert await client.delete([first["id"]]) == [first["id"]]
     assert (await stack.client.get(f"/jobs/{first['id']}")).status_code == 404
+
+
+async def position_frame(response: httpx.Response) -> list[str]:
+    """The lines of the first frame that is not the `retry:` hint every stream opens with."""
+    lines: list[str] = []
+    async for line in sse_lines(response):
+        if line:
+            lines.append(line)
+        elif lines and not all(field.startswith("retry:") for field in lines):
+            return lines
+        else:
+            lines = []
+    raise AssertionError("the stream ended")
+
+
+async def test_a_follow_from_now_says_where_it_starts_so_a_reconnect_misses_nothing(
+    stack: Stack, site: str
+) -> None:
+    activity = stack.state.keys.owner_activity("public")
+    for expected_start in ("0-0", None):  # an empty stream, then one with a finished job in it
+        async with stack.client.stream("GET", "/events") as response:
+            first = await asyncio.wait_for(position_frame(response), SAFETY_S)
+        newest = await stack.state.redis.xrevrange(activity, count=1)
+        assert first == [f"id: {expected_start or newest[0][0].decode()}"]
+        start = first[0].removeprefix("id: ")
+        # Disconnected: a job runs from start to end before we come back.
+        job = await stack.submit({"type": "scrape", "url": f"{site}/plain?start={start}"})
+        await stack.wait_terminal(job["id"])
+        async with following(stack, headers={"Last-Event-ID": start}) as frames:
+            got = await frames_until(frames, ended(job["id"]))
+        assert [(f["event"], f["data"]["id"]) for f in got] == [
+            ("queued", job["id"]), ("started", job["id"]), ("completed", job["id"])]
