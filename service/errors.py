@@ -42,6 +42,12 @@ class APIError(Exception):
     status = 400
     code = "bad_request"
 
+    def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:
+        # Each error's status and default code sit on its class line, next to its name.
+        super().__init_subclass__(**kwargs)
+        cls.status = status
+        cls.code = code
+
     def __init__(self, message: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.message = message
@@ -59,53 +65,44 @@ class APIError(Exception):
         return body
 
 
-class BadRequest(APIError):
-    status = 400
-    code = "bad_request"
+class BadRequest(APIError, status=400, code="bad_request"):
+    """A request the API cannot read (a Last-Event-ID that is no stream id)."""
 
 
-class Unauthorized(APIError):
-    status = 401
-    code = "unauthorized"
+class Unauthorized(APIError, status=401, code="unauthorized"):
+    """No API key, or not a valid one; the answer says how to authenticate."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.headers = {"WWW-Authenticate": 'Bearer realm="scrapestream"'}
 
 
-class NotFound(APIError):
-    status = 404
-    code = "not_found"
+class NotFound(APIError, status=404, code="not_found"):
+    """An unknown, expired, or someone else's job."""
 
 
-class Conflict(APIError):
-    status = 409
-    code = "conflict"
+class Conflict(APIError, status=409, code="conflict"):
+    """A change the job's state refuses now."""
 
 
-class PayloadTooLarge(APIError):
-    status = 413
-    code = "too_large"
+class PayloadTooLarge(APIError, status=413, code="too_large"):
+    """A body over MAX_BODY_BYTES."""
 
 
-class UnsupportedMediaType(APIError):
-    status = 415
-    code = "unsupported_media_type"
+class UnsupportedMediaType(APIError, status=415, code="unsupported_media_type"):
+    """A body that is not JSON by its Content-Type."""
 
 
-class InvalidBody(APIError):
-    status = 422
-    code = "validation_error"
+class InvalidBody(APIError, status=422, code="validation_error"):
+    """A body that is empty, not JSON, not an object, or has a field at fault."""
 
 
-class RateLimited(APIError):
-    status = 429
-    code = "rate_limited"
+class RateLimited(APIError, status=429, code="rate_limited"):
+    """Over SUBMITS_PER_MINUTE."""
 
 
-class ServiceUnavailable(APIError):
-    status = 503
-    code = "unavailable"
+class ServiceUnavailable(APIError, status=503, code="unavailable"):
+    """Redis unreachable."""
 
 
 def job_not_found(job_id: str) -> NotFound:
