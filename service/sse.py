@@ -198,7 +198,10 @@ class EventStreamResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        sink = ClientSink(scope.get(SERVER_SEND, send))
+        # Taken out of the scope: the scope belongs to uvicorn's request cycle, and that `send` is the
+        # cycle's own method, so left there it ties every connection's objects in a reference cycle
+        # that only a full garbage collection frees (after thousands of dropped followers, a long pause).
+        sink = ClientSink(scope.pop(SERVER_SEND, send))
         sink.bound_send_buffer(self.send_buffer_bytes)
         await sink.write(self.retry_hint)
         follow = asyncio.current_task()

@@ -106,8 +106,8 @@ class FollowerStalled(FollowerClosed):
 class Follower:
     """One client following one stream."""
 
-    __slots__ = ("busy", "drainer", "endless", "finished", "key", "lagging", "last", "pending", "pending_bytes",
-                 "sink")
+    __slots__ = ("busy", "drainer", "endless", "error", "finished", "key", "lagging", "last", "pending",
+                 "pending_bytes", "sink")
 
     def __init__(self, key: str, sink: Sink, after: tuple[int, int], *, endless: bool = False) -> None:
         self.key = key
@@ -121,18 +121,28 @@ class Follower:
         self.pending_bytes = 0
         self.lagging = False
         self.drainer: asyncio.Task[None] | None = None
+        # Set once the follower is done; `error` says why, if it was dropped.
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.error: FollowerClosed | None = None
 
     def take_pending(self) -> list[Encoded]:
         entries, self.pending, self.pending_bytes = self.pending, [], 0
         return entries
 
-    def close(self, exc: BaseException | None = None) -> None:
+    def close(self, exc: FollowerClosed | None = None) -> None:
         if not self.finished.done():
-            if exc is None:
-                self.finished.set_result(None)
-            else:
-                self.finished.set_exception(exc)
+            if exc is not None:
+                # Kept without its traceback and context: their frames hold this follower, and
+                # through it the connection's objects, in a cycle that only a full garbage
+                # collection would free (thousands of dropped followers: a long pause).
+                self.error = exc.with_traceback(None)
+                exc.__context__ = exc.__cause__ = None
+            self.finished.set_result(None)
+
+    def take_error(self) -> FollowerClosed:
+        """Why it was dropped, no longer held here (raising it from a frame that holds the follower makes no cycle)."""
+        error, self.error = self.error, None
+        return error or FollowerClosed("dropped")
 
 
 def _step(coro: Coroutine[Any, Any, None]) -> Any:
@@ -263,6 +273,8 @@ class FollowerHub:
             if not await self._write_all(follower, replay.entries):
                 await self._catch_up(follower)
             await follower.finished
+            if follower.error is not None:
+                raise follower.take_error()
         finally:
             self._unregister(follower)
 
