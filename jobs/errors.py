@@ -32,6 +32,12 @@ class JobError(Exception):
     code: ClassVar[str] = "job_error"
     transient: ClassVar[bool] = False
 
+    def __init_subclass__(cls, *, code: str, transient: bool = False, **kwargs: Any) -> None:
+        # Each failure's stable code sits on its class line, next to its name.
+        super().__init_subclass__(**kwargs)
+        cls.code = code
+        cls.transient = transient
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -45,22 +51,20 @@ class JobError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class InvalidURL(JobError):
-    code = "invalid_url"
+class InvalidURL(JobError, code="invalid_url"):
+    """A URL that is not http(s), or not a URL at all."""
 
 
-class BlockedAddress(JobError):
-    code = "blocked_address"
+class BlockedAddress(JobError, code="blocked_address"):
+    """A URL whose host resolves to an address jobs may not reach."""
 
 
-class FetchTimeout(JobError):
-    code = "fetch_timeout"
-    transient = True
+class FetchTimeout(JobError, code="fetch_timeout", transient=True):
+    """The target took longer than the job allows."""
 
 
-class FetchError(JobError):
-    code = "fetch_error"
-    transient = True
+class FetchError(JobError, code="fetch_error", transient=True):
+    """The target could not be reached or broke off (DNS, connect, reset, redirects)."""
 
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
@@ -72,8 +76,8 @@ class FetchError(JobError):
         return self._transient
 
 
-class HTTPStatusError(JobError):
-    code = "http_status"
+class HTTPStatusError(JobError, code="http_status"):
+    """The target answered with an error status; 5xx and 429 may pass on another attempt."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
@@ -87,39 +91,37 @@ class HTTPStatusError(JobError):
         return {**super().to_dict(), "status": self.status}
 
 
-class TooLarge(JobError):
-    code = "too_large"
+class TooLarge(JobError, code="too_large"):
+    """A response over the size limit."""
 
 
-class UnsupportedContent(JobError):
-    code = "unsupported_content"
+class UnsupportedContent(JobError, code="unsupported_content"):
+    """A response of a content type we cannot extract (a PDF, an image)."""
 
 
-class RobotsDisallowed(JobError):
-    code = "robots_disallowed"
+class RobotsDisallowed(JobError, code="robots_disallowed"):
+    """The site's robots.txt forbids the page."""
 
 
-class ExtractionError(JobError):
-    code = "extraction_error"
+class ExtractionError(JobError, code="extraction_error"):
+    """The page was fetched but could not be turned into the asked formats."""
 
 
-class LLMError(JobError):
-    code = "llm_error"
+class LLMError(JobError, code="llm_error"):
+    """The language model failed or answered with something unusable."""
 
 
-class JobTimeout(JobError):
-    code = "job_timeout"
+class JobTimeout(JobError, code="job_timeout"):
+    """The whole job ran past its time limit."""
 
 
-class JobCancelled(JobError):
-    code = "cancelled"
+class JobCancelled(JobError, code="cancelled"):
+    """The job was cancelled while it ran."""
 
 
-class InvalidPayload(JobError):
+class InvalidPayload(JobError, code="invalid_payload"):
     """The job's arq payload is missing, not JSON, or does not fit the function it names."""
 
-    code = "invalid_payload"
 
-
-class InternalError(JobError):
-    code = "internal_error"
+class InternalError(JobError, code="internal_error"):
+    """A bug of ours, never a page's fault."""
