@@ -21,6 +21,7 @@ from ipaddress import (
     ip_address,
     ip_network,
 )
+from typing import TypeVar
 
 from jobs.errors import BlockedAddress
 
@@ -29,9 +30,17 @@ IPNetwork = IPv4Network | IPv6Network
 
 DEFAULT_PORTS: frozenset[int] = frozenset({80, 443})
 
-_V4_REFUSED: tuple[tuple[IPv4Network, str], ...] = tuple(
-    (IPv4Network(cidr), reason)
-    for cidr, reason in (
+_Network = TypeVar("_Network", IPv4Network, IPv6Network)
+
+
+def _refused(network: type[_Network], table: tuple[tuple[str, str], ...]) -> tuple[tuple[_Network, str], ...]:
+    """The (network, reason) pairs of a table of (CIDR, reason)."""
+    return tuple((network(cidr), reason) for cidr, reason in table)
+
+
+_V4_REFUSED = _refused(
+    IPv4Network,
+    (
         ("0.0.0.0/8", "a 'this network' address"),
         ("10.0.0.0/8", "a private address"),
         ("100.64.0.0/10", "a carrier-grade NAT address"),
@@ -48,13 +57,13 @@ _V4_REFUSED: tuple[tuple[IPv4Network, str], ...] = tuple(
         ("224.0.0.0/4", "a multicast address"),
         ("255.255.255.255/32", "the broadcast address"),
         ("240.0.0.0/4", "a reserved address"),
-    )
+    ),
 )
 
 # Checked after the IPv4-carrying forms below, so only what is left lands here.
-_V6_REFUSED: tuple[tuple[IPv6Network, str], ...] = tuple(
-    (IPv6Network(cidr), reason)
-    for cidr, reason in (
+_V6_REFUSED = _refused(
+    IPv6Network,
+    (
         ("64:ff9b:1::/48", "a local-use NAT64 address"),
         ("100::/64", "a discard-only address"),
         ("2001:2::/48", "a benchmarking address"),
@@ -65,7 +74,7 @@ _V6_REFUSED: tuple[tuple[IPv6Network, str], ...] = tuple(
         ("fe80::/10", "a link-local address"),
         ("fec0::/10", "a site-local address"),
         ("ff00::/8", "a multicast address"),
-    )
+    ),
 )
 _V6_GLOBAL_UNICAST = IPv6Network("2000::/3")
 _V4_MAPPED = IPv6Network("::ffff:0:0/96")
