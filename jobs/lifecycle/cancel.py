@@ -16,9 +16,8 @@ from streams.events import EventType, now_ms
 from streams.publish import PendingEvent, ThenCommand, append_events
 
 
-class AlreadyFinished(WrongState):
-    code = "already_finished"
-    why = "job {id} already {status}"
+class AlreadyFinished(WrongState, code="already_finished", why="job {id} already {status}"):
+    """Cancelling a job that has already finished."""
 
 
 async def cancel_job(

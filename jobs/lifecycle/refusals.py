@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from jobs.models import JobRecord
 
@@ -16,6 +16,11 @@ class WrongState(Exception):
 
     code: ClassVar[str]
     why: ClassVar[str]
+
+    def __init_subclass__(cls, *, code: str, why: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = code
+        cls.why = why
 
     def __init__(self, record: JobRecord) -> None:
         super().__init__(self.why.format(id=record.id, status=record.status.value))

@@ -16,9 +16,9 @@ from streams.publish import PendingEvent, reopen_stream
 RERUNNABLE = (JobStatus.FAILED.value, JobStatus.CANCELLED.value)
 
 
-class NotRerunnable(WrongState):
-    code = "not_retryable"
-    why = "job {id} is {status}; only failed or cancelled jobs can be retried"
+class NotRerunnable(WrongState, code="not_retryable",
+                    why="job {id} is {status}; only failed or cancelled jobs can be retried"):
+    """Re-running a job that neither failed nor was cancelled."""
 
 
 async def rerun_job(
