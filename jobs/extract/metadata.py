@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -130,14 +131,9 @@ class EmbeddedData:
         """extruct's microdata items; [] without `itemscope`, on a huge page, or on failure."""
         if not self.has_microdata() or len(self.page.source) > MAX_MICRODATA_HTML_CHARS:
             return []
-        try:
-            tree = lxml.html.document_fromstring(
-                self._lxml_input(), parser=lxml.html.HTMLParser(encoding="utf-8", huge_tree=True)
-            )
-            items = MicrodataExtractor().extract_items(tree, base_url=self.page.resolver.base)
-        except Exception as exc:  # third-party code on hostile markup: any failure costs only this part
-            logger.debug("microdata extraction failed: %r", exc)
-            return []
+        items = self._extruct(
+            "microdata", lxml.html.HTMLParser(encoding="utf-8", huge_tree=True), MicrodataExtractor().extract_items
+        )
         # extruct gives an item with no type and no properties the whole text of its
         # element as "value": a bare `<article itemscope>` would copy the article.
         return [item for item in items if isinstance(item, dict) and (item.get("type") or item.get("properties"))]
@@ -147,15 +143,20 @@ class EmbeddedData:
         """extruct's RDFa graph (expanded JSON-LD); [] without RDFa markers, on a big page, or on failure."""
         if not self.has_rdfa() or len(self.page.source) > MAX_RDFA_HTML_CHARS:
             return []
-        try:
-            tree = lxml.html.document_fromstring(
-                self._lxml_input(), parser=XmlDomHTMLParser(encoding="utf-8", huge_tree=True)
-            )
-            nodes = RDFaExtractor().extract_items(tree, base_url=self.page.resolver.base)
-        except Exception as exc:  # pyRdfa/rdflib on hostile markup: any failure costs only this part
-            logger.debug("RDFa extraction failed: %r", exc)
-            return []
+        nodes = self._extruct(
+            "RDFa", XmlDomHTMLParser(encoding="utf-8", huge_tree=True), RDFaExtractor().extract_items
+        )
         return [node for node in nodes if isinstance(node, dict)]
+
+    def _extruct(self, what: str, parser: lxml.html.HTMLParser, extract_items: Callable[..., Any]) -> list[Any]:
+        """The items `extract_items` (an extruct extractor's) finds in the page parsed by `parser`; [] on failure."""
+        try:
+            tree = lxml.html.document_fromstring(self._lxml_input(), parser=parser)
+            items: list[Any] = extract_items(tree, base_url=self.page.resolver.base)
+        except Exception as exc:  # extruct, pyRdfa, rdflib on hostile markup: any failure costs only this part
+            logger.debug("%s extraction failed: %r", what, exc)
+            return []
+        return items
 
     def _lxml_input(self) -> bytes:
         return _XML_INCOMPATIBLE.sub("", self.page.source).encode("utf-8", errors="replace")
