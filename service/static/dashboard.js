@@ -159,6 +159,26 @@ async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// GET `path` for a panel that reloads (its `seq` counts the loads): `{ answer }`, or null when
+// a newer load began meanwhile (a slower, older answer must not overwrite it) or the request
+// failed, which the panel's error line `errorId` then shows.
+async function newestAnswer(panel, path, errorId) {
+  const seq = ++panel.seq;
+  let answer;
+  try {
+    answer = await api(path);
+  } catch (error) {
+    if (seq === panel.seq) {
+      $(errorId).hidden = false;
+      $(errorId).textContent = error.message;
+    }
+    return null;
+  }
+  if (seq !== panel.seq) return null;
+  $(errorId).hidden = true;
+  return { answer };
+}
+
 // --- API key ---------------------------------------------------------------------------
 
 function askForKey(reason) {
@@ -894,18 +914,9 @@ const workersView = {
   },
 
   async load() {
-    const seq = ++this.seq;
-    let answer;
-    try {
-      answer = await api("/workers");
-    } catch (error) {
-      if (seq !== this.seq) return;
-      $("workers-error").hidden = false;
-      $("workers-error").textContent = error.message;
-      return;
-    }
-    if (seq !== this.seq) return;
-    $("workers-error").hidden = true;
+    const loaded = await newestAnswer(this, "/workers", "workers-error");
+    if (!loaded) return;
+    const { answer } = loaded;
     this.workers = (answer && Array.isArray(answer.workers)) ? answer.workers : [];
     for (const worker of this.workers) {
       worker.jobs = (Array.isArray(worker.jobs) ? worker.jobs : []).filter((job) => !this.ended.has(job.id));
@@ -1087,18 +1098,9 @@ const historyView = {
   points: [], loaded: false, seq: 0,
 
   async load() {
-    const seq = ++this.seq;
-    let answer;
-    try {
-      answer = await api(`/queue/history?minutes=${HISTORY_MINUTES}`);
-    } catch (error) {
-      if (seq !== this.seq) return;
-      $("history-error").hidden = false;
-      $("history-error").textContent = error.message;
-      return;
-    }
-    if (seq !== this.seq) return;
-    $("history-error").hidden = true;
+    const loaded = await newestAnswer(this, `/queue/history?minutes=${HISTORY_MINUTES}`, "history-error");
+    if (!loaded) return;
+    const { answer } = loaded;
     const list = Array.isArray(answer) ? answer : (answer && (answer.minutes || answer.history || answer.points)) || [];
     this.points = list.map((point) => ({
       t: timeOf(point.minute ?? point.at ?? point.start ?? point.ts ?? point.t),
