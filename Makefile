@@ -23,13 +23,14 @@ run: $(STAMP)
 	$(BIN)/scrapestream dev
 
 # Most tests wait on sockets and child processes, not the CPU: more processes than cores pay off.
-# Each pytest-xdist process starts its own Redis; worksteal keeps a module's tests together
-# (module-scoped stacks) and hands a long file's tail to whichever process is idle.
+# Each pytest-xdist process starts its own Redis; loadfile keeps a module's tests in one process, so
+# a module-scoped stack, dev run or Redis cluster starts once (worksteal can hang at the very end:
+# pytest-dev/pytest-xdist#884, seen here with xdist 3.8).
 TEST_PROCESSES ?= 4
 
 ## test: the whole suite; it starts its own Redis and loopback servers (TEST_PROCESSES=0: in one process)
 test: $(STAMP) browser
-	$(BIN)/python -m pytest --numprocesses $(TEST_PROCESSES) --dist worksteal
+	$(BIN)/python -m pytest --numprocesses $(TEST_PROCESSES) --dist loadfile
 
 ## browser: Debian's Chromium, which the dashboard tests drive (Playwright cannot download browsers here)
 browser:
