@@ -133,6 +133,10 @@ def _declare_no_llm(schemas: dict[str, Any]) -> None:
             "type": "null", "description": "LLM extraction: this server has no LLM configured (OPENAI_MODEL)."}
 
 
+# A date-time (RFC 3339) no more than 30 days (`MAX_DELAY_S`) after the request is made.
+SCHEDULED_DATE_TIME = "scheduled-date-time"
+
+
 @dataclass(frozen=True, slots=True)
 class ServerBounds:
     """What this server accepts, from its settings: the document states the same limits as the checks."""
@@ -157,10 +161,16 @@ def _declare_server_maxima(schemas: dict[str, Any], bounds: ServerBounds) -> Non
         properties = schemas[name]["properties"]
         properties["max_attempts"]["maximum"] = bounds.max_attempts
         _number_schema(properties["timeout_s"])["maximum"] = bounds.max_timeout_s
+        # `run_at` at most MAX_DELAY_S ahead: no JSON Schema keyword bounds a date by "now", so the
+        # format is named for the rule (a fuzzer registers it; see tests/support/schemathesis_hooks.py).
+        _number_schema(properties["run_at"])["format"] = SCHEDULED_DATE_TIME
         # The models refuse both at once (one start time).
         schemas[name]["not"] = {"required": ["delay_s", "run_at"], "properties": {
             "delay_s": {"type": "number"}, "run_at": {"type": "string"}}}
     schemas["CrawlRequest"]["properties"]["limit"]["maximum"] = bounds.crawl_max_pages
+    # Path patterns run on RE2 (no lookaround, no backreferences); a pattern that is no regex is a 422.
+    for name in ("include_paths", "exclude_paths"):
+        schemas["CrawlRequest"]["properties"][name]["items"] = {"type": "string", "format": "regex"}
     schemas["BatchRequest"]["properties"]["urls"]["maxItems"] = bounds.batch_max_urls
     if not bounds.llm_configured:
         _declare_no_llm(schemas)
@@ -172,13 +182,16 @@ def _number_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return next((branch for branch in branches if branch.get("type") != "null"), schema)
 
 
-def _bulk_body(statuses: list[str]) -> dict[str, Any]:
-    """`POST /jobs/retry` and `/jobs/delete`: ids, or a filter over your jobs."""
-    return {"type": "object", "additionalProperties": False, "properties": {
+def _bulk_body(statuses: list[str], *, say_which: bool = False) -> dict[str, Any]:
+    """`POST /jobs/retry` and `/jobs/delete`: ids, or a filter over your jobs (a delete must say which)."""
+    body: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {
         "ids": {"type": "array", "maxItems": MAX_BULK, "items": {"type": "string", "minLength": 1, "maxLength": 64}},
         "status": {"type": "string", "enum": statuses},
         "type": {"type": "string", "enum": ["scrape", "crawl", "batch", "ask"]},
-        "cursor": {"type": "string", "description": "The `next_cursor` of the previous call."}}}
+        "cursor": {**LIST_CURSOR, "description": "The `next_cursor` of the previous call."}}}
+    if say_which:
+        body["anyOf"] = [{"required": ["ids"]}, {"required": ["status"]}]
+    return body
 
 
 def _bulk_answer(done: str) -> dict[str, Any]:
@@ -299,7 +312,7 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
             "summary": "Delete many of your finished jobs, by ids or by filter (unfinished ones are skipped)",
             "operationId": "deleteMany",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _bulk_body(
-                ["completed", "failed", "cancelled"])}}},
+                ["completed", "failed", "cancelled"], say_which=True)}}},
             "responses": {"200": _json(_bulk_answer("deleted"), "What was deleted, what was skipped and why"),
                           **_errors(401, 413, 415, 422)}}},
         "/events": {"get": {

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 import orjson
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -17,7 +18,7 @@ from jobs.lifecycle.refusals import WrongState
 from jobs.lifecycle.rerun import rerun_job
 from jobs.lifecycle.submit import QueueConfig, new_job_id, submit_job
 from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRecord, JobRequest, JobStatus
-from jobs.store.listing import JobFilter, list_jobs
+from jobs.store.listing import JobFilter, list_jobs, parse_cursor
 from jobs.store.pages import read_pages
 from jobs.store.records import StoredJob, load_job
 from streams.ascii_decimal import parse_ascii_decimal
@@ -236,7 +237,7 @@ async def list_owned_jobs(request: Request) -> Response:
     params = request.query_params
     raw_status = params.get("status")
     try:
-        status = JobStatus(raw_status) if raw_status else None
+        status = JobStatus(raw_status) if raw_status is not None else None  # `?status=` is no status
     except ValueError as exc:
         raise InvalidBody(f"status: one of {', '.join(JobStatus)}", field="status") from exc
     job_type = params.get("type")
@@ -266,19 +267,25 @@ def bulk_selection(body: Any, *, statuses: tuple[JobStatus, ...]) -> Selection:
     unknown = sorted(set(body) - {"ids", "status", "type", "cursor"})
     if unknown:
         raise InvalidBody(f"{unknown[0]}: not a field here (ids, status, type, cursor)", field=unknown[0])
+    # A field that is there must be of its type: `null` is not "left out" (the document says so too).
     ids = body.get("ids")
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids)
+    if "ids" in body and (not isinstance(ids, list) or not all(isinstance(i, str) and 0 < len(i) <= 64 for i in ids)
                             or len(ids) > MAX_BULK):
         raise InvalidBody(f"ids: a list of at most {MAX_BULK} job ids", field="ids")
     raw_status = body.get("status")
-    if raw_status is not None and raw_status not in [s.value for s in statuses]:
+    if "status" in body and raw_status not in [s.value for s in statuses]:
         raise InvalidBody(f"status: one of {', '.join(s.value for s in statuses)}", field="status")
     job_type = body.get("type")
-    if job_type is not None and job_type not in REQUEST_MODELS:
+    if "type" in body and (not isinstance(job_type, str) or job_type not in REQUEST_MODELS):
         raise InvalidBody(f"type: one of {', '.join(sorted(REQUEST_MODELS))}", field="type")
     cursor = body.get("cursor")
-    if cursor is not None and not isinstance(cursor, str):
-        raise InvalidBody("cursor: the next_cursor of the previous call", field="cursor")
+    if "cursor" in body:
+        try:
+            if not isinstance(cursor, str):
+                raise ValueError("cursor: the next_cursor of the previous call")
+            parse_cursor(cursor)  # checked even when `ids` leave it unused
+        except ValueError as exc:
+            raise InvalidBody(str(exc), field="cursor") from exc
     return Selection(ids=list(dict.fromkeys(ids)) if ids is not None else None,
                      status=JobStatus(raw_status) if raw_status else None, type=job_type, cursor=cursor)
 
@@ -319,6 +326,13 @@ async def jobs_collection(request: Request) -> Response:
     return await (submit if request.method == "POST" else list_owned_jobs)(request)
 
 
+# `/jobs/retry` and `/jobs/delete` take only POST; Starlette would hand their GET and DELETE to
+# `/jobs/{id}` (a full match beats a method mismatch), which would answer "no job 'retry'".
+BULK_PATHS = frozenset({"retry", "delete"})
+
+
 async def job_resource(request: Request) -> Response:
     """`/jobs/{id}`: one route for both methods, so a 405 lists them all in `Allow`."""
+    if request.path_params["job_id"] in BULK_PATHS:
+        raise HTTPException(405, headers={"Allow": "POST"})
     return await (cancel if request.method == "DELETE" else get_job)(request)
