@@ -277,13 +277,22 @@ class Client:
         self, job_id: str, timeout: float | None, on_event: EventCallback | None  # noqa: ASYNC109
     ) -> Any:
         """Follow the job's events to the terminal one (no polling), then fetch its result."""
+        after: str | None = None
         try:
             async with asyncio.timeout(timeout):
-                async with contextlib.aclosing(self.events(job_id)) as events:
-                    async for event in events:
-                        if on_event is not None:
-                            on_event(event)
-                return await self._result_now(job_id)
+                while True:
+                    async with contextlib.aclosing(self.events(job_id, after)) as events:
+                        async for event in events:
+                            after = event.id or after
+                            if on_event is not None:
+                                on_event(event)
+                    try:
+                        return await self._result_now(job_id)
+                    except Conflict as exc:
+                        # A re-run keeps the stream's earlier attempts: the terminal event just read
+                        # was an earlier one's, and the job is queued again. Follow on from there.
+                        if exc.code != "not_completed":
+                            raise
         except TimeoutError as exc:
             raise WaitTimeout(job_id, timeout or 0.0) from exc
 
