@@ -26,7 +26,8 @@ def tree_entries() -> set[str]:
 
 
 def layout_entries() -> set[str]:
-    """The paths README's Layout block names, rebuilt from its indentation (two spaces a level)."""
+    """The paths README's Layout block names: folders by their whole path, modules under the folder above
+    them (two spaces of indentation a level)."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
     block = section.split("```", 2)[1]
@@ -39,7 +40,8 @@ def layout_entries() -> set[str]:
         depth = len(match.group(1)) // 2
         name = match.group(2)
         del parents[depth:]
-        path = "".join(parents) + name
+        # A folder is written whole (`jobs/fetch/transports/`); a module by its name in its folder.
+        path = name if name.endswith("/") else "".join(parents[-1:]) + name
         if name.endswith("/"):
             parents.append(name)
         listed.add(path)
