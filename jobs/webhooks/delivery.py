@@ -18,11 +18,10 @@ The contract, for a job submitted with `"webhook": {"url", "secret", "events"}`
 - Deliveries of one job are independent arq jobs: they may arrive out of
   order (a retried `progress` after `completed`); the payload timestamp orders them.
 
-The arq side: `deliver_webhook` is the job function. It reads
-`ctx["webhook_client"]` (made once per worker with `webhook_client`), the
-optional `ctx["webhook_timeout_s"]`, and arq's `ctx["job_try"]`; register it
-with `max_tries=MAX_DELIVERY_ATTEMPTS`, one arq job per event, arguments
-`(job_id, event_id, event_type, data, url, secret)`.
+The arq side: `jobs.worker.functions.deliver` is the job function (one arq
+job per event, arguments `(job_id, event_id, event_type, data, url, secret)`,
+`max_tries=MAX_DELIVERY_ATTEMPTS`); it calls `deliver_event` with the worker's
+client (made once with `webhook_client`) and arq's try number.
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ __all__ = [
     "WebhookDeliveryError",
     "deliver_event",
     "deliver_once",
-    "deliver_webhook",
     "redelivery_delay_s",
     "webhook_client",
 ]
@@ -213,25 +211,6 @@ def redelivery_delay_s(attempt: int) -> float:
     )
 
 
-async def deliver_webhook(
-    ctx: dict[str, Any],
-    job_id: str,
-    event_id: str,
-    event_type: str,
-    data: dict[str, Any],
-    url: str,
-    secret: str,
-) -> str:
-    """arq job: deliver one event; "delivered", "failed" (given up), or arq's Retry for later.
-
-    `secret` comes last so that arq's job log line (cut at 80 characters) never reaches it.
-    """
-    return await deliver_event(
-        ctx["webhook_client"], ctx.get("job_try") or 1, job_id, event_id, event_type, data, url, secret,
-        timeout_s=ctx.get("webhook_timeout_s") or DELIVERY_TIMEOUT_S,
-    )
-
-
 async def deliver_event(
     client: httpx.AsyncClient,
     attempt: int,
@@ -244,7 +223,10 @@ async def deliver_event(
     *,
     timeout_s: float = DELIVERY_TIMEOUT_S,
 ) -> str:
-    """Attempt number `attempt` (from 1) of one delivery: `deliver_webhook` without arq's ctx."""
+    """Attempt number `attempt` (from 1) of one delivery: "delivered", "failed" (given up), or arq's Retry.
+
+    `secret` comes last so that arq's job log line (cut at 80 characters) never reaches it.
+    """
     msg_id = message_id(job_id, event_id)
     ts = data.get("ts")
     if not isinstance(ts, int):

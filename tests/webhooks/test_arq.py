@@ -11,7 +11,7 @@ from arq.jobs import Job
 from arq.worker import Worker, func
 
 from jobs.queue.payloads import deserialize_job, serialize_job
-from jobs.webhooks.delivery import MAX_DELIVERY_ATTEMPTS, deliver_webhook
+from jobs.webhooks.delivery import MAX_DELIVERY_ATTEMPTS, deliver_event
 from jobs.webhooks.signing import message_id
 
 from .conftest import ClientFactory
@@ -32,10 +32,15 @@ async def arq_redis(redis_url: str) -> AsyncIterator[ArqRedis]:
     await redis.aclose()
 
 
+async def deliver(ctx: dict[str, Any], *payload: Any) -> str:
+    """arq's side of a delivery, as the service's job function has it: its client and arq's try number."""
+    return await deliver_event(ctx["webhook_client"], ctx["job_try"], *payload)
+
+
 async def run_burst(redis: ArqRedis, ctx: dict[str, Any]) -> Worker:
     """An arq worker that runs until its queue is empty, retries included, then stops."""
     worker = Worker(
-        functions=[func(deliver_webhook, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS)],
+        functions=[func(deliver, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS)],
         redis_pool=redis,
         burst=True,
         poll_delay=0.05,

@@ -17,8 +17,8 @@ from jobs.webhooks.delivery import (
     BACKOFF_CAP_S,
     MAX_DELIVERY_ATTEMPTS,
     WebhookDeliveryError,
+    deliver_event,
     deliver_once,
-    deliver_webhook,
     redelivery_delay_s,
 )
 from jobs.webhooks.signing import message_id
@@ -32,13 +32,14 @@ JOB_ID = "0123456789abcdef0123456789abcdef"
 EVENT_ID = "1732451234567-0"
 
 
-def ctx_for(client: Any, job_try: int) -> dict[str, Any]:
-    return {"webhook_client": client, "job_try": job_try}
+def ctx_for(client: Any, job_try: int) -> tuple[Any, int]:
+    """What the worker's job function hands `deliver_event`: its client and arq's try number."""
+    return client, job_try
 
 
-async def completed(ctx: dict[str, Any], receiver: Receiver, secret: str, **data: Any) -> str:
+async def completed(attempt: tuple[Any, int], receiver: Receiver, secret: str, **data: Any) -> str:
     data = {"summary": "1 page", "result_url": f"/jobs/{JOB_ID}/result", **data}
-    return await deliver_webhook(ctx, JOB_ID, EVENT_ID, "completed", data, receiver.url, secret)
+    return await deliver_event(*attempt, JOB_ID, EVENT_ID, "completed", data, receiver.url, secret)
 
 
 @pytest.fixture
@@ -238,4 +239,4 @@ async def test_a_refused_connection_is_retried(secret: str, make_client: ClientF
         await deliver_once(make_client(), url, secret, "msg_1", b"{}")
     assert (info.value.code, info.value.retryable) == ("fetch_error", True)
     with pytest.raises(Retry):
-        await deliver_webhook(ctx_for(make_client(), 1), JOB_ID, EVENT_ID, "failed", {"code": "x"}, url, secret)
+        await deliver_event(make_client(), 1, JOB_ID, EVENT_ID, "failed", {"code": "x"}, url, secret)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.fetch import AddressPolicy
-from jobs.webhooks.delivery import WebhookDeliveryError, deliver_once, deliver_webhook
+from jobs.webhooks.delivery import WebhookDeliveryError, deliver_event, deliver_once
 from tests.support.fake_dns import FakeDNS
 from tests.support.listeners import Canary
 
@@ -33,9 +33,8 @@ async def test_a_refused_address_is_never_contacted_and_never_retried(
     dns = FakeDNS({"localhost": ["127.0.0.1"], "hooks.internal.example": ["127.0.0.1"]})
     client = make_client(PUBLIC_ONLY, resolver=dns)
     url = template.format(port=canary.port)
-    ctx = {"webhook_client": client, "job_try": 1}
     # Not even a first retry: the guard's answer would be the same every time.
-    assert await deliver_webhook(ctx, JOB_ID, "1-0", "completed", {}, url, secret) == "failed"
+    assert await deliver_event(client, 1, JOB_ID, "1-0", "completed", {}, url, secret) == "failed"
     assert canary.contacted() == 0
 
 
@@ -68,8 +67,7 @@ async def test_an_admitted_cidr_list_lets_deliveries_through(
 ) -> None:
     """ALLOW_PRIVATE_ADDRESSES=127.0.0.1/32: that address, on any port, as for pages."""
     client = make_client(AddressPolicy.from_setting("127.0.0.1/32", "80,443"))
-    ctx = {"webhook_client": client, "job_try": 1}
-    assert await deliver_webhook(ctx, JOB_ID, "1-0", "completed", {}, receiver.url, secret) == "delivered"
+    assert await deliver_event(client, 1, JOB_ID, "1-0", "completed", {}, receiver.url, secret) == "delivered"
     assert [d.verified for d in receiver.deliveries] == [True]
 
 
@@ -88,5 +86,5 @@ async def test_allow_private_true_still_refuses_cloud_metadata(secret: str, make
 
 
 async def test_a_url_the_client_cannot_use_is_not_retried(secret: str, make_client: ClientFactory) -> None:
-    ctx = {"webhook_client": make_client(), "job_try": 1}
-    assert await deliver_webhook(ctx, JOB_ID, "1-0", "completed", {}, "gopher://127.0.0.1/", secret) == "failed"
+    client = make_client()
+    assert await deliver_event(client, 1, JOB_ID, "1-0", "completed", {}, "gopher://127.0.0.1/", secret) == "failed"

@@ -20,7 +20,6 @@ PUBLIC_NAMES = {
         "WebhookDeliveryError",
         "deliver_event",
         "deliver_once",
-        "deliver_webhook",
         "redelivery_delay_s",
         "webhook_client",
     ],
