@@ -81,9 +81,11 @@ DEFAULT_FORMATS = (Format.MARKDOWN, Format.METADATA, Format.PRODUCT, Format.LINK
 
 # ---- the webhook a client asks for ----
 
-WebhookEvent = Literal["queued", "started", "progress", "page", "retrying", "completed", "failed", "cancelled"]
+WebhookEvent = Literal["queued", "started", "progress", "page", "retrying", "changed", "completed", "failed",
+                       "cancelled"]
 WEBHOOK_EVENTS: Final[frozenset[str]] = frozenset(get_args(WebhookEvent))
-DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("completed", "failed", "cancelled")
+# `changed` only ever happens to a job that tracks changes, which is what its webhook is for.
+DEFAULT_WEBHOOK_EVENTS: Final[tuple[WebhookEvent, ...]] = ("changed", "completed", "failed", "cancelled")
 
 WEBHOOK_SECRET_PREFIX: Final = "whsec_"
 # Standard Webhooks: "at least 24 bytes (192 bits, 512 maximum)".
@@ -131,7 +133,8 @@ class WebhookSpec(BaseModel):
     )
     events: tuple[WebhookEvent, ...] = Field(
         default=DEFAULT_WEBHOOK_EVENTS, min_length=1, max_length=4 * len(WEBHOOK_EVENTS),
-        description="Which events to deliver, each as a `job.<event>` POST; by default the terminal ones.",
+        description="Which events to deliver, each as a `job.<event>` POST; by default `changed` and the terminal "
+                    "ones.",
     )
 
     @field_validator("url")
@@ -250,6 +253,11 @@ class PagesRequest(BaseJobRequest):
     extract: ExtractSpec | None = Field(None, description="Ask an LLM for data matching a JSON Schema.")
 
 
+TRACK_CHANGES: Final = ("Compare each page with the last tracked look at the same URL by this key (or this "
+                        "schedule): the result gets `change` (new, same or changed, the Markdown diff, the fields "
+                        "that differ), and a changed page publishes `changed`.")
+
+
 class ScrapeRequest(PagesRequest):
     """Fetch one page and extract what it holds."""
 
@@ -257,13 +265,17 @@ class ScrapeRequest(PagesRequest):
     # Length and form are judged by `validate_url`, which answers `invalid_url` for all of them.
     url: str = Field(min_length=1, description="http(s) URL of the page (at most 2048 characters).")
     max_age_s: JsonNumber | None = Field(
-        None, ge=0, description="Reuse a completed scrape of the same URL and options this young."
+        None, ge=0, description="Reuse a completed scrape of the same URL and options this young "
+                                "(not with `track_changes`, which always fetches)."
     )
+    track_changes: StrictBool = Field(False, description=TRACK_CHANGES)
 
     def cache_identity(self) -> dict[str, Any]:
         """What makes two scrapes give the same result (not how or when they run)."""
         extract = self.extract.model_dump(mode="json", by_alias=True) if self.extract else None
-        return {"type": self.type, "url": self.url, "formats": sorted(self.formats), "extract": extract}
+        identity = {"type": self.type, "url": self.url, "formats": sorted(self.formats), "extract": extract}
+        # A tracked result carries its `change`: an untracked scrape must not reuse it (nor the reverse).
+        return {**identity, "track_changes": True} if self.track_changes else identity
 
 
 class CrawlRequest(PagesRequest):
@@ -278,6 +290,8 @@ class CrawlRequest(PagesRequest):
     allow_subdomains: StrictBool = Field(False, description="Also follow links to subdomains of the start host.")
     respect_robots: StrictBool = Field(True, description="Obey robots.txt (Disallow, Crawl-delay).")
     sitemap: StrictBool = Field(False, description="Seed the frontier from the site's sitemap.xml.")
+    track_changes: StrictBool = Field(False, description=TRACK_CHANGES + " The result counts pages new, changed, "
+                                                                         "same and gone.")
 
 
 class BatchRequest(PagesRequest):
@@ -460,11 +474,22 @@ class PageFields(BaseModel):
     usage: dict[str, int] | None = None
 
 
+class PageChange(ResultDocument):
+    """How a tracked page differs from the last look at the same URL (`track_changes`, schedules)."""
+
+    status: Literal["new", "same", "changed"]
+    previous_job: str | None = None
+    diff: str | None = Field(None, description="Unified diff of the normalized Markdown (changed only), bounded.")
+    fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Each tracked field that differs (`product.price`): `before`, `after`.")
+
+
 class PageResult(ResultDocument, PageFields):
     """One page: a scrape's result, or an entry of a crawl's or batch's pages (then maybe with `error`)."""
 
     product: ProductResult | None = None
     error: PageError | None = None
+    change: PageChange | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The document as the server sent it (no defaults filled in), e.g. for a JSON line."""

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # 0: on 2 cores in-process extraction beat 1 and 2 pool processes (bench/extract_processes.py).
     extract_processes: int = Field(0, ge=0, le=64)
 
+    # Change tracking (`track_changes`, schedules)
+    changes_ttl_s: int = Field(30 * 86_400, ge=60)
+    changes_history_max: int = Field(1_000, ge=1, le=100_000)
+
     # LLM (any OpenAI-compatible server: OpenAI, Ollama, vLLM, LM Studio ...)
     openai_api_key: str = ""
     openai_base_url: str = ""

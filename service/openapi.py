@@ -324,8 +324,9 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
                 {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
                  "description": "An activity token from `GET /events/link`: opens this stream without a key."},
             ],
-            "responses": {"200": {"description": "`text/event-stream`: queued, started, retrying, completed, failed, "
-                                                 "cancelled (data: the job's record), `queue` (no id), `resync`",
+            "responses": {"200": {"description": "`text/event-stream`: queued, started, retrying, changed, completed, "
+                                                 "failed, cancelled (data: the job's record; `changed` adds `change`: "
+                                                 "url, status, previous_job, fields), `queue` (no id), `resync`",
                                   "content": {"text/event-stream": {"schema": SSE_EVENT}}},
                           **_errors(400, 401)}}},
         "/events/link": {"get": {

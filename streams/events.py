@@ -27,6 +27,8 @@ class EventType(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     RESYNC = "resync"
+    # A tracked page differs from its previous look (`track_changes`); published before `completed`.
+    CHANGED = "changed"
 
 
 TERMINAL_TYPES = frozenset({EventType.COMPLETED, EventType.FAILED, EventType.CANCELLED})

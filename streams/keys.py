@@ -94,6 +94,21 @@ class Keyspace:
         """String: id of the owner's latest completed scrape with this URL and options."""
         return f"{self.prefix}:cache:{owner}:{identity}"
 
+    def owner_watch(self, owner: str, url_digest: str) -> str:
+        """String: an owner's last tracked look at a URL (job id, normalized Markdown, tracked fields), JSON.
+
+        Expires CHANGES_TTL_S after it was written. `url_digest`: the URL's SHA-256, 32 hex digits.
+        """
+        return f"{self.prefix}:watch:{owner}:{url_digest}"
+
+    def schedule_watch(self, schedule_id: str, url_digest: str) -> str:
+        """String: a schedule's last look at a URL, as `owner_watch` (a schedule compares its own runs)."""
+        return f"{self.prefix}:schedule:{schedule_id}:watch:{url_digest}"
+
+    def schedule_changes(self, schedule_id: str) -> str:
+        """Stream: a schedule's history of pages new and changed, capped at CHANGES_HISTORY_MAX; CHANGES_TTL_S."""
+        return f"{self.prefix}:schedule:{schedule_id}:changes"
+
     def stats(self) -> str:
         """Hash: how many jobs ended completed / failed / cancelled, since the counters began."""
         return f"{self.prefix}:stats"

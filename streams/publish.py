@@ -18,7 +18,8 @@ commands or attachments.
 A writer that knows the job's owner passes its `ActivityFeed`: the script then
 echoes each lifecycle event (queued, started, retrying and the terminal ones)
 to the owner's activity stream, with the job's public record as it stands
-right after that event's state change, read from the state hash in the script.
+right after that event's state change, read from the state hash in the script
+(and a `changed` event, with what changed).
 One round trip still; the dashboard follows every job of an owner from it.
 """
 
@@ -42,8 +43,10 @@ _SEALED_LUA = f'local sealed = "{SEALED_FIELD}"\n'
 # What the append script answers when the fence does not hold (a list of ids, or nil, otherwise).
 _SUPERSEDED = 0
 
-# Events echoed to the owner's activity stream (not progress or page steps).
+# Events echoed to the owner's activity stream (not progress or page steps): the lifecycle, and a
+# tracked page that changed (its record then carries `change`: what changed, without the diff).
 LIFECYCLE_TYPES = frozenset({EventType.QUEUED, EventType.STARTED, EventType.RETRYING, *TERMINAL_TYPES})
+ECHOED_TYPES = LIFECYCLE_TYPES | {EventType.CHANGED}
 
 # `echo(activity key, maxlen, ttl_s, state hash, event id, type, event data)`: XADD the job's public
 # record, as the state hash holds it now, to the owner's activity stream. `asked` is the record's JSON
@@ -67,6 +70,11 @@ local function echo(activity, maxlen, ttl, state, event_id, event_type, event_da
         job = asked.job or null, questions = asked.questions or null,
         event_id = event_id, ts = ok and type(event) == "table" and event.ts or null,
     }
+    if event_type == "changed" and ok and type(event) == "table" and type(event.change) == "table" then
+        -- What changed, without the diff: the activity stream stays small, the result has the diff.
+        record.change = {url = event.url, status = event.change.status,
+                         previous_job = event.change.previous_job, fields = event.change.fields}
+    end
     call("XADD", activity, "MAXLEN", "~", maxlen, "*", "type", event_type, "data", cjson.encode(record))
     call("EXPIRE", activity, ttl)
 end
@@ -168,7 +176,7 @@ class ActivityFeed:
 def _event_kind(event_type: str) -> str:
     if event_type in TERMINAL_TYPES:
         return "1"
-    return "L" if event_type in LIFECYCLE_TYPES else "0"
+    return "L" if event_type in ECHOED_TYPES else "0"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from redis.asyncio import Redis
 
+from jobs.changes.tracking import ChangeLimits
 from jobs.fetch import FetchLimits, PageFetcher
 from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.crawl import CrawlLimits
@@ -46,6 +47,7 @@ class WorkerContext:
     extractor: Extractor
     crawl_limits: CrawlLimits
     llm: LLMClient | None  # None when no model is configured
+    change_limits: ChangeLimits
     # arq job id -> the fence its claim took (`jobs.queue.claim`): set before the job's task
     # starts, removed when it ends. 0 for a job without a record (a webhook delivery, the cron).
     fences: dict[str, int] = field(default_factory=dict)
@@ -122,4 +124,5 @@ def open_worker_context(settings: Settings, redis: Redis, *, worker_name: str) -
         crawl_limits=CrawlLimits(concurrency=settings.crawl_concurrency, per_host=settings.host_concurrency,
                                  delay_s=settings.politeness_delay_s, user_agent=settings.user_agent),
         llm=llm,
+        change_limits=ChangeLimits(ttl_s=settings.changes_ttl_s, history_max=settings.changes_history_max),
     )

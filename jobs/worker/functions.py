@@ -12,6 +12,7 @@ from typing import Any
 
 from arq.worker import Retry
 
+from jobs.changes.tracking import Watch
 from jobs.kinds.ask import run_ask
 from jobs.kinds.batch import run_batch
 from jobs.kinds.crawl import run_crawl
@@ -53,8 +54,10 @@ async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owne
                  attempt_base: int = 0) -> str:
     context = worker_context(ctx)
 
+    watch = Watch(owner, None, context.change_limits)
+
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await scrape_page(run, req, context.fetcher, context.extractor, context.policy, owner, context.llm)
+        return await scrape_page(run, req, context.fetcher, context.extractor, context.policy, watch, context.llm)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 

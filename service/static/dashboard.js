@@ -10,8 +10,8 @@
 const KEY_STORAGE = "scrapestream.apiKey";
 const STATUSES = ["queued", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const EVENT_TYPES = ["queued", "started", "progress", "retrying", "page", "completed", "failed", "cancelled",
-  "resync"];
+const EVENT_TYPES = ["queued", "started", "progress", "retrying", "page", "changed", "completed", "failed",
+  "cancelled", "resync"];
 const LIFECYCLE = ["queued", "started", "retrying", "completed", "failed", "cancelled"];
 const RECORD_FIELDS = ["status", "phase", "percent", "attempt", "started_at", "finished_at", "error"];
 const LOG_MAX = 500;  // a 10,000-page crawl must not grow the page without bound
@@ -658,6 +658,10 @@ function describe(type, d) {
     case "completed": {
       const s = d.summary || {};
       return [s.title ? `${s.title} — ` : "", s.url ? urlEl(s.url) : "", s.pages !== undefined ? ` ${s.pages} pages` : ""];
+    }
+    case "changed": {
+      const fields = Object.keys((d.change && d.change.fields) || {});
+      return [urlEl(d.url), ` changed: ${fields.length ? fields.join(", ") : "its text"}`];
     }
     case "failed": return [el("code", null, d.code ?? "?"), ` ${d.message ?? ""}`];
     case "cancelled": return [`by ${d.by ?? "?"}`];

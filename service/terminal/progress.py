@@ -35,6 +35,12 @@ def describe(event: JobEvent) -> str:
         case "retrying":
             return (f"attempt {data.get('attempt', '?')} in {data.get('delay_s', '?')} s after "
                     f"{data.get('code', '?')}: {data.get('message', '')}")
+        case "changed":
+            change = data.get("change")
+            fields = change.get("fields") if isinstance(change, dict) else None
+            what = ", ".join(f"{name} {value.get('before')} → {value.get('after')}" for name, value in fields.items()
+                             if isinstance(value, dict)) if isinstance(fields, dict) else ""
+            return f"{data.get('url', '')} {what or 'its text changed'}".strip()
         case "completed":
             return str(data.get("result_url", ""))
         case "failed":

@@ -240,7 +240,7 @@ def test_no_script_builds_a_key_name() -> None:
 # README's placeholder for each argument of a Keyspace method.
 PLACEHOLDERS = {"job_id": "<id>", "arq_id": "<id>", "key_id": "<id>", "owner": "<owner>", "key": "<key>",
                 "identity": "<hash>", "hub_id": "<uuid>",
-                "minute": "<minute>"}
+                "minute": "<minute>", "url_digest": "<url hash>", "schedule_id": "<schedule id>"}
 
 
 def keyspace_templates() -> set[str]:

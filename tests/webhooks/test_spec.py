@@ -19,7 +19,7 @@ def _b64(n: int) -> str:
 
 def test_defaults_to_the_terminal_events() -> None:
     spec = WebhookSpec(url="https://hooks.example.com/scrapestream", secret=GOOD_SECRET)
-    assert spec.events == ("completed", "failed", "cancelled")
+    assert spec.events == ("changed", "completed", "failed", "cancelled")
     assert spec.wants("completed") and spec.wants("failed") and spec.wants("cancelled")
     assert not spec.wants("progress") and not spec.wants("job.completed")
 

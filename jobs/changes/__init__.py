@@ -1,0 +1,1 @@
+"""Change tracking: a page compared with its last tracked look, for `track_changes` and schedules."""
