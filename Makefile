@@ -44,11 +44,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/vulture
 
-BENCHES = followers pickup submits publish jobs_e2e crawl extract_costs fetch_throughput http_guard
+# Each entry is a script and its arguments (quoted when there are any).
+BENCHES = followers pickup submits publish jobs_e2e "crawl --compare-scrapy" extract_costs fetch_throughput http_guard
 
 ## bench: speed figures (printed, never asserted); README's Performance section quotes them
 bench: $(BENCH_STAMP)
-	@for name in $(BENCHES); do echo "== bench/$$name.py"; $(BIN)/python bench/$$name.py || exit 1; done
+	@for bench in $(BENCHES); do set -- $$bench; name=$$1; shift; \
+	  echo "== bench/$$name.py $$*"; $(BIN)/python bench/$$name.py "$$@" || exit 1; done
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -66,3 +66,7 @@ _.urls_count
 
 # uvicorn.Server runs `main_loop` (tests/support/servers.py overrides it to stop at once, not at the next tick).
 _.main_loop
+
+# Scrapy reads a spider's start URLs and allowed domains by name (bench/crawl_scrapy.py).
+_.start_urls
+_.allowed_domains
