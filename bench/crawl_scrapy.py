@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/crawl_scrapy.py http://127.0.0.1:PORT/ [--pages 2000]
 
-A CrawlSpider as Scrapy's docs write one, run with Scrapy's default settings except
+A spider run with Scrapy's default settings except
 ROBOTSTXT_OBEY=True (so it reads robots.txt first, as our crawl does) and a
 quiet log (our worker logs warnings only; Scrapy's default DEBUG writes a line
 per page). From each page it extracts the JSON-LD product (name, brand, SKU,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,8 +26,6 @@ import scrapy
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
-from scrapy.linkextractors import LinkExtractor
-from scrapy.spiders import CrawlSpider, Rule
 
 
 def jsonld_product(response: Response) -> dict[str, Any] | None:
@@ -55,28 +52,32 @@ def jsonld_product(response: Response) -> dict[str, Any] | None:
     return None
 
 
-class ShopSpider(CrawlSpider):
-    """The docs' way to crawl a site: a CrawlSpider whose one rule follows every link within it.
+class ShopSpider(scrapy.Spider):
+    """Follows every link within the site, as lean as a spider can: a link is kept
+    by a prefix test and once per page before it becomes a request.
 
-    The link extractor drops links off the site and repeats within a page before they
-    become requests (a `response.follow_all(css="a")` spider makes a request of each of a
-    page's ~70 links and runs 3x slower here)."""
+    Leaner than the docs' CrawlSpider with a LinkExtractor rule, which canonicalizes
+    each link and tests it against ~200 ignored extensions: that one ran at 0.75x
+    this one's pages/s here, and `response.follow_all(css="a")` (a request for each
+    of a page's ~45 links, off-site ones included) at 0.7x."""
 
     name = "bench_shop"
 
     def __init__(self, start: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         parts = urlsplit(start)
         self.start_urls = [start]
         self.allowed_domains = [parts.hostname or ""]
-        # `allow_domains` compares host:port with a bare host, so loopback sites need the origin as a pattern.
-        within = rf"^{re.escape(f'{parts.scheme}://{parts.netloc}')}/"
-        self.rules = (Rule(LinkExtractor(allow=within), callback="parse_page", follow=True),)
-        super().__init__(**kwargs)
+        self.origin = f"{parts.scheme}://{parts.netloc}/"
 
-    def parse_page(self, response: Response) -> Iterator[dict[str, Any]]:
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         product = jsonld_product(response)
         if product is not None:
             yield product
+        links = {response.urljoin(href).partition("#")[0] for href in response.css("a::attr(href)").getall()}
+        for link in sorted(links):
+            if link.startswith(self.origin):
+                yield scrapy.Request(link, callback=self.parse)
 
 
 def main() -> None:
