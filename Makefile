@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-installed-stamp
 
-.PHONY: run test browser lint bench clean
+.PHONY: run test browser wrk lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ browser:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+## wrk: the HTTP load generator bench/submits.py drives both web apps with
+wrk:
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
 ## lint: ruff, mypy --strict, and vulture for code nothing uses ([tool.vulture] in pyproject.toml; vulture_whitelist.py)
 lint: $(STAMP)
 	$(BIN)/ruff check service jobs streams tests bench vulture_whitelist.py
@@ -48,7 +54,7 @@ lint: $(STAMP)
 BENCHES = followers pickup submits publish jobs_e2e "crawl --compare-scrapy" extract_costs fetch_throughput http_guard
 
 ## bench: speed figures (printed, never asserted); README's Performance section quotes them
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) wrk
 	@for bench in $(BENCHES); do set -- $$bench; name=$$1; shift; \
 	  echo "== bench/$$name.py $$*"; $(BIN)/python bench/$$name.py "$$@" || exit 1; done
 

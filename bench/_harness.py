@@ -72,12 +72,14 @@ def _raise_child_fd_limit() -> None:
 
 
 @contextlib.contextmanager
-def web_process(redis_url: str, **extra_env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """One uvicorn web process, as the Procfile runs it."""
+def web_process(redis_url: str, *, app: tuple[str, ...] = ("service.app:create_app", "--factory"),
+                http: str = "service.http_guard:GuardedHttpToolsProtocol",
+                **extra_env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """One uvicorn web process, as the Procfile runs it (or another `app` under the same server)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--loop", "uvloop", "--http", "service.http_guard:GuardedHttpToolsProtocol",
+        [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1",
+         "--port", str(port), "--loop", "uvloop", "--http", http,
          "--ws", "none", "--backlog", "4096",
          "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "1"],
         env=_env(redis_url, **extra_env), cwd=ROOT, preexec_fn=_raise_child_fd_limit,

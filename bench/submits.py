@@ -1,62 +1,93 @@
-"""Submissions per second of one web process, with their latency.
+"""Submissions per second of one web process, against FastAPI + RQ in the same run.
 
-    .venv/bin/python bench/submits.py [--seconds 10] [--connections 32]
+    .venv/bin/python bench/submits.py [--seconds 10] [--connections 64] [--runs 3] [--only ours|baseline]
 
-Starts redis-server and one web process (no worker: jobs stay queued), then
-keeps `--connections` keep-alive connections busy posting scrape jobs with a
-lean client. Prints throughput and latency; asserts nothing.
+Starts redis-server, then, in turn, Scrapestream's web process and the FastAPI +
+RQ app of `bench/fastapi_rq_submit.py` (both one uvicorn process on uvloop and
+httptools, no worker: jobs stay queued), and drives each with wrk (`apt-get
+install wrk`; C, so the load generator costs the two cores little) posting the
+same scrape job over `--connections` keep-alive connections. Runs alternate
+(ours, baseline, ours, …) so a drift of the shared machine's speed hits both.
+Prints each run, the medians and their ratio, and the load average; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import os
+import re
+import shutil
+import statistics
+import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import uvloop
+from bench._harness import machine, redis_server, web_process
 
-from bench._harness import machine, percentile, redis_server, web_process
-from bench.lean_http import LeanConnection
-
-BODY = b'{"type": "scrape", "url": "https://shop.example/p/42"}'
-
-
-async def client(base_url: str, until: float, latencies: list[float], errors: list[int]) -> None:
-    conn = await LeanConnection.open(base_url)
-    try:
-        while time.perf_counter() < until:
-            started = time.perf_counter()
-            status, _ = await conn.request("POST", "/jobs", BODY)
-            latencies.append((time.perf_counter() - started) * 1000)
-            if status != 202:
-                errors.append(status)
-    finally:
-        await conn.close()
+BODY = '{"type": "scrape", "url": "https://shop.example/p/42"}'
+WRK_SCRIPT = f"""
+wrk.method = "POST"
+wrk.body = '{BODY}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+SIDES = {
+    "ours": {},
+    "baseline": {"app": ("bench.fastapi_rq_submit:app",), "http": "httptools"},
+}
 
 
-async def main() -> None:
+def wrk(base_url: str, script: str, *, seconds: float, connections: int) -> tuple[float, str, str, int]:
+    """Requests/s, p50 and p99 latency as wrk prints them, and the count of answers other than 2xx/3xx."""
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--latency", "-s", script,
+         f"{base_url}/jobs"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)[1]  # type: ignore[index]
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)[1]  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, p50, p99, int(bad[1]) if bad else 0
+
+
+def run_side(side: str, redis_url: str, script: str, args: argparse.Namespace) -> float:
+    with web_process(redis_url, **SIDES[side]) as (base_url, _):  # type: ignore[arg-type]
+        wrk(base_url, script, seconds=1, connections=4)  # warm up: imports, pools, first connections
+        rate, p50, p99, bad = wrk(base_url, script, seconds=args.seconds, connections=args.connections)
+    print(f"  {side:8}  {rate:8,.0f} submits/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {bad}", flush=True)
+    return rate
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=sorted(SIDES))
     args = parser.parse_args()
-    print(f"machine: {machine()}")
-    with redis_server() as redis_url, web_process(redis_url) as (base_url, _):
-        warm: list[float] = []
-        await asyncio.gather(*(client(base_url, time.perf_counter() + 1, warm, []) for _ in range(4)))
-        latencies: list[float] = []
-        errors: list[int] = []
-        started = time.perf_counter()
-        until = started + args.seconds
-        await asyncio.gather(*(client(base_url, until, latencies, errors) for _ in range(args.connections)))
-        elapsed = time.perf_counter() - started
-    print(f"{len(latencies)} submits in {elapsed:.1f} s over {args.connections} connections: "
-          f"{len(latencies) / elapsed:,.0f}/s; latency p50 {percentile(latencies, 50):.1f} ms, "
-          f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms; non-202: {len(errors)}")
+    if shutil.which("wrk") is None:
+        sys.exit("bench/submits.py needs wrk: apt-get install wrk")
+    print(f"machine: {machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"wrk -t 1 -c {args.connections} -d {args.seconds:g}s, POST /jobs {BODY}")
+    sides = [args.only] if args.only else list(SIDES)
+    rates: dict[str, list[float]] = {side: [] for side in sides}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, redis_server() as redis_url:
+        script.write(WRK_SCRIPT)
+        script.flush()
+        for run in range(args.runs):
+            print(f"run {run + 1}:")
+            for side in sides:
+                rates[side].append(run_side(side, redis_url, script.name, args))
+    medians = {side: statistics.median(values) for side, values in rates.items()}
+    print("median: " + ", ".join(f"{side} {rate:,.0f}/s" for side, rate in medians.items()))
+    if len(medians) == 2:
+        print(f"ours / FastAPI+RQ: {medians['ours'] / medians['baseline']:.2f}x "
+              f"(per run: {', '.join(f'{o / b:.2f}' for o, b in zip(rates['ours'], rates['baseline'], strict=True))})")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
-    uvloop.run(main())
+    main()

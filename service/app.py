@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jobs.logs import configure_logging
 
@@ -22,8 +24,9 @@ from .routes.dashboard import dashboard
 from .routes.events import job_events
 from .routes.health import health
 from .routes.history import queue_history
-from .routes.jobs import bulk_delete, bulk_retry, get_result, job_resource, jobs_collection, retry
+from .routes.jobs import JobsCollection, bulk_delete, bulk_retry, get_result, job_resource, retry
 from .routes.queue import metrics, queue
+from .routes.submit import SubmitEndpoint
 from .routes.workers import workers
 from .settings import WebSettings
 from .sse import SERVER_SEND
@@ -34,9 +37,29 @@ UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 class ScrapestreamApp(Starlette):
-    """Starlette, keeping the server's own `send` for the SSE hot path (see `service.sse`)."""
+    """Starlette, with two hot paths: `POST /jobs` goes straight to its endpoint under the app's
+    middleware (no routing, no Request), and SSE keeps the server's own `send` (see `service.sse`)."""
+
+    def __init__(self, *, submit: SubmitEndpoint, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.submit = submit
+        self.submit_stack: ASGIApp | None = None
+
+    def build_submit_stack(self) -> ASGIApp:
+        """The endpoint under what `build_middleware_stack` puts above the router: the 500 handler and
+        the app's middleware, the same classes with the same settings. Its errors it answers itself."""
+        app: ASGIApp = self.submit
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
+        return ServerErrorMiddleware(app, handler=handler, debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/jobs":
+            if self.submit_stack is None:
+                self.submit_stack = self.build_submit_stack()
+            await self.submit_stack(scope, receive, send)
+            return
         scope[SERVER_SEND] = send
         await super().__call__(scope, receive, send)
 
@@ -47,6 +70,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         # uvicorn set up its loggers before it called this factory: they get the format too.
         configure_logging(settings.log_level, "json", loggers=UVICORN_LOGGERS)
     state = AppState.from_settings(settings)
+    submit = SubmitEndpoint(state)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,7 +84,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             await state.aclose()
 
     routes = [
-        Route("/jobs", jobs_collection, methods=["GET", "POST"]),
+        Route("/jobs", JobsCollection(submit), methods=["GET", "POST"]),
         Route("/jobs/retry", bulk_retry, methods=["POST"]),
         Route("/jobs/delete", bulk_delete, methods=["POST"]),
         Route("/jobs/{job_id}", job_resource, methods=["GET", "DELETE"]),
@@ -92,6 +116,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             )
         )
     app = ScrapestreamApp(
+        submit=submit,
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -40,8 +40,11 @@ class Caller:
 
 
 async def authenticate(request: Request) -> Caller:
-    state = app_state(request)
-    header = request.headers.get("authorization")
+    return await caller_of(app_state(request), request.headers.get("authorization"))
+
+
+async def caller_of(state: AppState, header: str | None) -> Caller:
+    """The caller an Authorization header names (none: the public owner, unless a key is required)."""
     if header:
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from jobs.fetch.addresses import AddressPolicy
 from jobs.lifecycle.submit import QueueConfig
 from jobs.store.records import StoredJob
+from streams.autopipeline import AutoPipelineRedis
 from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
@@ -32,6 +33,9 @@ class AppState:
     queue: QueueConfig
     policy: AddressPolicy
     hub: FollowerHub
+    # The same connections as `redis`, for the short commands of a submit: those of one loop turn
+    # go to Redis as one pipeline (streams.autopipeline).
+    submits: Redis
     verifier: KeyVerifier
     metrics: Metrics
     records: Coalescer[StoredJob | None] = field(default_factory=Coalescer)
@@ -74,6 +78,7 @@ class AppState:
         return cls(
             settings=settings,
             redis=redis,
+            submits=AutoPipelineRedis(redis.connection_pool),
             hub=hub,
             verifier=KeyVerifier(redis, keys),
             metrics=Metrics(lambda: hub.follower_count),

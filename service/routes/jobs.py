@@ -1,130 +1,34 @@
-"""Submitting, listing, reading and cancelling jobs."""
+"""Listing, reading and cancelling jobs (`POST /jobs` itself is `service.routes.submit`)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 import orjson
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import request_response
+from starlette.types import Receive, Scope, Send
 
 from jobs.lifecycle.bulk import MAX_BULK, BulkOutcome, Selection, delete_jobs, rerun_jobs
 from jobs.lifecycle.cancel import cancel_job
-from jobs.lifecycle.idempotency import Earlier, claim_key, request_hash, valid_key
 from jobs.lifecycle.refusals import WrongState
 from jobs.lifecycle.rerun import rerun_job
-from jobs.lifecycle.submit import QueueConfig, new_job_id, submit_job
-from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRecord, JobRequest, JobStatus
+from jobs.lifecycle.submit import QueueConfig
+from jobs.models import MAX_URL_LENGTH, REQUEST_MODELS, JobRecord, JobStatus
 from jobs.store.listing import JobFilter, list_jobs, parse_cursor
 from jobs.store.pages import read_pages
 from jobs.store.records import StoredJob, load_job
 from streams.ascii_decimal import parse_ascii_decimal
 
 from ..auth import authenticate, check_access
-from ..errors import (
-    Conflict,
-    InvalidBody,
-    RateLimited,
-    UnsupportedMediaType,
-    from_validation_error,
-    job_not_found,
-)
+from ..errors import Conflict, InvalidBody, job_not_found
+from ..json_body import read_json_body
 from ..links import signed_links
-from ..ratelimit import submission_wait_s
 from ..state import AppState, app_state
-from ..validation import check_request
-
-EXAMPLE_BODY = '{"type": "scrape", "url": "https://example.com/"}'
-
-
-def is_json_media_type(content_type: str) -> bool:
-    """application/json, or any `+json` type; parameters (charset) aside."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-
-
-async def read_json_body(request: Request) -> Any:
-    content_type = request.headers.get("content-type")
-    # No Content-Type at all is read as JSON; a form (curl -d's default) or any other type is refused by name.
-    if content_type is not None and not is_json_media_type(content_type):
-        raise UnsupportedMediaType(
-            f"the body is {content_type.split(';', 1)[0].strip()[:80] or 'of no media type'}, not JSON; send "
-            f"Content-Type: application/json (curl: -H 'Content-Type: application/json' -d '{EXAMPLE_BODY}', "
-            "or --json)")
-    raw = await request.body()
-    if not raw.strip():
-        raise InvalidBody(f"the body is empty; send a JSON object such as {EXAMPLE_BODY}", code="invalid_body")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidBody(f"the body is not valid JSON: {exc}", code="invalid_body") from exc
-
-
-def parse_job_request(body: Any) -> JobRequest:
-    if not isinstance(body, dict):
-        raise InvalidBody("the body must be a JSON object", code="invalid_body")
-    job_type = body.get("type", "scrape")
-    model = REQUEST_MODELS.get(job_type) if isinstance(job_type, str) else None
-    if model is None:
-        kinds = ", ".join(sorted(REQUEST_MODELS))
-        raise InvalidBody(f"type: unknown job type {str(job_type)[:40]!r}; one of: {kinds}", field="type")
-    try:
-        return model.model_validate(body)  # type: ignore[return-value]
-    except ValidationError as exc:
-        raise from_validation_error(exc) from exc
-
-
-async def submit(request: Request) -> Response:
-    state = app_state(request)
-    caller = await authenticate(request)
-    job_request = parse_job_request(await read_json_body(request))
-    settings = state.settings
-    await check_request(job_request, settings=settings, policy=state.policy, redis=state.redis, keys=state.keys,
-                        owner=caller.owner, llm_configured=settings.llm_configured)
-    idempotency_key = request.headers.get("idempotency-key")
-    if idempotency_key is not None and not valid_key(idempotency_key):
-        raise InvalidBody("Idempotency-Key: 1 to 255 visible ASCII characters (no spaces)", field="Idempotency-Key")
-    wait_s = await submission_wait_s(
-        state.redis, state.keys.submit_rate(caller.owner),
-        per_minute=settings.submits_per_minute, burst=settings.submit_burst,
-    )
-    if wait_s:
-        limited = RateLimited(f"over {settings.submits_per_minute} submissions a minute; "
-                              f"retry in {wait_s} s", retry_after_s=wait_s)
-        limited.headers = {"Retry-After": str(wait_s)}
-        raise limited
-    job_id = new_job_id()
-    if idempotency_key is not None:
-        earlier = await claim_key(state.redis, state.keys.idempotency(caller.owner, idempotency_key),
-                                  request_hash(job_request), job_id, settings.retention_s)
-        if earlier is not None:
-            return await same_as_before(state, earlier, request_hash(job_request))
-    try:
-        record = await submit_job(state.redis, state.queue, job_request, owner=caller.owner, job_id=job_id)
-    except BaseException:
-        if idempotency_key is not None:  # free the key: the next retry must be able to submit
-            await state.redis.delete(state.keys.idempotency(caller.owner, idempotency_key))
-        raise
-    state.metrics.submitted.labels(record.type).inc()
-    links = await signed_links(state, record.id)
-    body = {"id": record.id, "type": record.type, "status": record.status, "links": links.model_dump()}
-    return JSONResponse(body, status_code=202, headers={"Location": links.self})
-
-
-async def same_as_before(state: AppState, earlier: Earlier, body_hash: str) -> Response:
-    if earlier.body_hash != body_hash:
-        raise Conflict("this Idempotency-Key was used with a different request body",
-                       code="idempotency_conflict", job_id=earlier.job_id)
-    stored = await load_job(state.redis, state.keys, earlier.job_id)
-    record = stored.record if stored else None
-    links = await signed_links(state, earlier.job_id)
-    status = record.status if record else JobStatus.QUEUED  # the first submit may still be writing it
-    body = {"id": earlier.job_id, "type": record.type if record else "scrape", "status": status,
-            "links": links.model_dump()}
-    return JSONResponse(body, status_code=202, headers={"Location": links.self, "Idempotent-Replayed": "true"})
+from .submit import SubmitEndpoint
 
 
 async def accessible_job(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, StoredJob]:
@@ -321,9 +225,16 @@ async def bulk_delete(request: Request) -> Response:
     return bulk_answer("deleted", outcome)
 
 
-async def jobs_collection(request: Request) -> Response:
-    """`/jobs`: one route for both methods, so a 405 lists them all in `Allow`."""
-    return await (submit if request.method == "POST" else list_owned_jobs)(request)
+class JobsCollection:
+    """`/jobs`: POST submits (the raw `SubmitEndpoint`), GET lists the caller's jobs. One route for both
+    methods, so a 405 lists them all in `Allow`; the app hands POST to the endpoint before routing."""
+
+    def __init__(self, submit: SubmitEndpoint) -> None:
+        self.submit = submit
+        self.list_jobs = request_response(list_owned_jobs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await (self.submit if scope["method"] == "POST" else self.list_jobs)(scope, receive, send)
 
 
 # `/jobs/retry` and `/jobs/delete` take only POST; Starlette would hand their GET and DELETE to
