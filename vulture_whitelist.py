@@ -28,11 +28,12 @@ _.exc_info
 _.connection_made
 _.connection_lost
 
-# arq reads these from a worker's settings and calls this Worker hook
+# arq reads these from a worker's settings and calls these Worker hooks
 # (the override is guarded: tests/repo/test_library_internals.py).
 _.job_serializer
 _.job_deserializer
 _.finish_job
+_.finish_failed_job
 
 # re2.Options, set for the compiled patterns of crawl scopes and LLM schemas.
 _.log_errors

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.fetch.guarded_client import DEFAULT_BACKEND, Backend
+from jobs.queue.kinds import parse_kinds
 from jobs.redis_connection import SENTINEL_SCHEMES, RedisTarget
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *SENTINEL_SCHEMES)
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
 
     # Worker
     worker_concurrency: int = Field(32, ge=1, le=10_000)
+    # The job kinds a worker takes, comma-separated (crawl,batch); empty: every kind.
+    worker_kinds: str = ""
     worker_poll_s: float = Field(2.0, gt=0)
     worker_lease_s: float = Field(10.0, ge=1)
     worker_drain_s: float = Field(25.0, ge=0)
@@ -101,6 +104,16 @@ class Settings(BaseSettings):
         if value and (len(value) < 16 or value != value.strip()):
             raise ValueError("API_KEY must be at least 16 characters, without surrounding spaces (or empty)")
         return value
+
+    @field_validator("worker_kinds")
+    @classmethod
+    def _known_kinds(cls, value: str) -> str:
+        return ",".join(parse_kinds(value))  # raises, naming the kinds there are, for a typo
+
+    @property
+    def worker_kind_list(self) -> tuple[str, ...]:
+        """The kinds WORKER_KINDS names (every kind when it is empty)."""
+        return parse_kinds(self.worker_kinds)
 
     @field_validator("redis_url")
     @classmethod

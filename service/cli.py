@@ -46,10 +46,30 @@ def _web(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from jobs.settings import Settings
     from jobs.worker.runner import run_worker
 
-    run_worker(concurrency=args.concurrency, burst=args.burst)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # A typo in WORKER_KINDS (or any setting) is a line that names it, not a traceback.
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            print(f"scrapestream worker: {name}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return 2
+    run_worker(settings, concurrency=args.concurrency, burst=args.burst, kinds=args.kinds)
     return 0
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    from jobs.queue.kinds import UnknownKind, parse_kinds
+
+    try:
+        return parse_kinds(text)
+    except UnknownKind as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _slots(text: str) -> int:
@@ -147,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run an arq worker (instant pickup)")
     worker.add_argument("--concurrency", type=_slots, default=None, metavar="N",
                         help="jobs at once (default: $WORKER_CONCURRENCY or 32)")
-    worker.add_argument("--burst", action="store_true", help="exit (status 0) once the queue is empty")
+    worker.add_argument("--kinds", type=_kinds, default=None, metavar="KIND,KIND",
+                        help="take only these job kinds (scrape, crawl, batch, ask; default: $WORKER_KINDS, "
+                             "else every kind)")
+    worker.add_argument("--burst", action="store_true", help="exit (status 0) once its queues are empty")
     worker.set_defaults(run=_worker)
 
     dev = commands.add_parser("dev", help="embedded Redis + web + worker, for `make run`")

@@ -28,6 +28,14 @@ class QueueCollector(Collector):
         for priority, count in stats["queued"]["by_priority"].items():
             queued.add_metric([priority], count)
         yield queued
+        # Per job kind, for pools sized per kind: what waits, what runs, and how many live workers take it.
+        for name, help_text in (("queued", "Jobs waiting in the queue, by job kind"),
+                                ("running", "Jobs running now, by job kind"),
+                                ("workers", "Live workers that take the job kind")):
+            gauge = GaugeMetricFamily(f"scrapestream_kind_{name}", help_text, labels=["kind"])
+            for kind, counts in stats["kinds"].items():
+                gauge.add_metric([kind], counts[name])
+            yield gauge
         for name, help_text in (("scheduled", "Jobs waiting for their start time"),
                                 ("retrying", "Jobs waiting out a retry delay"),
                                 ("running", "Jobs running now (their lease is held), not counted as queued"),

@@ -4,6 +4,7 @@ Each key of one job carries the job id as a hash tag (`{<id>}`), so all of a
 job's keys live on one shard of a Redis Cluster. arq keeps its own keys
 (`arq:queue`, `arq:job:<id>` ...): they are not ours to name, so they are built
 from arq's own prefixes, here too, for the code that writes arq jobs directly.
+Each job kind's queue (`arq:queue:<kind>`) is named after arq's shared one.
 Lua scripts receive every key they touch through `KEYS`, built here.
 """
 
@@ -128,8 +129,13 @@ class Keyspace:
     # arq's keys: not under our prefix, named by arq (`arq.constants`).
 
     def arq_queue(self) -> str:
-        """Sorted set (arq): queued arq job ids, scored by when they may run (ms)."""
+        """Sorted set (arq): the shared queue every worker takes (webhook deliveries, the cron, and the
+        jobs a version with one queue left), scored by when they may run (ms)."""
         return default_queue_name
+
+    def kind_queue(self, kind: str) -> str:
+        """Sorted set (arq's layout): the queued arq job ids of one job kind, scored by when they may run (ms)."""
+        return f"{default_queue_name}:{kind}"
 
     def arq_job(self, arq_id: str) -> str:
         """String (arq): the job's payload, JSON (`jobs.queue.payloads`)."""

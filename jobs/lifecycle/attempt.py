@@ -85,7 +85,7 @@ def queue_webhooks(
     for entry_id, event in wanted:
         args = (job_id, entry_id, event.type, orjson.loads(event.data), spec.url, spec.secret)
         queue_commands(pipe, arq_job_commands(
-            keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args,
+            keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args, kind=None,
             score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s, wake=True,
         ))
     return bool(wanted)

@@ -11,6 +11,7 @@ from jobs.lifecycle.attempt import queue_webhooks
 from jobs.lifecycle.refusals import WrongState
 from jobs.lifecycle.submit import QueueConfig
 from jobs.models import ErrorInfo, JobRecord, JobStatus, WebhookSpec
+from jobs.queue.kinds import queues_of
 from jobs.store.records import StoredJob, iso_now, load_job, load_record
 from streams.events import EventType, now_ms
 from streams.publish import PendingEvent, ThenCommand, append_events
@@ -54,7 +55,8 @@ async def cancel_job(
         raise AlreadyFinished(record)
     request = stored.request
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.zrem(keys.arq_queue(), arq_id)
+        for queue in queues_of(keys, [before.type]):  # its kind's queue; the shared one, if an older version queued it
+            pipe.zrem(queue, arq_id)
         pipe.zrem(keys.scheduled(), job_id)
         pipe.delete(keys.arq_job(arq_id))
         if before.status == JobStatus.RUNNING:

@@ -52,10 +52,10 @@ async def rerun_job(
         raise NotRerunnable(current.record)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zrem(config.keys.scheduled(), job_id)
-        queue_commands(pipe, arq_job_commands(keys, str(request.get("type", "scrape")), arq_id,
-                                              (job_id, request, owner, before.attempt),
-                                              score_ms=queue_score(now_ms(), priority, config.priority_step_ms),
-                                              ttl_s=config.limits.ttl_s, wake=True))
+        kind = str(request.get("type", "scrape"))
+        queue_commands(pipe, arq_job_commands(
+            keys, kind, arq_id, (job_id, request, owner, before.attempt), kind=kind,
+            score_ms=queue_score(now_ms(), priority, config.priority_step_ms), ttl_s=config.limits.ttl_s, wake=True))
         await pipe.execute()
     # What the script just wrote: no need to read it back.
     return before.model_copy(update={"status": JobStatus.QUEUED, "percent": 0, "phase": "validate",

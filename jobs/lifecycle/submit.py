@@ -73,12 +73,13 @@ async def submit_job(
     arq_args = (job_id, request_json, owner)
     if start_at:
         # Waits in the scheduled set; a worker promotes it into the queue when due.
-        then = arq_job_commands(keys, request.type, job_id, arq_args, score_ms=None, ttl_s=limits.ttl_s)
+        then = arq_job_commands(keys, request.type, job_id, arq_args, kind=request.type, score_ms=None,
+                                ttl_s=limits.ttl_s)
         then += [ThenCommand("ZADD", keys.scheduled(), (int(start_at.timestamp() * 1000), job_id)),
                  # A worker may need to wake sooner.
                  ThenCommand("PUBLISH", None, (keys.wake_channel(), "scheduled"))]
     else:
-        then = arq_job_commands(keys, request.type, job_id, arq_args,
+        then = arq_job_commands(keys, request.type, job_id, arq_args, kind=request.type,
                                 score_ms=queue_score(now_ms(), request.priority, config.priority_step_ms),
                                 ttl_s=limits.ttl_s, wake=True)
     then += [ThenCommand("ZADD", keys.owner_jobs(owner), (int(now.timestamp() * 1000), job_id)),

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from redis.asyncio import Redis
 
-from jobs.store.records import owner_from_reply, queue_owner_read
+from jobs.store.records import kind_from_reply, owner_from_reply, queue_kind_read, queue_owner_read
 from streams.keys import Keyspace
 from streams.lua import LuaScript
 from streams.publish import Fence, ThenCommand, run_if_current
@@ -107,6 +107,7 @@ class ClaimedJob(NamedTuple):
     job_id: str  # the arq job id
     score: int
     fence: int  # 0 for a job without a record (a webhook delivery, the cleanup cron)
+    queue: str  # the queue it was claimed from: arq's end of the job (finish, retry) happens there
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +138,13 @@ class _Candidate:
     owner: str | None  # None: not capped (no cap, or no record)
 
 
-async def _not_running(redis: Redis, keys: Keyspace, now_ms: int, *, read_owners: bool
-                       ) -> AsyncIterator[list[_Candidate]]:
-    """The due entries of the queue whose in-progress key is unset, chunk by chunk, in queue order."""
+async def _not_running(redis: Redis, keys: Keyspace, queue: str, now_ms: int, *, read_owners: bool,
+                       kinds: frozenset[str] | None) -> AsyncIterator[list[_Candidate]]:
+    """The due entries of `queue` whose in-progress key is unset, chunk by chunk, in queue order; with
+    `kinds`, only those without a record or of one of those kinds."""
     offset, size = 0, FIRST_CHUNK
     while offset < SCAN_LIMIT:
-        raw: list[bytes] = await redis.zrangebyscore(keys.arq_queue(), "-inf", now_ms, start=offset,
+        raw: list[bytes] = await redis.zrangebyscore(queue, "-inf", now_ms, start=offset,
                                                      num=min(size, SCAN_LIMIT - offset))
         if not raw:
             return
@@ -150,13 +152,20 @@ async def _not_running(redis: Redis, keys: Keyspace, now_ms: int, *, read_owners
         async with redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.exists(keys.arq_in_progress(job_id))
-            if read_owners:
-                for job_id in ids:
+            for job_id in ids:
+                if read_owners:
                     queue_owner_read(pipe, keys, record_id(job_id))
+                if kinds is not None:
+                    queue_kind_read(pipe, keys, record_id(job_id))
             replies = await pipe.execute()
-        owners = [owner_from_reply(reply) for reply in replies[len(ids):]] if read_owners else [None] * len(ids)
-        yield [_Candidate(job_id, owner) for job_id, running, owner in zip(ids, replies[:len(ids)], owners, strict=True)
-               if not running]
+        running, rest = replies[:len(ids)], iter(replies[len(ids):])
+        chunk = []
+        for job_id, busy in zip(ids, running, strict=True):
+            owner = owner_from_reply(next(rest)) if read_owners else None
+            kind = kind_from_reply(next(rest)) if kinds is not None else None
+            if not busy and (kind is None or kinds is None or kind in kinds):
+                chunk.append(_Candidate(job_id, owner))
+        yield chunk
         if len(ids) < size:
             return
         offset += len(ids)
@@ -166,14 +175,19 @@ async def _not_running(redis: Redis, keys: Keyspace, now_ms: int, *, read_owners
 async def claim_jobs(
     redis: Redis,
     *,
+    queue: str,
     free: int,
     now_ms: int,
     lease_ms: int,
     holder: str,
     cap: RunningCap,
+    kinds: frozenset[str] | None = None,
     still_wanted: Callable[[], bool] = lambda: True,
 ) -> list[ClaimedJob]:
-    """Claim up to `free` due jobs that no one runs, in queue order; each with its score and fence.
+    """Claim up to `free` due jobs of `queue` that no one runs, in queue order; each with its score and fence.
+
+    `kinds` (for the shared queue, which may hold jobs of any kind an older version queued there): claim
+    only entries without a record (webhook deliveries, the cron) and jobs of these kinds; None: any.
 
     `holder` names the claimer in each lease (`lease_value`). `still_wanted` is asked before each
     claim script: a worker that starts draining while it looks further down the queue claims
@@ -183,7 +197,7 @@ async def claim_jobs(
     if free <= 0:
         return claimed
     at_cap: set[str] = set()
-    async for chunk in _not_running(redis, cap.keys, now_ms, read_owners=cap.per_owner > 0):
+    async for chunk in _not_running(redis, cap.keys, queue, now_ms, read_owners=cap.per_owner > 0, kinds=kinds):
         pending = chunk
         while len(claimed) < free:
             pending = [candidate for candidate in pending if candidate.owner not in at_cap]
@@ -191,7 +205,7 @@ async def claim_jobs(
                 break
             wanted = free - len(claimed)
             offer, pending = pending[:wanted], pending[wanted:]
-            got, capped = await _claim(redis, offer, wanted, now_ms=now_ms, lease_ms=lease_ms, holder=holder,
+            got, capped = await _claim(redis, queue, offer, wanted, now_ms=now_ms, lease_ms=lease_ms, holder=holder,
                                        cap=cap)
             claimed.extend(got)
             at_cap.update(owner for owner in capped if owner is not None)
@@ -200,8 +214,8 @@ async def claim_jobs(
     return claimed
 
 
-async def _claim(redis: Redis, offer: list[_Candidate], wanted: int, *, now_ms: int, lease_ms: int, holder: str,
-                 cap: RunningCap) -> tuple[list[ClaimedJob], list[str | None]]:
+async def _claim(redis: Redis, queue: str, offer: list[_Candidate], wanted: int, *, now_ms: int, lease_ms: int,
+                 holder: str, cap: RunningCap) -> tuple[list[ClaimedJob], list[str | None]]:
     """One claim script over `offer`: what it claimed, and the owners it found at their cap."""
     keys = cap.keys
     job_keys: list[str] = []
@@ -215,8 +229,8 @@ async def _claim(redis: Redis, offer: list[_Candidate], wanted: int, *, now_ms: 
         if candidate.owner is not None:
             running_at = running.setdefault(candidate.owner, 2 + len(job_keys) + len(running))
         args += [candidate.job_id, running_at]
-    flat, capped = await _CLAIM(redis, [keys.arq_queue(), *job_keys, *(keys.running(owner) for owner in running)],
+    flat, capped = await _CLAIM(redis, [queue, *job_keys, *(keys.running(owner) for owner in running)],
                                 args)
-    got = [ClaimedJob(job_id.decode(), int(float(score)), int(fence))
+    got = [ClaimedJob(job_id.decode(), int(float(score)), int(fence), queue)
            for job_id, score, fence in zip(flat[::3], flat[1::3], flat[2::3], strict=True)]
     return got, [offer[index - 1].owner for index in capped]

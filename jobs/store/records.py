@@ -129,6 +129,16 @@ def owner_from_reply(reply: bytes | None) -> str | None:
     return reply.decode() if reply else None
 
 
+def queue_kind_read(pipe: Any, keys: Keyspace, job_id: str) -> None:
+    """Queue, on a pipeline, the read of a job's kind; `kind_from_reply` reads its reply."""
+    pipe.hget(keys.record(job_id), "type")
+
+
+def kind_from_reply(reply: bytes | None) -> str | None:
+    """The kind `queue_kind_read` read; None for an entry without a record (a webhook delivery, the cron)."""
+    return reply.decode() if reply else None
+
+
 def queue_priority_read(pipe: Any, keys: Keyspace, job_id: str) -> None:
     """Queue, on a pipeline, the read of a job's priority; `priority_from_reply` reads its reply."""
     pipe.hget(keys.record(job_id), "priority")

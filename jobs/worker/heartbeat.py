@@ -1,8 +1,8 @@
 """Live workers: each heartbeats into one sorted set (stale entries fall out) and describes itself.
 
 Beside its heartbeat time, a worker writes a card (JSON, one field per worker
-of one hash that expires with the set): its host, pid, start time and how
-many jobs it has finished. What it runs is read from the leases instead
+of one hash that expires with the set): its host, pid, start time, the job
+kinds it takes and how many jobs it has finished. What it runs is read from the leases instead
 (`jobs.queue.stats`): the claim writes them the moment a job starts, while a
 card is up to a heartbeat old.
 """
@@ -46,11 +46,12 @@ class WorkerCard:
     host: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
     started_at: str = field(default_factory=lambda: _iso(now_ms()))
+    kinds: list[str] = field(default_factory=list)
     finished: int = 0
 
     def to_json(self) -> str:
         return orjson.dumps({"host": self.host, "pid": self.pid, "started_at": self.started_at,
-                             "finished": self.finished}).decode()
+                             "kinds": self.kinds, "finished": self.finished}).decode()
 
 
 async def heartbeat(redis: Redis, keys: Keyspace, card: WorkerCard) -> None:
@@ -86,7 +87,10 @@ def _card(raw: bytes | None) -> dict[str, Any]:
 
 
 async def live_workers(redis: Redis, keys: Keyspace) -> list[dict[str, Any]]:
-    """Each live worker, in order of its start: name, host, pid, started_at, last_heartbeat, finished."""
+    """Each live worker, in order of its start: name, host, pid, started_at, last_heartbeat, kinds, finished.
+
+    `kinds` is None for a worker from before pools per kind (it took every kind).
+    """
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zrangebyscore(keys.workers(), now_ms() - STALE_AFTER_MS, "+inf", withscores=True)
         pipe.hgetall(keys.worker_load())
@@ -97,7 +101,7 @@ async def live_workers(redis: Redis, keys: Keyspace) -> list[dict[str, Any]]:
         workers.append({
             "name": name.decode(), "host": card.get("host"), "pid": card.get("pid"),
             "started_at": card.get("started_at"), "last_heartbeat": _iso(int(beat)),
-            "finished": card.get("finished", 0),
+            "kinds": card.get("kinds"), "finished": card.get("finished", 0),
         })
     workers.sort(key=lambda worker: (worker["started_at"] or "", worker["name"]))
     return workers

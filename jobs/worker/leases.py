@@ -71,13 +71,13 @@ async def renew_leases(redis: Redis, keys: Keyspace, holder: str, fences: Mappin
     return [job_ids[position - 1] for position in lapsed]
 
 
-async def finish_held_job(redis: Redis, keys: Keyspace, job_id: str, *, holder: str, fence: int, finish: bool,
-                          incr_score: int | None, keep_in_progress: float | None) -> bool:
-    """arq's `Worker.finish_job` without a result (the worker keeps none: keep_result 0), done only while
-    `holder`'s claim (`fence`) holds the lease; whether it was."""
+async def finish_held_job(redis: Redis, keys: Keyspace, job_id: str, queue: str, *, holder: str, fence: int,
+                          finish: bool, incr_score: int | None, keep_in_progress: float | None) -> bool:
+    """arq's `Worker.finish_job` without a result (the worker keeps none: keep_result 0), in the job's `queue`,
+    done only while `holder`'s claim (`fence`) holds the lease; whether it was."""
     done = await _FINISH(
         redis, [keys.arq_in_progress(job_id), keys.arq_retry(job_id), keys.arq_job(job_id), keys.arq_abort(),
-                keys.arq_queue()],
+                queue],
         [lease_value(holder, fence), job_id, "1" if finish else "0",
          "" if keep_in_progress is None else to_ms(keep_in_progress), incr_score or ""])
     return bool(done)

@@ -35,15 +35,16 @@ class PoisonGuard:
     def __init__(self, functions: Mapping[str, Callable[..., Awaitable[Any]]]) -> None:
         self.reader = PayloadReader(functions)
 
-    async def rejects(self, context: WorkerContext, arq_id: str) -> bool:
-        """True if the payload was poison and the job has been dealt with; False: let arq run it."""
+    async def rejects(self, context: WorkerContext, arq_id: str, queue: str) -> bool:
+        """True if the payload was poison and the job has been dealt with (its entry gone from `queue`);
+        False: let arq run it."""
         raw = await context.env.redis.get(context.env.keys.arq_job(arq_id))
         try:
             self.reader.read(raw)
         except InvalidPayload as exc:
             logger.warning("deserializing job %s failed (%s): it ends as %s", arq_id, exc.message, exc.code)
             await _fail_job(context, arq_id, exc)
-            await _drop_from_queue(context, arq_id)
+            await _drop_from_queue(context, arq_id, queue)
             return True
         return False
 
@@ -62,11 +63,11 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
         await context.running_cap.release(env.redis, stored.owner, arq_id, fence=context.fences.get(arq_id))
 
 
-async def _drop_from_queue(context: WorkerContext, arq_id: str) -> None:
+async def _drop_from_queue(context: WorkerContext, arq_id: str, queue: str) -> None:
     """What arq does with a job it cannot run, plus the count, atomically: never picked up again."""
     keys = context.env.keys
     async with context.env.redis.pipeline(transaction=True) as pipe:
-        pipe.zrem(keys.arq_queue(), arq_id)
+        pipe.zrem(queue, arq_id)
         pipe.delete(keys.arq_job(arq_id), keys.arq_in_progress(arq_id), keys.arq_retry(arq_id))
         pipe.zrem(keys.arq_abort(), arq_id)
         pipe.hincrby(keys.stats(), INVALID_PAYLOADS_FIELD, 1)

@@ -45,7 +45,9 @@ from arq.worker import Worker, func
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
 from jobs.logs import configure_logging, current_job_id
-from jobs.queue.claim import ClaimedJob, claim_jobs
+from jobs.queue.claim import ClaimedJob
+from jobs.queue.kinds import JOB_KINDS
+from jobs.queue.lanes import Lane, claim_fairly, waiting_in, worker_lanes
 from jobs.queue.payloads import deserialize_job, serialize_job
 from jobs.queue.scores import promote_due
 from jobs.settings import Settings
@@ -81,11 +83,22 @@ class NoPhantomDelay(logging.Filter):
 
 
 class InstantWorker(Worker):
-    """An arq `Worker` that wakes on the wake channel instead of sleeping a poll."""
+    """An arq `Worker` that wakes on the wake channel instead of sleeping a poll, and takes several queues.
+
+    arq's Worker takes one queue (`queue_name`). This one claims from its lanes (`jobs.queue.lanes`:
+    the queue of each kind it takes, and the shared one, which is its `queue_name`: the cron is queued
+    there) and remembers each job's queue, where arq's end of the job (finish, retry delay, failure)
+    and a poison payload's removal then happen.
+    """
 
     def __init__(self, *args: Any, wake_channel: str, lease_s: float = 10.0, drain_s: float = 25.0,
-                 **kwargs: Any) -> None:
+                 kinds: tuple[str, ...] = JOB_KINDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.kinds = kinds
+        self.lanes: tuple[Lane, ...] = worker_lanes(Keyspace(), kinds)  # arq's keys: under no prefix of ours
+        self._lane_of = {lane.queue: lane.name for lane in self.lanes}
+        # arq job id -> the claim running it: its queue, for arq's end of the job.
+        self._claims: dict[str, ClaimedJob] = {}
         self.lease_s = lease_s
         self.drain_s = drain_s
         self._drain: asyncio.Task[None] | None = None
@@ -121,14 +134,19 @@ class InstantWorker(Worker):
         if self.burst and self.max_burst_jobs >= 0:
             free = min(free, self.max_burst_jobs - self._jobs_started())
         context = worker_context(self.ctx)
-        claimed = await claim_jobs(
-            self.pool, free=free, now_ms=now_ms(), lease_ms=int(self.lease_s * 1000),
+        running: dict[str, int] = {}
+        for held in self._claims.values():
+            lane = self._lane_of.get(held.queue, "")
+            running[lane] = running.get(lane, 0) + 1
+        claimed = await claim_fairly(
+            self.pool, self.lanes, free=free, running=running, now_ms=now_ms(), lease_ms=int(self.lease_s * 1000),
             holder=context.env.worker_name, cap=context.running_cap, still_wanted=lambda: self.allow_pick_jobs,
         )
         for job in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
             self.job_counter += 1
             context.fences[job.job_id] = job.fence  # before the task: the job function reads it
+            self._claims[job.job_id] = job
             task = self.loop.create_task(self.run_job(job.job_id, job.score))
             task.add_done_callback(functools.partial(self._job_ended, job))
             self.tasks[job.job_id] = task
@@ -143,6 +161,8 @@ class InstantWorker(Worker):
         fences = worker_context(self.ctx).fences
         if fences.get(job.job_id) == job.fence:  # not a newer claim of the same job
             del fences[job.job_id]
+        if self._claims.get(job.job_id) is job:
+            del self._claims[job.job_id]
         self._wake.set()
 
     async def _listen_for_wake(self) -> None:
@@ -172,7 +192,7 @@ class InstantWorker(Worker):
         context = worker_context(self.ctx)
         env = context.env
         every_s = heartbeat_every_s(self.lease_s)
-        card = WorkerCard(env.worker_name)
+        card = WorkerCard(env.worker_name, kinds=list(self.kinds))
         while True:
             try:
                 if self._drain is None:  # a draining worker is no longer one that takes jobs
@@ -202,11 +222,22 @@ class InstantWorker(Worker):
         """arq's `finish_job`, only while this worker's claim still holds the job's lease (`jobs.worker.leases`).
 
         No result is kept (keep_result 0: results live in the job's own key), so the result arguments are unused.
+        The job's queue is the one it was claimed from.
         """
         context = worker_context(self.ctx)
-        await finish_held_job(self.pool, context.env.keys, job_id, holder=context.env.worker_name,
-                              fence=context.fences.get(job_id, 0), finish=finish, incr_score=incr_score,
-                              keep_in_progress=keep_in_progress)
+        await finish_held_job(self.pool, context.env.keys, job_id, self.queue_of(job_id),
+                              holder=context.env.worker_name, fence=context.fences.get(job_id, 0), finish=finish,
+                              incr_score=incr_score, keep_in_progress=keep_in_progress)
+
+    async def finish_failed_job(self, job_id: str, _result_data: bytes | None) -> None:
+        """arq's `finish_failed_job` (a job it would not start: aborted before its start, out of tries), in the
+        job's own queue and, like `finish_job`, only while this worker's claim holds the lease."""
+        await self.finish_job(job_id, True, None, None, False, None, None)
+
+    def queue_of(self, job_id: str) -> str:
+        """The queue this worker claimed the job from (the shared one for a job it did not claim)."""
+        claim = self._claims.get(job_id)
+        return claim.queue if claim is not None else self.queue_name
 
     def handle_sig(self, signum: signal.Signals) -> None:
         """SIGTERM and SIGINT drain (a second one ends the drain now); any other signal is arq's stop."""
@@ -284,7 +315,8 @@ class InstantWorker(Worker):
         self.ctx["redis"] = self.pool
         if self.on_startup:
             await self.on_startup(self.ctx)
-        logger.info("worker %s ready for: %s", worker_context(self.ctx).env.worker_name, ", ".join(self.functions))
+        logger.info("worker %s ready for: %s (kinds: %s)", worker_context(self.ctx).env.worker_name,
+                    ", ".join(self.functions), ", ".join(self.kinds))
         listener = asyncio.create_task(self._listen_for_wake(), name="wake-listener")
         beat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
         try:
@@ -335,11 +367,12 @@ class InstantWorker(Worker):
         Every line logged while it runs names the job (`jobs.logs`).
         """
         current_job_id.set(job_of(job_id))
-        if not await self.poison.rejects(worker_context(self.ctx), job_id):
+        if not await self.poison.rejects(worker_context(self.ctx), job_id, self.queue_of(job_id)):
             await super().run_job(job_id, score)
 
     async def _burst_done(self) -> bool:
-        if 0 <= self.max_burst_jobs <= self._jobs_started() or await self.pool.zcard(self.queue_name) == 0:
+        if (0 <= self.max_burst_jobs <= self._jobs_started()
+                or await waiting_in(self.pool, worker_context(self.ctx).env.keys, self.lanes) == 0):
             await asyncio.gather(*self.tasks.values())
             return True
         return False
@@ -407,21 +440,26 @@ def build_worker(settings: Settings, *, redis: ArqRedis | None = None, **overrid
         wake_channel=Keyspace(settings.key_prefix).wake_channel(),
         lease_s=settings.worker_lease_s,
         drain_s=settings.worker_drain_s,
+        kinds=settings.worker_kind_list,
     )
     options.update(overrides)
     return InstantWorker(**options)
 
 
-def run_worker(settings: Settings | None = None, *, concurrency: int | None = None, burst: bool = False) -> None:
-    """Entry point of the `worker:` process: `concurrency` jobs at once (else WORKER_CONCURRENCY);
-    `burst` returns once the queue is empty (what is scheduled for later is left for other workers)."""
+def run_worker(settings: Settings | None = None, *, concurrency: int | None = None, burst: bool = False,
+               kinds: tuple[str, ...] | None = None) -> None:
+    """Entry point of the `worker:` process: `concurrency` jobs at once (else WORKER_CONCURRENCY) of `kinds`
+    (else WORKER_KINDS); `burst` returns once its queues are empty (what is scheduled for later is left for
+    other workers)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
     max_jobs = concurrency or settings.worker_concurrency
-    logger.info("up to %d jobs at once%s", max_jobs, "; burst: exits once the queue is empty" if burst else "")
+    kinds = kinds or settings.worker_kind_list
+    logger.info("up to %d jobs at once, of kinds %s%s", max_jobs, ", ".join(kinds),
+                "; burst: exits once its queues are empty" if burst else "")
 
     async def main() -> None:
-        worker = build_worker(settings, max_jobs=max_jobs, burst=burst)
+        worker = build_worker(settings, max_jobs=max_jobs, burst=burst, kinds=kinds)
         try:
             await worker.async_run()
         except asyncio.CancelledError:
@@ -438,17 +476,17 @@ def run_worker(settings: Settings | None = None, *, concurrency: int | None = No
             asyncio.run(main())
 
 
-def __getattr__(name: str) -> Any:
-    """`WorkerSettings`, built on first use, for `arq jobs.worker.runner.WorkerSettings`.
+ARQ_CLI_GONE = (
+    "`arq jobs.worker.runner.WorkerSettings` is gone: arq's own Worker takes one queue, and Scrapestream has "
+    "one per job kind (plus a shared one). Run `scrapestream worker` (`--kinds` to take only some kinds)."
+)
 
-    That runs arq's own `Worker`: everything works, but pickup waits for its poll
-    and a killed worker's jobs wait for arq's long in-progress keys. Prefer
-    `scrapestream worker`. Built lazily so that importing this module reads no
-    environment.
+
+def __getattr__(name: str) -> Any:
+    """`WorkerSettings`, which arq's CLI (`arq jobs.worker.runner.WorkerSettings`) once ran: a clear error now.
+
+    arq's own Worker takes one queue; jobs now wait in one queue per kind, which it would never look at.
     """
     if name != "WorkerSettings":
         raise AttributeError(name)
-    settings = Settings()
-    options = worker_options(settings)
-    options["redis_settings"] = settings.redis_target.arq_settings()
-    return type("WorkerSettings", (), options)
+    raise RuntimeError(ARQ_CLI_GONE)

@@ -19,10 +19,22 @@ class QueuedCounts(ResultDocument):
     webhooks: int = 0
 
 
+class KindCounts(ResultDocument):
+    """One job kind in `GET /queue`: its jobs waiting, running and waiting out a retry, and the live workers
+    that take it."""
+
+    queued: int = 0
+    running: int = 0
+    retrying: int = 0
+    workers: int = 0
+
+
 class QueueStats(ResultDocument):
     """`GET /queue`: how many jobs wait, run and ended, and how many workers are alive."""
 
     queued: QueuedCounts = Field(default_factory=QueuedCounts)
+    # By job kind (scrape, crawl, batch, ask); empty from a server before worker pools per kind.
+    kinds: dict[str, KindCounts] = Field(default_factory=dict)
     scheduled: int = 0
     running: int = 0
     completed: int = 0
@@ -49,6 +61,8 @@ class WorkerInfo(ResultDocument):
     pid: int | None = None
     started_at: datetime | None = None
     last_heartbeat: datetime | None = None
+    # The job kinds it takes; None: every kind (a worker from before pools per kind).
+    kinds: list[str] | None = None
     jobs: list[RunningJob] = Field(default_factory=list)
     finished: int = 0
 

@@ -37,6 +37,14 @@ async def info(session: Session, args: argparse.Namespace) -> ExitCode:
         counts.add_row(outcome, str(getattr(stats, outcome)), "")
     console.print(counts)
     console.print()
+    if stats.kinds:  # a server from before worker pools per kind sends none
+        by_kind = Table("kind", "queued", "running", "retrying", "workers", box=None, header_style="bold",
+                        pad_edge=False)
+        for kind, numbers in stats.kinds.items():
+            by_kind.add_row(kind, str(numbers.queued), str(numbers.running), str(numbers.retrying),
+                            str(numbers.workers))
+        console.print(by_kind)
+        console.print()
     _print_workers(workers)
     return ExitCode.COMPLETED
 
@@ -62,7 +70,7 @@ def _print_workers(workers: list[WorkerInfo]) -> None:
     if not workers:
         console.print("no live workers")
         return
-    table = Table("worker", "host", "pid", "up since", "heartbeat", "finished", "running now",
+    table = Table("worker", "host", "pid", "up since", "heartbeat", "kinds", "finished", "running now",
                   title=f"{len(workers)} live worker{'s' if len(workers) > 1 else ''}", title_justify="left",
                   box=None, header_style="bold", pad_edge=False)
     for worker in workers:
@@ -70,6 +78,7 @@ def _print_workers(workers: list[WorkerInfo]) -> None:
                             f"({duration(job.started_at, None)})".replace("  ", " ")
                             for job in worker.jobs) or "idle"
         table.add_row(Text(worker.name), Text(worker.host or ""), str(worker.pid or ""), when(worker.started_at),
-                      when(worker.last_heartbeat), str(worker.finished), Text(running))
+                      when(worker.last_heartbeat), ",".join(worker.kinds) if worker.kinds else "all",
+                      str(worker.finished), Text(running))
     console.print(table)
 

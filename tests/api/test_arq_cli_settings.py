@@ -1,42 +1,26 @@
-"""`arq jobs.worker.runner.WorkerSettings` runs our jobs with arq's own Worker (polling pickup)."""
+"""`arq jobs.worker.runner.WorkerSettings` is gone, and says so: arq's own Worker takes one queue.
+
+Jobs wait in one queue per kind (`jobs.queue.kinds`); arq's Worker would look
+at the shared queue alone and leave every job waiting without a word. Someone
+upgrading a deployment that started workers that way gets the way that works.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
-from typing import Any
 
-import orjson
-import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
-
-from jobs.webhooks.signing import generate_secret
-from tests.support.servers import serve_in_thread
-from tests.support.stack import Stack
+from jobs.worker.runner import ARQ_CLI_GONE
+from tests.support.process import ROOT
 
 
-@pytest.mark.timeout(120)
-async def test_arq_cli_worker_runs_a_job_and_delivers_its_webhook(idle_stack: Stack, site: str) -> None:
-    """The worker context (fetcher, webhook client ...) is built by arq's Worker too, not only ours."""
-    delivered: list[dict[str, Any]] = []
-
-    async def hook(request: Request) -> Response:
-        delivered.append(orjson.loads(await request.body()))
-        return PlainTextResponse("ok")
-
-    with serve_in_thread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as receiver:
-        webhook = {"url": f"{receiver}/hook", "secret": generate_secret()}
-        job = await idle_stack.submit({"type": "scrape", "url": f"{site}/plain", "webhook": webhook})
-        env = {**os.environ, "REDIS_URL": idle_stack.settings.redis_url, "ALLOW_PRIVATE_ADDRESSES": "true",
-               "ALLOWED_PORTS": "*", "LOG_LEVEL": "WARNING"}
-        # --burst: run what is queued (the job, then the delivery it queues), then exit.
-        done = subprocess.run([sys.executable, "-m", "arq", "jobs.worker.runner.WorkerSettings", "--burst"],  # noqa: ASYNC221
-                              env=env, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stderr[-2000:]
-    events = await idle_stack.wait_terminal(job["id"])
-    assert events[-1]["type"] == "completed"
-    assert [(body["type"], body["data"]["job_id"]) for body in delivered] == [("job.completed", job["id"])]
+async def test_arq_cli_worker_settings_fail_at_once_naming_scrapestream_worker(redis_url: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "arq", "jobs.worker.runner.WorkerSettings", "--burst", cwd=ROOT,
+        env={**os.environ, "REDIS_URL": redis_url}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(60):
+        _out, err = await process.communicate()
+    assert process.returncode != 0
+    assert ARQ_CLI_GONE in err.decode()
+    assert "scrapestream worker" in ARQ_CLI_GONE

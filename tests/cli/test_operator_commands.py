@@ -64,12 +64,32 @@ async def test_worker_burst_runs_every_queued_job_then_exits_0(idle_stack: Stack
     status, log = await run_worker_to_its_end(idle_stack.settings, "--burst", "--concurrency", "2")
 
     assert status == 0, log
-    assert "up to 2 jobs at once; burst: exits once the queue is empty" in log
+    assert "up to 2 jobs at once, of kinds scrape, crawl, batch, ask; burst: exits once its queues are empty" in log
     for job in jobs:
         record = (await idle_stack.client.get(f"/jobs/{job['id']}")).json()
         assert record["status"] == "completed", record
     queue = (await idle_stack.client.get("/queue")).json()
     assert queue["queued"]["total"] == 0 and queue["running"] == 0
+
+
+async def test_worker_burst_of_some_kinds_runs_theirs_and_exits_0_leaving_the_others_queued(
+    idle_stack: Stack, site: str
+) -> None:
+    """Its queues are empty once its kinds' jobs are done: a scrape waiting, here or in the shared queue an
+    older version used, is not its to wait for."""
+    scrape = await idle_stack.submit({"type": "scrape", "url": f"{site}/plain"})
+    batch = await idle_stack.submit({"type": "batch", "urls": [f"{site}/plain"]})
+    redis, keys = idle_stack.state.redis, idle_stack.state.keys
+    async with redis.pipeline(transaction=True) as pipe:  # the scrape where the one-queue version put it
+        pipe.zrem(keys.kind_queue("scrape"), scrape["id"])
+        pipe.zadd(keys.arq_queue(), {scrape["id"]: 1})
+        await pipe.execute()
+
+    status, log = await run_worker_to_its_end(idle_stack.settings, "--burst", "--kinds", "batch")
+
+    assert status == 0, log
+    assert (await idle_stack.client.get(f"/jobs/{batch['id']}")).json()["status"] == "completed"
+    assert (await idle_stack.client.get(f"/jobs/{scrape['id']}")).json()["status"] == "queued"
 
 
 async def test_worker_burst_on_an_empty_queue_exits_0_at_once(settings: Settings) -> None:

@@ -193,14 +193,14 @@ async def test_ending_a_run_whose_lease_is_another_claims_leaves_that_claims_lea
     await redis.psetex(KEYS.arq_in_progress("j3"), 60_000, lease_value("worker-b", 2))
     await redis.zadd(KEYS.arq_queue(), {"j3": 1})
     await redis.set(KEYS.arq_job("j3"), b"payload")
-    ended = await finish_held_job(redis, KEYS, "j3", holder="worker-a", fence=1, finish=True, incr_score=None,
-                                  keep_in_progress=None)
+    ended = await finish_held_job(redis, KEYS, "j3", KEYS.arq_queue(), holder="worker-a", fence=1, finish=True,
+                                  incr_score=None, keep_in_progress=None)
     assert not ended
     assert await redis.get(KEYS.arq_in_progress("j3")) == lease_value("worker-b", 2).encode()
     assert await redis.zscore(KEYS.arq_queue(), "j3") == 1
     assert await redis.exists(KEYS.arq_job("j3")) == 1
-    assert await finish_held_job(redis, KEYS, "j3", holder="worker-b", fence=2, finish=True, incr_score=None,
-                                 keep_in_progress=None)
+    assert await finish_held_job(redis, KEYS, "j3", KEYS.arq_queue(), holder="worker-b", fence=2, finish=True,
+                                 incr_score=None, keep_in_progress=None)
     assert await redis.exists(KEYS.arq_in_progress("j3"), KEYS.arq_job("j3")) == 0
     assert await redis.zscore(KEYS.arq_queue(), "j3") is None
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from pathlib import Path
 
+from honcho.environ import parse_procfile
+
+from jobs.queue.kinds import JOB_KINDS
 from jobs.settings import Settings
+from service.cli import build_parser
 from service.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -59,7 +64,23 @@ def test_the_web_settings_are_read_by_the_web_alone() -> None:
 
 
 def test_procfile_has_exactly_web_and_worker() -> None:
-    entries = [line.split(":", 1)[0] for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()]
+    text = (ROOT / "Procfile").read_text()
+    entries = [line.split(":", 1)[0] for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert entries == ["web", "worker"]
-    web = (ROOT / "Procfile").read_text().splitlines()[0]
+    assert list(parse_procfile(text).processes) == ["web", "worker"]  # as honcho (and a PaaS) reads it
+    web = text.splitlines()[0]
     assert "$PORT" in web and "uvicorn" in web
+
+
+def test_procfile_documents_a_second_worker_type_whose_kinds_the_worker_takes() -> None:
+    """The commented `crawler:` line, and the `worker:` line it suggests beside it, are valid commands."""
+    text = (ROOT / "Procfile").read_text()
+    second = next(line for line in text.splitlines() if line.startswith("# crawler: "))
+    suggested = re.search(r"`worker: (scrapestream worker [^`]+)`", text)
+    assert suggested is not None
+    kinds: list[str] = []
+    for command in (second.removeprefix("# crawler: "), suggested.group(1)):
+        program, *argv = shlex.split(command)
+        assert program == "scrapestream"
+        kinds += build_parser().parse_args(argv).kinds
+    assert sorted(kinds) == sorted(JOB_KINDS)  # the two pools together take every kind

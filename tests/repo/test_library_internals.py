@@ -14,6 +14,10 @@ arq <0.29 (jobs/worker/runner.py, InstantWorker) - test_arq_worker_*
         (the poll replaced by a wake; redis-py 5's aclose; claiming every free slot): fingerprinted
     Worker.finish_job  overridden by a fenced copy (only while the worker holds the lease): fingerprinted,
         and run_job must still call it with its seven arguments in order
+    Worker.finish_failed_job  overridden (the job's own queue, fenced): fingerprinted, and run_job must still
+        call it as (job_id, result data)
+    Worker.queue_name  one queue per arq Worker; InstantWorker takes several (jobs/queue/lanes.py): every
+        method of arq's that reads it is listed, with why it is safe (the shared queue is its queue_name)
     Worker._jobs_started, run_job, handle_sig (drain on SIGTERM, arq's otherwise),
         _cancel_aborted_jobs, heart_beat; run_job awaits on_job_end before it frees the lease
         (run_job is also overridden, signature-guarded: a payload check, then arq's own);
@@ -100,6 +104,21 @@ ARQ_COPIED = {
     "close": "d14f94e939753f5e",
     "_poll_iteration": "489ccd5a28868742",
     "finish_job": "93bb5bdcf65892e5",
+    "finish_failed_job": "103418320f3ae56c",
+}
+# Every arq Worker method that reads `self.queue_name`, and why InstantWorker, which claims from several
+# queues (its kinds' and the shared one, its queue_name), is right with it.
+ARQ_QUEUE_NAME_READERS = {
+    "__init__": "sets it (the shared queue) and the health-check key from it",
+    "main": "overridden (InstantWorker.main)",
+    "_poll_iteration": "overridden: claims over every lane (jobs.queue.lanes)",
+    "start_jobs": "never called: _poll_iteration no longer does",
+    "run_job": "only into serialized results, which are not kept (keep_result 0), and the failure path's "
+               "finish_failed_job, overridden",
+    "finish_job": "overridden: the job's own queue",
+    "finish_failed_job": "overridden: the job's own queue",
+    "run_cron": "queues the cron in the shared queue, which every worker takes",
+    "record_health": "the health-check line's queue size: the shared queue's",
 }
 ARQ_CALLED = {
     "_jobs_started": "(self) -> int",
@@ -146,6 +165,23 @@ def test_arq_worker_run_job_calls_finish_job_with_the_arguments_instant_worker_t
     assert [part.strip() for part in call.split(",") if part.strip()] == [
         "job_id", "finish", "result_data", "result_timeout_s", "keep_result_forever", "incr_score", "keep_in_progress",
     ], changed("arq", "Worker.run_job", RUNNER, "its call of finish_job, which InstantWorker overrides, changed")
+
+
+def test_arq_worker_run_job_calls_finish_failed_job_as_instant_worker_takes_it() -> None:
+    source = inspect.getsource(Worker.run_job)
+    assert source.count("self.finish_failed_job(job_id, result_data") == 2, changed(
+        "arq", "Worker.run_job", RUNNER, "its calls of finish_failed_job, which InstantWorker overrides, changed")
+
+
+def test_arq_worker_methods_that_read_queue_name_are_those_instant_worker_is_right_with() -> None:
+    """arq's Worker takes one queue; InstantWorker several. A new reader of `queue_name` must be looked at."""
+    readers = {name for name, member in vars(Worker).items()
+               if inspect.isfunction(member) and "self.queue_name" in inspect.getsource(member)}
+    assert readers == set(ARQ_QUEUE_NAME_READERS), changed(
+        "arq", f"the Worker methods reading queue_name ({sorted(readers ^ set(ARQ_QUEUE_NAME_READERS))})", RUNNER,
+        "InstantWorker claims from several queues and keeps each job's own")
+    assert "_queue_name=self.queue_name" in inspect.getsource(Worker.run_cron), changed(
+        "arq", "Worker.run_cron", RUNNER, "the cron is no longer queued in the worker's queue_name (the shared one)")
 
 
 def test_arq_worker_run_job_start_line_no_phantom_delay_rewrites_is_unchanged() -> None:

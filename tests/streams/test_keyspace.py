@@ -154,7 +154,8 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
     assert moved == 1
     cap = RunningCap(keys, per_owner=5, stale_after_ms=60_000)
     claimed = await watch.run("claim", lambda: claim_jobs(
-        redis, free=2, now_ms=now_ms() + 7_200_000, lease_ms=60_000, holder="worker-1", cap=cap))
+        redis, queue=keys.kind_queue("scrape"), free=2, now_ms=now_ms() + 7_200_000, lease_ms=60_000,
+        holder="worker-1", cap=cap))
     assert {job.job_id for job in claimed} == {now_job.id, later_job.id}
 
     # What a worker's attempt writes: progress in a pipeline, then the terminal event with its result.
@@ -178,8 +179,8 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
     await watch.run("renew leases", lambda: renew_leases(redis, keys, "worker-1", {later_job.id: fence}, 60))
     await watch.run("release running slot", lambda: cap.release(redis, "owner-a", later_job.id, fence=fence))
     await watch.run("finish held job", lambda: finish_held_job(
-        redis, keys, later_job.id, holder="worker-1", fence=fence, finish=False, incr_score=None,
-        keep_in_progress=None))
+        redis, keys, later_job.id, keys.kind_queue("scrape"), holder="worker-1", fence=fence, finish=False,
+        incr_score=None, keep_in_progress=None))
     await watch.run("cancel", lambda: cancel_job(redis, config, later_job.id, by="test"))
     await watch.run("rerun", lambda: rerun_job(redis, config, later_job.id, by="test"))
     await watch.run("idempotency key", lambda: claim_key(
@@ -239,7 +240,7 @@ def test_no_script_builds_a_key_name() -> None:
 
 # README's placeholder for each argument of a Keyspace method.
 PLACEHOLDERS = {"job_id": "<id>", "arq_id": "<id>", "key_id": "<id>", "owner": "<owner>", "key": "<key>",
-                "identity": "<hash>", "hub_id": "<uuid>",
+                "identity": "<hash>", "hub_id": "<uuid>", "kind": "<kind>",
                 "minute": "<minute>", "url_digest": "<url hash>", "schedule_id": "<schedule id>"}
 
 

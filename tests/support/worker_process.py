@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from jobs.settings import Settings
 
@@ -18,8 +18,9 @@ from .process import ROOT, settings_env
 class WorkerProcess:
     """One worker process; its log lines (stderr) are kept, and a test can wait for one."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], args: Sequence[str] = ()) -> None:
         self.env = {**os.environ, "LOG_LEVEL": "INFO", **env}
+        self.args = list(args)  # after `scrapestream worker`: `--kinds crawl,batch`
         self.process: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []
         self._new_line = asyncio.Condition()
@@ -34,7 +35,7 @@ class WorkerProcess:
     async def start(self) -> WorkerProcess:
         """Start it and wait until it says it is ready for jobs."""
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "service.cli", "worker", cwd=ROOT, env=self.env,
+            sys.executable, "-m", "service.cli", "worker", *self.args, cwd=ROOT, env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.create_task(self._read_lines())
@@ -84,9 +85,11 @@ class WorkerProcess:
 
 
 @contextlib.asynccontextmanager
-async def worker_process(settings: Settings, **overrides: str) -> AsyncIterator[WorkerProcess]:
-    """A started worker process with these settings (and environment overrides); killed on exit if still up."""
-    worker = WorkerProcess(settings_env(settings, **overrides))
+async def worker_process(settings: Settings, args: Sequence[str] = (), **overrides: str
+                         ) -> AsyncIterator[WorkerProcess]:
+    """A started worker process with these settings (and environment overrides, and `scrapestream worker`
+    arguments); killed on exit if still up."""
+    worker = WorkerProcess(settings_env(settings, **overrides), args)
     try:
         yield await worker.start()
     finally:
