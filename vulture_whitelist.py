@@ -71,3 +71,9 @@ _.main_loop
 # Scrapy reads a spider's start URLs and allowed domains by name (bench/crawl_scrapy.py).
 _.start_urls
 _.allowed_domains
+
+# Fields clients read in JSON: a run's tick (records, schedules), when a schedule last changed, and the
+# `track_changes` a scheduled scrape or crawl submits (change tracking reads it).
+_.scheduled_for
+_.updated_at
+_.track_changes

@@ -33,15 +33,15 @@ MAX_URL_LENGTH = 2048
 MAX_DELAY_S: Final = 30 * 86_400
 
 
-def _json_integer(value: Any) -> Any:
-    # JSON Schema's integer: 3 and 3.0, never true or "3" (which pydantic's lax mode would take).
+def json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 3 and 3.0, never true or "3" (which pydantic's lax mode would take)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("a whole number")
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 # Numbers as JSON has them: strict, so `false` or "5" is refused rather than read as 0 or 5.
-JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+JsonInteger = Annotated[int, BeforeValidator(json_integer)]
 JsonNumber = Annotated[float, Strict()]
 _ISO_DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -354,15 +354,21 @@ def _without_secrets(options: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in options.items() if name.lower() not in SECRET_FIELDS}
 
 
+def without_secrets(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as it may be shown: every credential left out (a webhook keeps its URL and events)."""
+    shown = _without_secrets(request)
+    if isinstance(shown.get("webhook"), dict):
+        shown["webhook"] = _without_secrets(shown["webhook"])
+    return shown
+
+
 def asked_of(request: dict[str, Any]) -> dict[str, Any]:
     """What a job was asked (its URL(s), its source job and questions) and its options, without a secret.
 
     The record shows it (`GET /jobs`, the dashboard, the CLI): a webhook's URL stays, its secret does not.
     """
     urls = request.get("urls")
-    options = _without_secrets({k: v for k, v in request.items() if k not in _ASKED_FIELDS and v is not None})
-    if isinstance(options.get("webhook"), dict):
-        options["webhook"] = _without_secrets(options["webhook"])
+    options = without_secrets({k: v for k, v in request.items() if k not in _ASKED_FIELDS and v is not None})
     return {
         "url": request.get("url"),
         "urls_count": len(urls) if isinstance(urls, list) else None,
@@ -394,9 +400,11 @@ class JobRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: ErrorInfo | None = None
+    schedule: str | None = Field(None, description="The schedule this job is a run of (`GET /schedules/{id}`).")
+    scheduled_for: datetime | None = Field(None, description="A run of a schedule: the tick it runs for.")
     links: JobLinks | None = None
 
-    @field_serializer("created_at", "started_at", "finished_at")
+    @field_serializer("created_at", "started_at", "finished_at", "scheduled_for")
     def _millisecond_utc(self, value: datetime | None) -> str | None:
         # Always the same width (pydantic drops a zero fraction): clients compare
         # and sort these as strings, and "…21Z" would sort after "…21.004Z".

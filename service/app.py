@@ -26,6 +26,7 @@ from .routes.health import health
 from .routes.history import queue_history
 from .routes.jobs import JobsCollection, bulk_delete, bulk_retry, get_result, job_resource, retry
 from .routes.queue import metrics, queue
+from .routes.schedules import schedule_resource, schedules_collection
 from .routes.submit import SubmitEndpoint
 from .routes.workers import workers
 from .settings import WebSettings
@@ -91,6 +92,8 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         Route("/jobs/{job_id}/events", job_events, methods=["GET"]),
         Route("/jobs/{job_id}/result", get_result, methods=["GET"]),
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
+        Route("/schedules", schedules_collection, methods=["GET", "POST"]),
+        Route("/schedules/{schedule_id}", schedule_resource, methods=["GET", "PATCH", "DELETE"]),
         Route("/health", health, methods=["GET"]),
         Route("/queue", queue, methods=["GET"]),
         Route("/queue/history", queue_history, methods=["GET"]),
@@ -109,7 +112,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "DELETE"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
                 expose_headers=["Location", "Retry-After"],
                 max_age=600,

@@ -3,11 +3,12 @@
     APIError                 status and code of every error answer
     ├── BadRequest           400 invalid_event_id     a Last-Event-ID that is no stream id
     ├── Unauthorized         401 unauthorized         no API key, or not a valid one
-    ├── NotFound             404 not_found            unknown, expired, or someone else's job
+    ├── NotFound             404 not_found            unknown, expired, or someone else's job or schedule
     ├── Conflict             409 not_completed        the result of a job that has not completed
     │                            already_finished     cancelling a finished job
     │                            not_retryable        re-running a job that did not fail or stop
     │                            idempotency_conflict an Idempotency-Key reused with another body
+    │                            too_many_schedules   a key with SCHEDULES_PER_KEY schedules makes another
     ├── PayloadTooLarge      413 too_large            a body over MAX_BODY_BYTES
     ├── UnsupportedMediaType 415 unsupported_media_type a body that is not JSON by its Content-Type
     ├── InvalidBody          422 invalid_body         empty, not JSON, not an object

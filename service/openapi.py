@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from pydantic.json_schema import models_json_schema
 
@@ -21,11 +22,12 @@ from jobs.models import (
     SubmitResponse,
 )
 from jobs.queue.history import MAX_MINUTES as MAX_HISTORY_MINUTES
+from jobs.schedules.models import Schedule, SchedulePatch, ScheduleRequest
 from jobs.store.listing import MAX_CURSOR_MS
 from streams.ascii_decimal import ascii_decimal_pattern
 from streams.events import MAX_ID_PART, EventType
 
-from .routes.jobs import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET
+from .routes.jobs import MAX_PAGE_LIMIT, MAX_PAGE_OFFSET, SCHEDULE_ID_PATTERN
 from .settings import WebSettings
 
 REF = "#/components/schemas/{model}"
@@ -58,6 +60,7 @@ def _resume_after(header: str, query: str) -> list[dict[str, Any]]:
             {"name": "last_event_id", "in": "query", "schema": EVENT_ID, "description": query}]
 
 
+PAGE_SIZE = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT}}
 LIST_CURSOR = {"type": "string", "pattern": f"^(?:{ascii_decimal_pattern(MAX_CURSOR_MS)}:[0-9A-Za-z]{{1,64}})?$",
                "description": "`next_cursor` of the previous page (empty or absent: the first page)."}
 # One SSE event as it is framed (OpenAPI before 3.2: `schema` describes one event of the stream).
@@ -147,12 +150,14 @@ class ServerBounds:
     max_timeout_s: float = 3600
     crawl_max_pages: int = 10_000
     batch_max_urls: int = 1000
+    schedule_min_every_s: int = 60
 
     @classmethod
     def of(cls, settings: WebSettings) -> ServerBounds:
         return cls(auth_required=settings.auth_required, llm_configured=settings.llm_configured,
                    max_attempts=settings.max_attempts, max_timeout_s=settings.max_job_timeout_s,
-                   crawl_max_pages=settings.crawl_max_pages, batch_max_urls=settings.batch_max_urls)
+                   crawl_max_pages=settings.crawl_max_pages, batch_max_urls=settings.batch_max_urls,
+                   schedule_min_every_s=settings.schedule_min_every_s)
 
 
 def _declare_server_maxima(schemas: dict[str, Any], bounds: ServerBounds) -> None:
@@ -202,19 +207,68 @@ def _bulk_answer(done: str) -> dict[str, Any]:
         "next_cursor": {"type": ["string", "null"]}}}
 
 
+SCHEDULE_ID = {"name": "schedule_id", "in": "path", "required": True,
+               "schema": {"type": "string", "pattern": f"^{SCHEDULE_ID_PATTERN.pattern}$"}}
+# Cron fields a schema can promise are read (cronsim refuses e.g. day 30 of February, so days stop at 28).
+_CRON_STEP = r"(?:/(?:[1-9]|[1-5][0-9]))?"
+_CRON_ANY_MINUTE = rf"(?:\*{_CRON_STEP}|[1-5]?[0-9])"
+_CRON_FIXED_MINUTE = "[1-5]?[0-9]"
+_CRON_HOUR = r"(?:\*|1?[0-9]|2[0-3])"
+_CRON_FIXED_HOUR = "(?:1?[0-9]|2[0-3])"
+_CRON_REST = r" (?:\*|[1-9]|1[0-9]|2[0-8]) (?:\*|[1-9]|1[0-2]) (?:\*|[0-7])"
+
+
+def cron_pattern(floor_s: int) -> str:
+    """5-field cron expressions whose runs are never closer than `floor_s` (at most a day): each minute, hourly
+    or daily. The server takes more (lists, ranges, names, a seconds field) where the floor allows."""
+    if floor_s <= 60:
+        return f"^{_CRON_ANY_MINUTE} {_CRON_HOUR}{_CRON_REST}$"
+    if floor_s <= 3600:
+        return f"^{_CRON_FIXED_MINUTE} {_CRON_HOUR}{_CRON_REST}$"
+    return f"^{_CRON_FIXED_MINUTE} {_CRON_FIXED_HOUR}{_CRON_REST}$"
+
+
+def _typed(name: str, json_type: str) -> dict[str, Any]:
+    """`name` given with a value of its type (not null): what the models mean by "given"."""
+    return {"required": [name], "properties": {name: {"type": json_type}}}
+
+
+def _declare_schedules(schemas: dict[str, Any], bounds: ServerBounds) -> None:
+    """What the schedule models and routes check: the floor, cron and zone, one cadence, a job without a start."""
+    zones = sorted(available_timezones())
+    for name in ("ScheduleRequest", "SchedulePatch"):
+        properties = schemas[name]["properties"]
+        _number_schema(properties["every_s"])["minimum"] = bounds.schedule_min_every_s
+        _number_schema(properties["cron"])["pattern"] = cron_pattern(bounds.schedule_min_every_s)
+        _number_schema(properties["timezone"])["enum"] = zones
+        schemas[name]["not"] = {"allOf": [_typed("every_s", "integer"), _typed("cron", "string")]}
+    # The job: any body `POST /jobs` takes, without a start time of its own (a run starts at its tick).
+    schemas["ScheduleRequest"]["properties"]["job"] = {"allOf": [_ref("JobRequest")], "not": {"anyOf": [
+        _typed("delay_s", "number"), _typed("run_at", "string")]}}
+    schemas["ScheduleRequest"]["anyOf"] = [_typed("every_s", "integer"), _typed("cron", "string")]
+    schemas["SchedulePatch"]["minProperties"] = 1
+
+
+SCHEDULE_LINKS = {name.capitalize(): {"operationId": f"{name}Schedule",
+                                      "parameters": {"schedule_id": "$response.body#/id"}}
+                  for name in ("get", "change", "delete")}
+
+
 @cache
 def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
     """The document for this server: what it accepts with its settings (an API key, LLM, maxima)."""
     auth_required = bounds.auth_required
     _, top = models_json_schema(
-        [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest)]
-        + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo)],
+        [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest, ScheduleRequest,
+                                     SchedulePatch)]
+        + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo, Schedule)],
         ref_template=REF,
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     _declare_urls(schemas)
     _declare_what_models_check(schemas)
     _declare_server_maxima(schemas, bounds)
+    _declare_schedules(schemas, bounds)
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": _ref("ErrorInfo")}}
     schemas["JobRequest"] = {
         "oneOf": [_ref(name) for name in ("ScrapeRequest", "CrawlRequest", "BatchRequest", "AskRequest")],
@@ -223,6 +277,7 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
             "batch": REF.format(model="BatchRequest"), "ask": REF.format(model="AskRequest")}},
     }
     record = _ref("JobRecord")
+    schedule = _ref("Schedule")
     paths: dict[str, Any] = {
         "/jobs": {
             "post": {
@@ -244,14 +299,47 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
                      "schema": {"type": "string", "enum": ["scrape", "crawl", "batch", "ask"]}},
                     {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": 2048},
                      "description": "Jobs whose URL (a batch: one of its first three) contains this, any case."},
+                    {"name": "schedule", "in": "query",
+                     "schema": {"type": "string", "pattern": f"^{SCHEDULE_ID_PATTERN.pattern}$"},
+                     "description": "The runs of this schedule of yours."},
                     {"name": "cursor", "in": "query", "schema": LIST_CURSOR},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_LIMIT}},
+                    PAGE_SIZE,
                 ],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "jobs": {"type": "array", "items": record},
                     "next_cursor": {"type": ["string", "null"]}}}, "A page of jobs"), **_errors(401, 422)},
             },
+        },
+        "/schedules": {
+            "post": {
+                "summary": "Make a schedule: a job submitted every `every_s` seconds, or by `cron` in `timezone`",
+                "operationId": "createSchedule",
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("ScheduleRequest")}}},
+                "responses": {"201": {**_json(schedule, "Made; `Location` is the schedule"),
+                                      "links": {**SCHEDULE_LINKS, "Runs": {
+                                          "operationId": "list", "parameters": {"schedule": "$response.body#/id"}}}},
+                              **_errors(401, 404, 409, 413, 415, 422, 503)},
+            },
+            "get": {
+                "summary": "Your schedules, newest first", "operationId": "listSchedules",
+                "parameters": [{"name": "cursor", "in": "query", "schema": LIST_CURSOR}, PAGE_SIZE],
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "schedules": {"type": "array", "items": schedule},
+                    "next_cursor": {"type": ["string", "null"]}}}, "A page of schedules"), **_errors(401, 422)},
+            },
+        },
+        "/schedules/{schedule_id}": {
+            "parameters": [SCHEDULE_ID],
+            "get": {"summary": "The schedule, with its next runs", "operationId": "getSchedule",
+                    "responses": {"200": _json(schedule, "The schedule"), **_errors(401, 404)}},
+            "patch": {"summary": "Pause, resume, or change the cadence or jitter", "operationId": "changeSchedule",
+                      "requestBody": {"required": True,
+                                      "content": {"application/json": {"schema": _ref("SchedulePatch")}}},
+                      "responses": {"200": _json(schedule, "Changed"), **_errors(401, 404, 413, 415, 422)}},
+            "delete": {"summary": "Delete: no run after this (past runs stay, as jobs)",
+                       "operationId": "deleteSchedule",
+                       "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)}},
         },
         "/jobs/{job_id}": {
             "parameters": [JOB_ID],

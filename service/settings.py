@@ -36,6 +36,11 @@ class WebSettings(Settings):
     submit_burst: int = Field(60, ge=1)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
+    # Schedules: the shortest interval a schedule may run at (every_s, or a cron's closest runs), and how many
+    # schedules one key may have.
+    schedule_min_every_s: int = Field(60, ge=1)
+    schedules_per_key: int = Field(100, ge=1)
+
     # Hostile clients (service/http_guard.py)
     max_header_bytes: int = Field(64 * 1024, ge=1024)
     max_headers: int = Field(100, ge=8)

@@ -87,6 +87,18 @@ class Keyspace:
         """Sorted set: jobs waiting for their start time (`delay_s` / `run_at`), scored by it (ms)."""
         return f"{self.prefix}:scheduled"
 
+    def schedule(self, schedule_id: str) -> str:
+        """Hash: one schedule (owner, cadence, the job body it runs, its next tick, its last run)."""
+        return f"{self.prefix}:schedule:{{{schedule_id}}}"
+
+    def owner_schedules(self, owner: str) -> str:
+        """Sorted set: an owner's schedule ids scored by creation time (ms); its size is the per-key cap."""
+        return f"{self.prefix}:owner:{owner}:schedules"
+
+    def schedules_due(self) -> str:
+        """Sorted set: every active schedule, scored by when its next run is due (ms, jitter included)."""
+        return f"{self.prefix}:schedules:due"
+
     def idempotency(self, owner: str, key: str) -> str:
         """String: `<body hash> <job id>` of the submit that used this Idempotency-Key."""
         return f"{self.prefix}:idem:{owner}:{key}"
@@ -119,7 +131,7 @@ class Keyspace:
         return f"{self.prefix}:workers:running"
 
     def wake_channel(self) -> str:
-        """Pub/sub channel: tells idle workers that there is work (or a cancel)."""
+        """Pub/sub channel: tells idle workers that there is work (or a cancel, or a schedule changed)."""
         return f"{self.prefix}:wake"
 
     def hub_control(self, hub_id: str) -> str:

@@ -50,14 +50,15 @@ ECHOED_TYPES = LIFECYCLE_TYPES | {EventType.CHANGED}
 
 # `echo(activity key, maxlen, ttl_s, state hash, event id, type, event data)`: XADD the job's public
 # record, as the state hash holds it now, to the owner's activity stream. `asked` is the record's JSON
-# of what was asked (jobs.store.records.ASKED_FIELD); its options stay out of the stream.
+# of what was asked (jobs.store.records.ASKED_FIELD); its options stay out of the stream. `schedule`
+# names the schedule a run belongs to (jobs.store.records.SCHEDULE_FIELD).
 # This text is part of two scripts (append and reopen) but written once here: it calls Redis through
 # `call`, so that tests/streams/test_keyspace.py's count of Redis calls per script and per file agrees.
 _ECHO_LUA = """
 local call = redis.call
 local function echo(activity, maxlen, ttl, state, event_id, event_type, event_data)
     local f = call("HMGET", state, "id", "type", "status", "phase", "percent", "attempt",
-                         "created_at", "started_at", "finished_at", "error", "asked")
+                         "created_at", "started_at", "finished_at", "error", "asked", "schedule")
     local null = cjson.null
     local asked = f[11] and cjson.decode(f[11]) or {}
     local ok, event = pcall(cjson.decode, event_data)
@@ -67,7 +68,7 @@ local function echo(activity, maxlen, ttl, state, event_id, event_type, event_da
         created_at = f[7] or null, started_at = f[8] or null, finished_at = f[9] or null,
         error = f[10] and cjson.decode(f[10]) or null,
         url = asked.url or null, urls_count = asked.urls_count or null, urls = asked.urls or null,
-        job = asked.job or null, questions = asked.questions or null,
+        job = asked.job or null, questions = asked.questions or null, schedule = f[12] or null,
         event_id = event_id, ts = ok and type(event) == "table" and event.ts or null,
     }
     if event_type == "changed" and ok and type(event) == "table" and type(event.change) == "table" then

@@ -40,7 +40,7 @@ from jobs.queue.claim import FENCE_FIELD
 from jobs.queue.enqueue import arq_job_commands, queue_commands
 from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
-from jobs.store.records import iso_now
+from jobs.store.records import SCHEDULE_FIELD, iso_now
 from streams.events import EventType
 from streams.keys import Keyspace
 from streams.publish import ActivityFeed, Fence, PendingEvent, StreamLimits, Superseded, ThenCommand, append_events
@@ -103,6 +103,8 @@ class JobRun:
     fence: int | None = None
     # Who submitted the job: its lifecycle events are echoed to that owner's activity stream.
     owner: str | None = None
+    # The schedule this job is a run of (its payload's `schedule`, `SCHEDULE_FIELD`); None for a job of its own.
+    schedule_id: str | None = None
     _percent: int = 0
     # Events, and commands, waiting to ride along with the next publish.
     _outbox: list[PendingEvent] = field(default_factory=list)
@@ -218,7 +220,10 @@ async def run_attempt(
     done anything with an effect (validation has none).
     """
     webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
-    run = JobRun(env, job_id, attempt, webhook, fence, owner)
+    # A schedule's run carries its schedule beside the request's fields; the job kinds get the request alone.
+    schedule_id = request.get(SCHEDULE_FIELD)
+    request = {name: value for name, value in request.items() if name != SCHEDULE_FIELD}
+    run = JobRun(env, job_id, attempt, webhook, fence, owner, schedule_id)
     await run.publish(
         EventType.STARTED,
         {"attempt": attempt, "worker": env.worker_name},

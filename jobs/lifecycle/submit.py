@@ -18,7 +18,7 @@ from jobs.models import JobRecord, JobRequest, JobStatus, asked_of
 from jobs.queue.enqueue import arq_job_commands
 from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
-from jobs.store.records import ASKED_FIELD
+from jobs.store.records import ASKED_FIELD, SCHEDULE_FIELD, SCHEDULED_FOR_FIELD
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
 from streams.publish import ActivityFeed, PendingEvent, StreamLimits, ThenCommand, create_stream
@@ -27,6 +27,22 @@ from streams.publish import ActivityFeed, PendingEvent, StreamLimits, ThenComman
 def new_job_id() -> str:
     """122 random bits (uuid4), hex: unguessable and easy to paste into redis-cli."""
     return uuid.uuid4().hex
+
+
+class JobIdTaken(RuntimeError):
+    """A job with this id exists already: for a schedule's run (whose id its tick decides), it was submitted."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledRun:
+    """What makes a submit a schedule's run: the schedule, and the tick (ms) it runs for."""
+
+    schedule_id: str
+    tick_ms: int
+
+    @property
+    def tick(self) -> datetime:
+        return datetime.fromtimestamp(self.tick_ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +57,22 @@ class QueueConfig:
 
 
 async def submit_job(
-    redis: Redis, config: QueueConfig, request: JobRequest, *, owner: str, job_id: str | None = None
+    redis: Redis, config: QueueConfig, request: JobRequest, *, owner: str, job_id: str | None = None,
+    run_of: ScheduledRun | None = None,
 ) -> JobRecord:
+    """Write the job and queue it, in one script; JobIdTaken if `job_id` exists already (nothing is written).
+
+    `run_of`: the job is a run of a schedule; its record and its payload name it (`SCHEDULE_FIELD`).
+    """
     job_id = job_id or new_job_id()
     now = datetime.now(UTC)
-    created_at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created_at = _iso(now)
     keys = config.keys
     start_at = request.start_at(now)
     status = JobStatus.SCHEDULED if start_at else JobStatus.QUEUED
     request_json = request.model_dump(mode="json")
+    if run_of is not None:
+        request_json[SCHEDULE_FIELD] = run_of.schedule_id  # for the worker's run (and a re-run) of it
     asked = asked_of(request.model_dump(mode="json", by_alias=True))
     state: dict[str, str | int | bytes] = {
         "id": job_id,
@@ -65,6 +88,9 @@ async def submit_job(
         ASKED_FIELD: orjson.dumps(asked),
     }
     queued: dict[str, object] = {"priority": request.priority}
+    if run_of is not None:
+        state[SCHEDULE_FIELD] = queued[SCHEDULE_FIELD] = run_of.schedule_id
+        state[SCHEDULED_FOR_FIELD] = _iso(run_of.tick)
     limits = config.limits
     if start_at:
         state["run_at"] = queued["run_at"] = start_at.isoformat().replace("+00:00", "Z")
@@ -91,5 +117,11 @@ async def submit_job(
                                   PendingEvent.make(EventType.QUEUED, queued, state), limits=limits, then=then,
                                   activity=config.activity(owner))
     if created is None:
-        raise RuntimeError(f"job id {job_id} is taken")  # 122 random bits: never, short of a broken RNG
-    return JobRecord(id=job_id, type=request.type, status=status, created_at=now, **asked)
+        # A random id: never, short of a broken RNG. A schedule's run: another worker submitted this tick.
+        raise JobIdTaken(f"job id {job_id} is taken")
+    return JobRecord(id=job_id, type=request.type, status=status, created_at=now, **asked,
+                     schedule=run_of.schedule_id if run_of else None, scheduled_for=run_of.tick if run_of else None)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -40,13 +40,17 @@ def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
 
 @dataclass(frozen=True, slots=True)
 class JobFilter:
-    """Which jobs a listing keeps: by state, by kind, by a piece of URL (case-insensitive)."""
+    """Which jobs a listing keeps: by state, by kind, by a piece of URL (case-insensitive), by schedule."""
 
     status: JobStatus | None = None
     type: str | None = None
     url: str | None = None
+    # The runs of one schedule.
+    schedule: str | None = None
 
     def keeps(self, record: JobRecord) -> bool:
+        if self.schedule is not None and record.schedule != self.schedule:
+            return False
         if self.status is not None and record.status != self.status:
             return False
         if self.type is not None and record.type != self.type:

@@ -34,6 +34,13 @@ ASKED_FIELD = "asked"
 """The record field holding what was asked, without secrets (`jobs.models.asked_of`), written at submit."""
 
 
+SCHEDULE_FIELD = "schedule"
+"""The record field naming the schedule a job is a run of; its request payload carries the same key, so the
+worker's run knows it (`JobRun.schedule_id`) without reading the record."""
+SCHEDULED_FOR_FIELD = "scheduled_for"
+"""The record field holding the tick (ISO 8601 UTC) a scheduled run is for."""
+
+
 def _asked(raw: dict[bytes, bytes]) -> dict[str, Any]:
     asked = raw.get(ASKED_FIELD.encode())
     if asked:
@@ -62,6 +69,8 @@ def record_from_hash(raw: dict[bytes, bytes]) -> JobRecord | None:
         started_at=_text(raw, "started_at"),
         finished_at=_text(raw, "finished_at"),
         error=ErrorInfo(**orjson.loads(error_json)) if error_json else None,
+        schedule=_text(raw, SCHEDULE_FIELD),
+        scheduled_for=_text(raw, SCHEDULED_FOR_FIELD),
     )
 
 

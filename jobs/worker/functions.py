@@ -54,9 +54,9 @@ async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owne
                  attempt_base: int = 0) -> str:
     context = worker_context(ctx)
 
-    watch = Watch(owner, None, context.change_limits)
-
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
+        # A schedule's run compares with the schedule's earlier runs, any other tracked scrape with its owner's.
+        watch = Watch(owner, run.schedule_id, context.change_limits)
         return await scrape_page(run, req, context.fetcher, context.extractor, context.policy, watch, context.llm)
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)

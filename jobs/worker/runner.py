@@ -44,12 +44,15 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
+from jobs.lifecycle.submit import QueueConfig
 from jobs.logs import configure_logging, current_job_id
 from jobs.queue.claim import ClaimedJob
 from jobs.queue.kinds import JOB_KINDS
 from jobs.queue.lanes import Lane, claim_fairly, waiting_in, worker_lanes
 from jobs.queue.payloads import deserialize_job, serialize_job
 from jobs.queue.scores import promote_due
+from jobs.schedules.store import WAKE_MESSAGE as SCHEDULE_WAKE
+from jobs.schedules.ticker import ScheduleTicker
 from jobs.settings import Settings
 from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
@@ -116,6 +119,8 @@ class InstantWorker(Worker):
             arq_logger.addFilter(NoPhantomDelay())
         # Job runs that ended on this worker (webhook deliveries and the cron aside): its card says so.
         self.jobs_finished = 0
+        # Submits the runs of schedules (`jobs.schedules.ticker`); made at startup, none in a burst.
+        self.schedule_ticker: ScheduleTicker | None = None
 
     async def _poll_iteration(self) -> None:
         """arq's `_poll_iteration`, claiming every free slot through `jobs.queue.claim` instead of a listing."""
@@ -172,7 +177,12 @@ class InstantWorker(Worker):
                 await pubsub.subscribe(self.wake_channel)
                 self._check_schedule = True
                 self._wake.set()  # whatever was published while we were not listening
+                if self.schedule_ticker is not None:
+                    self.schedule_ticker.wake()
                 async for message in pubsub.listen():
+                    if message.get("data") == SCHEDULE_WAKE and self.schedule_ticker is not None:
+                        self.schedule_ticker.wake()
+                        continue
                     if message.get("data") != b"job":
                         # Anything but a plain submit (a scheduled job, a cancel, a slot, a
                         # reconnect) may change when the next scheduled job is due.
@@ -317,8 +327,13 @@ class InstantWorker(Worker):
             await self.on_startup(self.ctx)
         logger.info("worker %s ready for: %s (kinds: %s)", worker_context(self.ctx).env.worker_name,
                     ", ".join(self.functions), ", ".join(self.kinds))
-        listener = asyncio.create_task(self._listen_for_wake(), name="wake-listener")
-        beat = asyncio.create_task(self._heartbeat_forever(), name="heartbeat")
+        env = worker_context(self.ctx).env
+        tasks = []
+        if not self.burst:  # a burst worker leaves schedules to the workers that stay
+            self.schedule_ticker = ScheduleTicker(self.pool, QueueConfig(env.keys, env.limits, env.priority_step_ms))
+            tasks.append(asyncio.create_task(self.schedule_ticker.run_forever(), name="schedule-ticker"))
+        tasks += [asyncio.create_task(self._listen_for_wake(), name="wake-listener"),
+                  asyncio.create_task(self._heartbeat_forever(), name="heartbeat")]
         try:
             backoff = 0.1
             while True:
@@ -349,7 +364,7 @@ class InstantWorker(Worker):
                 except TimeoutError:
                     self._check_schedule = True  # the fallback look covers a missed message too
         finally:
-            for task in (listener, beat):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import orjson
@@ -29,6 +30,9 @@ from ..json_body import read_json_body
 from ..links import signed_links
 from ..state import AppState, app_state
 from .submit import SubmitEndpoint
+
+# What a schedule id looks like (`jobs.schedules.store.new_schedule_id`).
+SCHEDULE_ID_PATTERN = re.compile(r"s[0-9a-f]{32}")
 
 
 async def accessible_job(request: Request, state: AppState, *, token_ok: bool) -> tuple[str, StoredJob]:
@@ -150,10 +154,13 @@ async def list_owned_jobs(request: Request) -> Response:
     url = params.get("url")
     if url is not None and len(url) > MAX_URL_LENGTH:
         raise InvalidBody(f"url: at most {MAX_URL_LENGTH} characters", field="url")
+    schedule = params.get("schedule")
+    if schedule is not None and not SCHEDULE_ID_PATTERN.fullmatch(schedule):
+        raise InvalidBody("schedule: a schedule id (`s` and 32 hex digits)", field="schedule")
     limit = page_limit(request)
     try:
         page = await list_jobs(state.redis, state.keys, caller.owner, cursor=params.get("cursor"), limit=limit,
-                               where=JobFilter(status=status, type=job_type, url=url or None))
+                               where=JobFilter(status=status, type=job_type, url=url or None, schedule=schedule))
     except ValueError as exc:
         raise InvalidBody(str(exc), field="cursor") from exc
     jobs = [record.public(await signed_links(state, record.id)) for record in page.jobs]

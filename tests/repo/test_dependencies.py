@@ -25,6 +25,7 @@ FIRST_PARTY = frozenset({*SERVER_PACKAGES, "tests", "bench"})
 # Declared for what they do without an import statement of ours.
 USED_WITHOUT_IMPORT = {
     "httpx-sse": "the SDK's event-stream reader (service/client)",
+    "tzdata": "the IANA time zones zoneinfo reads where the machine has none (jobs/schedules/timing.py)",
 }
 
 

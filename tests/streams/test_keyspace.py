@@ -34,6 +34,9 @@ from jobs.lifecycle.submit import QueueConfig, submit_job
 from jobs.models import ScrapeRequest
 from jobs.queue.claim import FENCE_FIELD, RunningCap, claim_jobs
 from jobs.queue.scores import promote_due
+from jobs.schedules.store import change_schedule, create_schedule, delete_schedule
+from jobs.schedules.ticker import fire_due
+from jobs.schedules.timing import Cadence
 from jobs.store.pages import push_commands
 from jobs.worker.leases import finish_held_job, renew_leases
 from service.ratelimit import submission_wait_s
@@ -188,6 +191,12 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
     await watch.run("rate limit", lambda: submission_wait_s(
         redis, keys.submit_rate("owner-a"), per_minute=60, burst=2))
     await watch.run("delete finished job", lambda: delete_finished_job(redis, keys, "owner-a", now_job.id))
+    # A schedule: made, its due run submitted and the schedule advanced, changed, deleted.
+    schedule = await watch.run("create schedule", lambda: create_schedule(
+        redis, keys, owner="owner-a", cadence=Cadence(every_s=60), job={"type": "scrape", "url": page}, cap=5))
+    await watch.run("fire due schedule", lambda: fire_due(redis, config, now_ms()))
+    await watch.run("change schedule", lambda: change_schedule(redis, keys, schedule, paused=True, cadence=None))
+    await watch.run("delete schedule", lambda: delete_schedule(redis, keys, schedule))
 
 
 async def test_every_lua_script_gets_the_keys_it_touches_through_KEYS(redis_url: str) -> None:
