@@ -113,6 +113,6 @@ class Schedule(BaseModel):
     runs: int = Field(0, description="Runs submitted so far.")
     last_run: ScheduleRun | None = None
     last_change: dict[str, Any] | None = Field(
-        None, description="The latest run whose page changed (`job`, `at`), once change tracking saw one."
+        None, description="The latest run whose page changed (`job`, `url`, `at`), from the schedule's history."
     )
     links: ScheduleLinks

@@ -91,6 +91,7 @@ class StoredSchedule:
     runs: int = 0
     last_run_job: str | None = None
     last_run_tick: int | None = None
+    # The latest run whose page changed (`job`, `at`), from the schedule's history (`with_last_change`).
     last_change: dict[str, Any] | None = None
 
     @classmethod
@@ -100,7 +101,6 @@ class StoredSchedule:
             return None
         every_s = text.get("every_s")
         last_tick = text.get("last_run_tick")
-        change_job, change_at = text.get("last_change_job"), text.get("last_change_at")
         return cls(
             id=text["id"], owner=text["owner"],
             cadence=Cadence(every_s=int(every_s) if every_s else None, cron=text.get("cron") or None,
@@ -111,8 +111,6 @@ class StoredSchedule:
             created_ms=int(text["created_ms"]), updated_ms=int(text.get("updated_ms") or text["created_ms"]),
             seed=text["seed"], runs=int(text.get("runs") or 0),
             last_run_job=text.get("last_run_job") or None, last_run_tick=int(last_tick) if last_tick else None,
-            # Written by change tracking when a run of this schedule saw its page change.
-            last_change={"job": change_job, "at": change_at} if change_job and change_at else None,
         )
 
     def fields(self) -> dict[str, str | int]:
@@ -186,7 +184,31 @@ async def load_schedule(redis: Redis, keys: Keyspace, owner: str | None, schedul
     schedule = StoredSchedule.from_hash(raw)
     if schedule is None or (owner is not None and schedule.owner != owner):
         return None
-    return schedule
+    return (await with_last_change(redis, keys, [schedule]))[0]
+
+
+# How far back in a schedule's history of changes (newest first) the latest `changed` page is looked for:
+# the history also keeps `new` pages (a crawl's first look at each), which do not count as a change.
+CHANGE_LOOKBACK = 50
+
+
+async def with_last_change(redis: Redis, keys: Keyspace, schedules: list[StoredSchedule]) -> list[StoredSchedule]:
+    """The schedules, each with its latest run whose page changed (`jobs.changes.history`), in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for schedule in schedules:
+            pipe.xrevrange(keys.schedule_changes(schedule.id), count=CHANGE_LOOKBACK)
+        histories: list[list[tuple[bytes, dict[bytes, bytes]]]] = await pipe.execute() if schedules else []
+    found = []
+    for schedule, history in zip(schedules, histories, strict=True):
+        change = None
+        for entry_id, fields in history:
+            entry = orjson.loads(fields.get(b"data", b"{}"))
+            if entry.get("status") == "changed":
+                change = {"job": entry.get("job"), "url": entry.get("url"),
+                          "at": iso_ms(int(entry_id.split(b"-")[0]))}
+                break
+        found.append(replace(schedule, last_change=change))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +232,7 @@ async def list_schedules(redis: Redis, keys: Keyspace, owner: str, *, cursor: st
         for schedule_id, _ in page:
             pipe.hgetall(keys.schedule(schedule_id))
         raws = await pipe.execute() if page else []
-    schedules = [s for s in map(StoredSchedule.from_hash, raws) if s is not None]
+    schedules = await with_last_change(redis, keys, [s for s in map(StoredSchedule.from_hash, raws) if s is not None])
     more = len(entries) > limit
     next_cursor = f"{int(page[-1][1])}:{page[-1][0]}" if more and page else None
     return SchedulePage(schedules, next_cursor)

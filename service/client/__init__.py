@@ -8,8 +8,10 @@
 
     with SyncClient() as client:                    # the same methods, blocking
         page = client.scrape("https://example.com/")
+        client.schedules.create({"url": "https://example.com/"}, every_s=3600)   # a scrape every hour
 
-Results are the pydantic models of `jobs.models` (`PageResult`, `AskResult`).
+Results are the pydantic models of `jobs.models` (`PageResult`, `AskResult`), schedules
+`jobs.schedules.models.Schedule`.
 
 Errors form one tree under `ScrapestreamError`, drawn in `service.client._errors`.
 Importing this package must not import Starlette, arq or the worker: it only
@@ -37,8 +39,9 @@ from ._errors import (
 )
 from ._models import Health, QueueStats, WorkerInfo
 from ._retry import RetryPolicy
+from ._schedules import Schedules
 from ._sse import JobEvent
-from ._sync import SyncClient, SyncIterator, SyncPageStream
+from ._sync import SyncClient, SyncIterator, SyncPageStream, SyncSchedules
 
 __all__ = [
     "APIError",
@@ -57,12 +60,14 @@ __all__ = [
     "QueueStats",
     "RateLimited",
     "RetryPolicy",
+    "Schedules",
     "ScrapestreamError",
     "ServerError",
     "ServiceUnavailable",
     "SyncClient",
     "SyncIterator",
     "SyncPageStream",
+    "SyncSchedules",
     "TransportError",
     "Unauthorized",
     "WaitTimeout",

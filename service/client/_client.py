@@ -37,6 +37,7 @@ from ._errors import (
 from ._live_pages import READ_SLICE, PageCursor
 from ._models import Health, QueueStats, WorkerInfo
 from ._retry import Backoff, RetryPolicy, retryable
+from ._schedules import Schedules
 from ._sse import JobEvent, carries_no_event, event_from, retry_hint_s, server_sent_events
 
 logger = logging.getLogger("scrapestream.client")
@@ -78,6 +79,8 @@ class Client:
         )
         self._stream_timeout = httpx.Timeout(timeout, read=stream_idle_timeout)
         self._retry = retry or RetryPolicy()
+        self.schedules = Schedules(self)
+        """Your schedules: `create`, `list`, `get`, `update`, `pause`, `resume`, `delete`, `runs`."""
 
     @property
     def base_url(self) -> str:
@@ -345,11 +348,11 @@ class Client:
 
     async def jobs(
         self, *, status: JobStatus | str | None = None, type: str | None = None, url: str | None = None,
-        limit: int | None = None,
+        limit: int | None = None, schedule: str | None = None,
     ) -> AsyncGenerator[JobRecord, None]:
         """Every job of yours, newest first, over all pages: of a `status` and `type`, whose URL
-        contains `url` (any case), if given; `limit` is the page size (1-100)."""
-        filters = {"status": status, "type": type, "url": url, "limit": limit}
+        contains `url` (any case), the runs of a `schedule`, if given; `limit` is the page size (1-100)."""
+        filters = {"status": status, "type": type, "url": url, "limit": limit, "schedule": schedule}
         params = {name: str(value) for name, value in filters.items() if value is not None}
         while True:
             page = (await self._call("GET", "/jobs", params=params)).json()

@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, Generic, Literal, Self, TypeVar, overload
 
 from pydantic import BaseModel
 
 from jobs.models import AskResult, Format, JobRecord, JobStatus, PageResult, SubmitResponse
+from jobs.schedules.models import Schedule
 
 from ._client import Client, EventCallback, PageStream
 from ._models import Health, QueueStats, WorkerInfo
 from ._retry import RetryPolicy
+from ._schedules import Schedules
 from ._sse import JobEvent
 
 T = TypeVar("T")
@@ -114,6 +116,46 @@ class SyncPageStream(SyncIterator[PageResult]):
         return self._stream.job
 
 
+class SyncSchedules:
+    """`Client.schedules`, blocking: the same methods."""
+
+    def __init__(self, loop: _Loop, schedules: Schedules) -> None:
+        self._loop = loop
+        self._schedules = schedules
+
+    def create(
+        self, job: Mapping[str, Any] | BaseModel, *, every_s: int | None = None, cron: str | None = None,
+        timezone: str | None = None, jitter_s: int | None = None,
+    ) -> Schedule:
+        return self._loop.run(self._schedules.create(job, every_s=every_s, cron=cron, timezone=timezone,
+                                                     jitter_s=jitter_s))
+
+    def list(self) -> SyncIterator[Schedule]:
+        return SyncIterator(self._loop, self._schedules.list())
+
+    def get(self, schedule_id: str) -> Schedule:
+        return self._loop.run(self._schedules.get(schedule_id))
+
+    def update(
+        self, schedule_id: str, *, every_s: int | None = None, cron: str | None = None, timezone: str | None = None,
+        jitter_s: int | None = None, paused: bool | None = None,
+    ) -> Schedule:
+        return self._loop.run(self._schedules.update(schedule_id, every_s=every_s, cron=cron, timezone=timezone,
+                                                     jitter_s=jitter_s, paused=paused))
+
+    def pause(self, schedule_id: str) -> Schedule:
+        return self._loop.run(self._schedules.pause(schedule_id))
+
+    def resume(self, schedule_id: str) -> Schedule:
+        return self._loop.run(self._schedules.resume(schedule_id))
+
+    def delete(self, schedule_id: str) -> None:
+        self._loop.run(self._schedules.delete(schedule_id))
+
+    def runs(self, schedule_id: str) -> SyncIterator[JobRecord]:
+        return SyncIterator(self._loop, self._schedules.runs(schedule_id))
+
+
 class SyncClient:
     """The HTTP API as blocking methods, the same as `Client`'s; use it as `with`, or `close()` it.
 
@@ -132,6 +174,8 @@ class SyncClient:
         self._client = Client(base_url, api_key, timeout=timeout, stream_idle_timeout=stream_idle_timeout,
                               retry=retry)
         self._loop = _Loop()
+        self.schedules = SyncSchedules(self._loop, self._client.schedules)
+        """Your schedules, as `Client.schedules`, blocking."""
 
     @property
     def base_url(self) -> str:
@@ -282,9 +326,10 @@ class SyncClient:
 
     def jobs(
         self, *, status: JobStatus | str | None = None, type: str | None = None, url: str | None = None,
-        limit: int | None = None,
+        limit: int | None = None, schedule: str | None = None,
     ) -> SyncIterator[JobRecord]:
-        return SyncIterator(self._loop, self._client.jobs(status=status, type=type, url=url, limit=limit))
+        return SyncIterator(self._loop, self._client.jobs(status=status, type=type, url=url, limit=limit,
+                                                          schedule=schedule))
 
     def result(self, job_id: str, *, wait: bool = False, timeout: float | None = None) -> Any:
         return self._loop.run(self._client.result(job_id, wait=wait, timeout=timeout))

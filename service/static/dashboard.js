@@ -297,6 +297,14 @@ async function connectActivity(gen) {
   const source = new EventSource(url.pathname + url.search);
   activity.source = source;
   for (const type of LIFECYCLE) source.addEventListener(type, (message) => onActivity(type, message, gen));
+  // A tracked page changed: only a schedule's last change moves (the job's own row waits for `completed`).
+  source.addEventListener("changed", (message) => {
+    if (gen !== activity.gen) return;
+    if (message.lastEventId) activity.lastEventId = message.lastEventId;
+    const data = parsed(message);
+    const record = recordOf(data);
+    if (record) schedulesView.onActivity("changed", record, Number.isFinite(data.ts) ? data.ts : Date.now());
+  });
   source.addEventListener("queue", (message) => {
     if (gen !== activity.gen) return;
     const data = parsed(message);
@@ -345,6 +353,7 @@ function onActivity(type, message, gen) {
   failures.onRecord(type, record);
   historyView.onLifecycle(type, record, ts);
   workersView.onLifecycle(type, record);
+  schedulesView.onActivity(type, record, ts);
   if (record.id === detail.id && type === "queued" && detail.record && TERMINAL.has(detail.record.status)) {
     reopenDetail(record.id);  // re-run elsewhere (another tab, the CLI): follow the new attempt
   }
@@ -363,6 +372,7 @@ function reloadAll() {
   failures.load();
   if (currentView() === "workers") workersView.load();
   if (currentView() === "history") historyView.load();
+  if (currentView() === "schedules") schedulesView.load();
 }
 
 function start() {
@@ -851,9 +861,9 @@ $("retry").addEventListener("click", async () => {
 
 $("close-detail").addEventListener("click", () => { location.hash = "#jobs"; });
 
-// --- views: #jobs, #job/<id>, #workers, #failures, #history ----------------------------
+// --- views: #jobs, #job/<id>, #workers, #failures, #history, #schedules ----------------
 
-const VIEWS = ["jobs", "workers", "failures", "history"];
+const VIEWS = ["jobs", "workers", "failures", "history", "schedules"];
 
 function currentView() {
   const name = location.hash.slice(1).split("/")[0];
@@ -877,6 +887,7 @@ function showView() {
   if (view === "workers") workersView.load();
   if (view === "failures") failures.render();
   if (view === "history" && !historyView.loaded) historyView.load(); else if (view === "history") historyView.render();
+  if (view === "schedules") schedulesView.load();
 }
 
 window.addEventListener("hashchange", () => {
@@ -947,6 +958,86 @@ const workersView = {
       el("td", null, running), el("td", "num", worker.finished ?? "—"));
     row.dataset.worker = String(worker.name ?? "");
     return row;
+  },
+};
+
+// --- schedules: GET /schedules when shown; a run queued (or a page changed) moves its row --
+
+const schedulesView = {
+  seq: 0, timer: null, schedules: [],
+
+  // A run of a schedule was queued: its next runs, count and last run moved (one read for a burst).
+  // A run's page changed: its last change is that run, now.
+  onActivity(type, record, ts) {
+    if (typeof record.schedule !== "string") return;
+    const schedule = this.schedules.find((s) => s.id === record.schedule);
+    if (type === "changed" && schedule) {
+      const url = record.change && typeof record.change === "object" ? record.change.url : null;
+      schedule.last_change = { job: record.id, url, at: new Date(ts).toISOString() };
+      if (currentView() === "schedules") this.render();
+      return;
+    }
+    if (type !== "queued" || currentView() !== "schedules") return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.load(), 300);
+  },
+
+  async load() {
+    const loaded = await newestAnswer(this, "/schedules?limit=100", "schedules-error");
+    if (!loaded) return;
+    const { answer } = loaded;
+    this.schedules = (answer && Array.isArray(answer.schedules)) ? answer.schedules : [];
+    this.render();
+  },
+
+  render() {
+    $("schedules-body").replaceChildren(...this.schedules.map((schedule) => this.row(schedule)));
+    $("schedules-empty").hidden = this.schedules.length > 0;
+  },
+
+  cadence(schedule) {
+    if (Number.isFinite(schedule.every_s)) {
+      const [unit, size] = [["d", 86_400], ["h", 3600], ["min", 60], ["s", 1]]
+        .find(([, size]) => schedule.every_s >= size && schedule.every_s % size === 0) ?? ["s", 1];
+      return `every ${schedule.every_s / size} ${unit}`;
+    }
+    const zone = schedule.timezone && schedule.timezone !== "UTC" ? ` (${schedule.timezone})` : "";
+    return `cron ${schedule.cron ?? "?"}${zone}`;
+  },
+
+  row(schedule) {
+    const job = schedule.job && typeof schedule.job === "object" ? schedule.job : {};
+    const next = Array.isArray(schedule.next_runs) && schedule.next_runs.length ? schedule.next_runs[0] : null;
+    const lastRun = schedule.last_run && typeof schedule.last_run.job === "string"
+      ? el("span", null, jobLink(schedule.last_run.job), " ", timeEl(schedule.last_run.scheduled_for, SHORT_TIME))
+      : "—";
+    const change = schedule.last_change && typeof schedule.last_change.job === "string"
+      ? el("span", null, jobLink(schedule.last_change.job), " ", timeEl(schedule.last_change.at, SHORT_TIME))
+      : "—";
+    const action = schedule.paused ? "Resume" : "Pause";
+    const toggle = button(action, "quiet", () => this.toggle(schedule, toggle), `${action} schedule ${schedule.id}`);
+    const row = el("tr", null, el("td", "mono", String(schedule.id ?? "?").slice(0, 9)),
+      el("td", null, `${job.type ?? "scrape"} `, el("span", "hint", subjectOf(job))),
+      el("td", null, this.cadence(schedule)), el("td", null, schedule.paused ? "paused" : "active"),
+      el("td", null, schedule.paused ? "—" : timeEl(next, SHORT_TIME)), el("td", "num", schedule.runs ?? 0),
+      el("td", null, lastRun), el("td", null, change), el("td", null, toggle));
+    row.dataset.schedule = String(schedule.id ?? "");
+    return row;
+  },
+
+  async toggle(schedule, control) {
+    control.disabled = true;
+    try {
+      const changed = await api(`/schedules/${encodeURIComponent(schedule.id)}`,
+        { method: "PATCH", body: { paused: !schedule.paused } });
+      this.schedules = this.schedules.map((s) => (s.id === changed.id ? changed : s));
+      $("schedules-error").hidden = true;
+      this.render();
+    } catch (error) {
+      control.disabled = false;
+      $("schedules-error").hidden = false;
+      $("schedules-error").textContent = error.message;
+    }
   },
 };
 

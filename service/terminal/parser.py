@@ -16,7 +16,7 @@ JOB_TYPES = ("scrape", "crawl", "batch", "ask")
 
 
 def add_job_commands(commands: Any) -> None:
-    """Add scrape, crawl, batch, ask, jobs, status, events, result, cancel, retry, info and workers."""
+    """Add scrape, crawl, batch, ask, jobs, status, events, result, cancel, retry, info, workers and schedule."""
     connection = _connection_options("--url", "--server")
     # `ask --url` and `jobs --url` name a site, as the API's `url` does: there the server is `--server` only.
     server_only = _connection_options("--server")
@@ -100,6 +100,45 @@ def add_job_commands(commands: Any) -> None:
     workers = command("workers", "queue_info:workers", "the live workers and what each runs now")
     _json_option(workers, "a JSON array, as GET /workers")
 
+    _add_schedule_commands(commands, connection)
+
+
+def _add_schedule_commands(commands: Any, connection: argparse.ArgumentParser) -> None:
+    """`schedule add | list | pause | resume | rm`."""
+    about = "jobs run again and again: every N seconds, or by cron"
+    schedule = commands.add_parser("schedule", help=about, description=about)
+    actions = schedule.add_subparsers(dest="schedule_action", required=True, metavar="ACTION")
+
+    def action(name: str, handler: str, help: str) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = actions.add_parser(name, help=help, description=help, parents=[connection])
+        parser.set_defaults(run=_runner(f"scheduling:{handler}"), follows_job=False)
+        return parser
+
+    add = action("add", "add", "scrape URL again and again (or crawl from it): --every 1h, or --cron EXPR")
+    add.add_argument("page_url", metavar="URL")
+    cadence = add.add_mutually_exclusive_group(required=True)
+    cadence.add_argument("--every", type=_duration, metavar="DURATION", help="90s, 15m, 1h, 1d, 1h30m")
+    cadence.add_argument("--cron", metavar="EXPR", help='a cron expression, e.g. "0 9 * * MON-FRI"')
+    add.add_argument("--timezone", metavar="ZONE", help="the IANA zone --cron is read in (default UTC)")
+    add.add_argument("--jitter", type=_duration, metavar="DURATION",
+                     help="start each run up to this much after its time (spreads schedules of the same second)")
+    add.add_argument("--crawl", action="store_true", help="crawl the site from URL instead of scraping the page")
+    add.add_argument("--limit", type=_positive, metavar="N", help="with --crawl: most pages (default 100)")
+    add.add_argument("--formats", type=_formats, default=None, metavar="A,B",
+                     help="markdown, metadata, product, links, html (default: all but html)")
+    _json_option(add, "the schedule as POST /schedules answers it")
+
+    listing = action("list", "list_schedules", "your schedules: cadence, next run, runs, last run, last change")
+    _json_option(listing, "a JSON array of schedules, as GET /schedules/{id} answers each")
+
+    for name, help in (("pause", "no run until resumed"), ("resume", "run again, from the next tick")):
+        parser = action(name, name, help)
+        parser.add_argument("schedule_id", metavar="ID")
+        _json_option(parser, "the schedule as PATCH /schedules/{id} answers it")
+
+    remove = action("rm", "remove", "delete schedules: no run after this (their runs stay, as jobs)")
+    remove.add_argument("schedule_ids", nargs="+", metavar="ID")
+
 
 def _connection_options(*url_flags: str) -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
@@ -122,6 +161,15 @@ def _runner(handler: str) -> Any:
 
 def _json_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--json", action="store_true", help=f"for scripts: {what}")
+
+
+def _duration(value: str) -> int:
+    from .scheduling import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _formats(value: str) -> list[str]:

@@ -15,7 +15,9 @@ from service.apikeys import create_key
 from service.settings import WebSettings
 from streams.keys import Keyspace
 from tests.support.schedule_runs import RunWatch
+from tests.support.servers import serve_in_thread
 from tests.support.stack import Stack, running_stack
+from tests.support.watched_site import Product, WatchedSite
 
 
 @pytest.fixture
@@ -78,6 +80,26 @@ async def test_each_tick_runs_the_job_as_an_ordinary_job_that_names_its_schedule
     read = (await ticking.client.get(f"/schedules/{schedule['id']}")).json()
     assert read["runs"] >= 3
     assert read["last_run"]["job"] in {run["id"] for run in await runs_of(ticking, schedule["id"])}
+
+
+async def test_a_price_watch_sees_the_price_move_and_the_schedule_shows_its_last_change(
+        ticking: Stack, watch: RunWatch) -> None:
+    shop = WatchedSite(products={"kettle": Product("Steel kettle", 39.9)})
+    with serve_in_thread(shop.app()) as base:
+        made = await make(ticking, {"every_s": 1, "job": {"url": f"{base}/p/kettle", "formats": ["product"]}})
+        assert made["last_change"] is None
+        await watch.until(made["id"], 1)
+        first = (await runs_of(ticking, made["id"]))[-1]
+        await ticking.wait_terminal(first["id"])  # the first look: the baseline the next runs compare with
+        shop.set("kettle", price=29.9)
+        changed_run = await watch.change(made["id"])
+    result = (await ticking.client.get(f"/jobs/{changed_run}/result")).json()
+    assert result["change"]["status"] == "changed"
+    assert result["change"]["fields"]["product.price"] == {"before": 39.9, "after": 29.9}
+    last_change = (await ticking.client.get(f"/schedules/{made['id']}")).json()["last_change"]
+    assert last_change["job"] == changed_run and last_change["url"] == f"{base}/p/kettle"
+    listed = (await ticking.client.get("/schedules")).json()["schedules"]
+    assert [s["last_change"]["job"] for s in listed if s["id"] == made["id"]] == [changed_run]
 
 
 async def test_a_paused_schedule_submits_nothing_until_resumed(ticking: Stack, watch: RunWatch, site: str) -> None:

@@ -14,10 +14,12 @@ from service.client import (
     JobCancelled,
     JobError,
     JobFailed,
+    Schedules,
     ScrapestreamError,
     ServerError,
     ServiceUnavailable,
     SyncClient,
+    SyncSchedules,
     WaitTimeout,
 )
 from tests.support.process import ROOT
@@ -26,8 +28,9 @@ from tests.support.public_api import check_public_api
 PUBLIC_NAMES = [
     "APIError", "BadRequest", "Client", "Conflict", "EventStreamLost", "Health", "InvalidRequest",
     "JobCancelled", "JobError", "JobEvent", "JobFailed", "NotFound", "PageStream", "QueueStats",
-    "RateLimited", "RetryPolicy", "ScrapestreamError", "ServerError", "ServiceUnavailable", "SyncClient",
-    "SyncIterator", "SyncPageStream", "TransportError", "Unauthorized", "WaitTimeout", "WorkerInfo",
+    "RateLimited", "RetryPolicy", "Schedules", "ScrapestreamError", "ServerError", "ServiceUnavailable",
+    "SyncClient", "SyncIterator", "SyncPageStream", "SyncSchedules", "TransportError", "Unauthorized",
+    "WaitTimeout", "WorkerInfo",
 ]
 
 
@@ -71,3 +74,4 @@ def test_the_sync_client_has_the_methods_of_the_async_one() -> None:
     assert methods(SyncClient) == async_methods
     assert list(inspect.signature(SyncClient).parameters) == [
         name for name in inspect.signature(Client).parameters if name != "transport"]
+    assert methods(SyncSchedules) == methods(Schedules)

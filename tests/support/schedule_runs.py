@@ -20,6 +20,8 @@ class RunWatch:
         self.stream = keys.owner_activity(owner)
         self.last_id = "0"
         self.runs: Counter[str] = Counter()
+        # The runs whose page changed (`changed` events), by schedule: their job ids, in order.
+        self.changed: dict[str, list[str]] = {}
 
     async def _read(self, block_ms: int | None) -> int:
         """Take in what follows the last entry read (waiting up to `block_ms` for some); how many entries."""
@@ -33,6 +35,8 @@ class RunWatch:
                 # A re-run of a job is `queued` again: only a job's first `queued` is a run.
                 if fields[b"type"] == b"queued" and record.get("schedule") and record.get("attempt") == 0:
                     self.runs[record["schedule"]] += 1
+                elif fields[b"type"] == b"changed" and record.get("schedule"):
+                    self.changed.setdefault(record["schedule"], []).append(record["id"])
         return taken
 
     async def catch_up(self) -> None:
@@ -46,6 +50,13 @@ class RunWatch:
             while self.runs[schedule_id] < count:
                 await self._read(1_000)
         return self.runs[schedule_id]
+
+    async def change(self, schedule_id: str, timeout_s: float = 60) -> str:
+        """Wait for a run of `schedule_id` whose page changed; its job id."""
+        async with asyncio.timeout(timeout_s):
+            while not self.changed.get(schedule_id):
+                await self._read(1_000)
+        return self.changed[schedule_id][0]
 
     async def more(self, schedule_id: str, extra: int, timeout_s: float = 60) -> int:
         """Wait for `extra` runs of `schedule_id` beyond those seen so far."""
