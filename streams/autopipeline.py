@@ -7,6 +7,11 @@ the lot, as node-redis and ioredis do with auto-pipelining. The pipeline is
 not a transaction: each command is atomic on its own (a script runs whole),
 and each caller gets its own reply or its own error, as if it ran alone.
 
+Commands are packed by hiredis (in C, as redis-py's own synchronous client
+does when hiredis is there): redis-py's asyncio client packs in Python, which
+cost a submit's script (60-odd arguments) more than anything else the web
+process does for it. Replies are read by the client's own `parse_response`.
+
 For short commands only: a blocking one (XREAD BLOCK, BLPOP) would hold up
 every command queued behind it.
 """
@@ -16,8 +21,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import ConnectionPool
+from redis.exceptions import DataError, ResponseError
+
+Queued = tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[Any]]
+
+
+def pack_command(args: tuple[Any, ...]) -> bytes:
+    """One command in the Redis protocol; a first argument of several words ("SCRIPT FLUSH") is split,
+    and an argument of no Redis type is a DataError, as redis-py's packer has them."""
+    name = args[0]
+    words = tuple((name.encode() if isinstance(name, str) else name).split())
+    try:
+        packed: bytes = hiredis.pack_command(words + args[1:])
+    except TypeError as exc:
+        raise DataError(str(exc)) from exc
+    return packed
 
 
 class AutoPipelineRedis(Redis):
@@ -25,7 +46,7 @@ class AutoPipelineRedis(Redis):
 
     def __init__(self, pool: ConnectionPool) -> None:
         super().__init__(connection_pool=pool)
-        self._queued: list[tuple[tuple[Any, ...], dict[str, Any], asyncio.Future[Any]]] = []
+        self._queued: list[Queued] = []
         self._sending: set[asyncio.Task[None]] = set()  # strong references while they run
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
@@ -40,16 +61,20 @@ class AutoPipelineRedis(Redis):
         return await reply
 
     async def _send(self) -> None:
-        batch, self._queued = self._queued, []
+        queued, self._queued = self._queued, []
+        batch: list[Queued] = []
+        packed: list[bytes] = []
+        for command in queued:
+            try:
+                packed.append(pack_command(command[0]))
+            except DataError as exc:  # never sent: only its caller hears of it
+                command[2].set_exception(exc)
+                continue
+            batch.append(command)
+        if not batch:
+            return
         try:
-            if len(batch) == 1:
-                args, options, _ = batch[0]
-                replies: list[Any] = [await super().execute_command(*args, **options)]  # type: ignore[no-untyped-call]
-            else:
-                async with self.pipeline(transaction=False) as pipe:
-                    for args, options, _ in batch:
-                        pipe.execute_command(*args, **options)
-                    replies = await pipe.execute(raise_on_error=False)
+            replies = await self._round_trip(packed, batch)
         except Exception as exc:  # the connection failed: every command of the batch failed with it
             for _, _, reply in batch:
                 if not reply.done():
@@ -66,3 +91,22 @@ class AutoPipelineRedis(Redis):
                 reply.set_exception(value)
             else:
                 reply.set_result(value)
+
+    async def _round_trip(self, packed: list[bytes], batch: list[Queued]) -> list[Any]:
+        """One write of every command, then their replies in order (an error reply is its command's)."""
+        connection = await self.connection_pool.get_connection()
+        try:
+            await connection.send_packed_command(packed)
+            replies: list[Any] = []
+            for args, options, _ in batch:
+                try:
+                    replies.append(await self.parse_response(connection, args[0], **options))
+                except ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            # Replies may still be owed on it: they must not reach the next command sent on it.
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            await self.connection_pool.release(connection)

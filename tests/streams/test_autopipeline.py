@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
 
 from streams.autopipeline import AutoPipelineRedis
 from tests.support.redis_server import free_port
@@ -35,13 +35,17 @@ async def test_commands_issued_together_share_one_connection(batched: AutoPipeli
     assert await connections_received(redis) - before == 1
 
 
-async def test_each_caller_gets_its_own_error(batched: AutoPipelineRedis) -> None:
+async def test_each_caller_gets_its_own_reply_or_error(batched: AutoPipelineRedis, redis: Redis) -> None:
     await batched.set("text", "not a number")
     outcomes = await asyncio.gather(batched.incr("counter"), batched.incr("text"), batched.hset("h", "f", "v"),
-                                    batched.get("missing"), return_exceptions=True)
+                                    batched.execute_command("SET", "none", None), batched.get("missing"),
+                                    batched.execute_command("CONFIG GET", "maxclients"), return_exceptions=True)
     assert outcomes[0] == 1
     assert isinstance(outcomes[1], ResponseError)
-    assert outcomes[2:] == [1, None]
+    assert outcomes[2] == 1
+    assert isinstance(outcomes[3], DataError)  # no Redis type: never sent
+    assert outcomes[4] is None
+    assert outcomes[5] == await redis.config_get("maxclients")  # a command named in two words
     assert await batched.get("text") == b"not a number"
 
 
