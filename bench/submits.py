@@ -8,7 +8,9 @@ httptools, no worker: jobs stay queued), and drives each with wrk (`apt-get
 install wrk`; C, so the load generator costs the two cores little) posting the
 same scrape job over `--connections` keep-alive connections. Runs alternate
 (ours, baseline, ours, …) so a drift of the shared machine's speed hits both.
-Prints each run, the medians and their ratio, and the load average; asserts nothing.
+Prints each run (with the CPU time the web process and Redis spent per submit,
+which a busy shared machine disturbs less than the rate), the medians and their
+ratios, and the load average; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis
 
 from bench._harness import machine, redis_server, web_process
 
@@ -53,12 +57,24 @@ def wrk(base_url: str, script: str, *, seconds: float, connections: int) -> tupl
     return rate, p50, p99, int(bad[1]) if bad else 0
 
 
-def run_side(side: str, redis_url: str, script: str, args: argparse.Namespace) -> float:
-    with web_process(redis_url, **SIDES[side]) as (base_url, _):  # type: ignore[arg-type]
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_side(side: str, redis_url: str, redis_pid: int, script: str, args: argparse.Namespace) -> tuple[float, float]:
+    """Submits/s, and CPU µs per submit of the web process and Redis together."""
+    with web_process(redis_url, **SIDES[side]) as (base_url, web):  # type: ignore[arg-type]
         wrk(base_url, script, seconds=1, connections=4)  # warm up: imports, pools, first connections
+        web_before, redis_before = cpu_s(web.pid), cpu_s(redis_pid)
         rate, p50, p99, bad = wrk(base_url, script, seconds=args.seconds, connections=args.connections)
-    print(f"  {side:8}  {rate:8,.0f} submits/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {bad}", flush=True)
-    return rate
+        submits = rate * args.seconds
+        web_us = (cpu_s(web.pid) - web_before) / submits * 1e6
+        redis_us = (cpu_s(redis_pid) - redis_before) / submits * 1e6
+    print(f"  {side:8}  {rate:8,.0f} submits/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {bad}  "
+          f"CPU per submit: web {web_us:4.0f} us, Redis {redis_us:3.0f} us", flush=True)
+    return rate, web_us + redis_us
 
 
 def main() -> None:
@@ -74,18 +90,25 @@ def main() -> None:
     print(f"wrk -t 1 -c {args.connections} -d {args.seconds:g}s, POST /jobs {BODY}")
     sides = [args.only] if args.only else list(SIDES)
     rates: dict[str, list[float]] = {side: [] for side in sides}
+    cpu: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, redis_server() as redis_url:
         script.write(WRK_SCRIPT)
         script.flush()
+        with redis.Redis.from_url(redis_url) as client:
+            redis_pid = int(client.info("server")["process_id"])
         for run in range(args.runs):
             print(f"run {run + 1}:")
             for side in sides:
-                rates[side].append(run_side(side, redis_url, script.name, args))
+                rate, cpu_us = run_side(side, redis_url, redis_pid, script.name, args)
+                rates[side].append(rate)
+                cpu[side].append(cpu_us)
     medians = {side: statistics.median(values) for side, values in rates.items()}
-    print("median: " + ", ".join(f"{side} {rate:,.0f}/s" for side, rate in medians.items()))
+    print("median: " + ", ".join(f"{side} {rate:,.0f}/s, {statistics.median(cpu[side]):.0f} us CPU a submit"
+                                 for side, rate in medians.items()))
     if len(medians) == 2:
-        print(f"ours / FastAPI+RQ: {medians['ours'] / medians['baseline']:.2f}x "
-              f"(per run: {', '.join(f'{o / b:.2f}' for o, b in zip(rates['ours'], rates['baseline'], strict=True))})")
+        print(f"ours / FastAPI+RQ: {medians['ours'] / medians['baseline']:.2f}x the submits/s "
+              f"(per run: {', '.join(f'{o / b:.2f}' for o, b in zip(rates['ours'], rates['baseline'], strict=True))}); "
+              f"{statistics.median(cpu['baseline']) / statistics.median(cpu['ours']):.2f}x less CPU a submit")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

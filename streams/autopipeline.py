@@ -96,7 +96,7 @@ class AutoPipelineRedis(Redis):
         """One write of every command, then their replies in order (an error reply is its command's)."""
         connection = await self.connection_pool.get_connection()
         try:
-            await connection.send_packed_command(packed)
+            await connection.send_packed_command(b"".join(packed))  # one write, whatever the transport
             replies: list[Any] = []
             for args, options, _ in batch:
                 try:
