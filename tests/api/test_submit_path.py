@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from service.app import create_app
 from service.settings import WebSettings
 from streams.keys import Keyspace
 from tests.support.stack import Stack, running_stack
@@ -143,3 +144,22 @@ async def test_submits_go_on_after_redis_forgets_its_scripts(open_stack: Stack) 
         await redis.script_flush()
     responses = await asyncio.gather(*(open_stack.client.post("/jobs", json=BODY) for _ in range(10)))
     assert [r.status_code for r in responses] == [202] * 10
+
+
+async def test_behind_a_root_path_the_routed_jobs_resource_submits_the_same(open_stack: Stack) -> None:
+    """Under a root path the app's shortcut does not match: the /jobs route hands POST to the same endpoint."""
+    app = create_app(open_stack.settings)
+    transport = httpx.ASGITransport(app=app, root_path="/api")
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            submitted = await client.post("/api/jobs", json=BODY, headers={"Origin": ALLOWED})
+            assert submitted.status_code == 202
+            assert submitted.headers["location"] == f"/jobs/{submitted.json()['id']}"
+            assert submitted.headers["access-control-allow-origin"] == ALLOWED
+            refused = await client.post("/api/jobs", json={"type": "scrape", "url": 7})
+            assert (refused.status_code, refused.json()["error"]["field"]) == (422, "url")
+            big = await client.post("/api/jobs", content=b" " * 5000, headers={"Content-Type": "application/json"})
+            assert big.status_code == 413
+            assert (await client.get("/api/jobs")).json()["jobs"][0]["id"] == submitted.json()["id"]
+    finally:
+        await app.state.scrapestream.aclose()
