@@ -1,6 +1,8 @@
-"""A small fixed product page on loopback, served by uvicorn in a process of its own."""
+"""A small fixed product page on loopback, served by uvicorn in a process of its own (`/slow?ms=N`: after N ms)."""
 
 from __future__ import annotations
+
+import asyncio
 
 PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bench product</title>
 <meta name="description" content="A small product page for the benches">
@@ -18,6 +20,9 @@ PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ben
 async def app(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
+    if scope["path"] == "/slow":  # `/slow?ms=200`: the page, after that long (a job that holds its slot)
+        query = dict(part.split("=", 1) for part in scope["query_string"].decode().split("&") if "=" in part)
+        await asyncio.sleep(int(query.get("ms", "0")) / 1000)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/html; charset=utf-8"),
                             (b"content-length", str(len(PAGE)).encode())]})
