@@ -8,6 +8,8 @@ for a missed message (pub/sub is fire-and-forget).
 
 Each look at the queue claims every free slot (`jobs.queue.claim`): jobs that
 run elsewhere are left out before the free slots are counted against the rest.
+A worker takes the queues of its job kinds (`--kinds`, WORKER_KINDS) and the
+shared one, and deals its free slots fairly among them (`jobs.queue.lanes`).
 
 arq marks a running job with an in-progress key that lives as long as the
 longest job timeout (+10 s): a worker killed with SIGKILL leaves its jobs
