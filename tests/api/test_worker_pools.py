@@ -28,7 +28,7 @@ from tests.cli.conftest import run_cli
 from tests.reliability.helpers import events_until, started
 from tests.support.gated_site import gated_site
 from tests.support.process import ROOT, settings_env
-from tests.support.stack import Stack, running_worker
+from tests.support.stack import Stack, running_stack, running_worker
 from tests.support.worker_process import worker_process
 
 
@@ -236,3 +236,35 @@ async def test_a_drained_job_goes_back_to_its_kinds_queue_for_a_worker_of_that_k
             events = await stack.wait_terminal(job["id"])
     assert [e["type"] for e in events if e["type"] in ("started", "retrying", "completed")] == [
         "started", "retrying", "started", "completed"]
+
+
+async def test_a_retry_delay_defers_the_job_in_its_kinds_queue(settings: Settings, site: str) -> None:
+    """arq's end of an attempt that will be retried moves the job's score in the queue it was claimed from."""
+    slow_retries = settings.model_copy(update={"retry_base_s": 600.0, "retry_max_delay_s": 600.0})
+    async with running_stack(slow_retries) as stack:
+        redis, keys = stack.state.redis, stack.state.keys
+        job = await stack.submit({"type": "scrape", "url": f"{site}/status/503", "max_attempts": 2})
+        await events_until(stack, job["id"], lambda events: events[-1]["type"] == "retrying")
+        # The worker ends the attempt (moving the score) just after the event: wait for that run to end.
+        run = stack.workers[0].tasks.get(job["id"])
+        if run is not None:
+            await asyncio.wait([run])
+        score = await redis.zscore(keys.kind_queue("scrape"), job["id"])
+        assert score is not None and score > now_ms()
+        assert await redis.zscore(keys.arq_queue(), job["id"]) is None
+        assert (await queue_numbers(stack))["kinds"]["scrape"]["retrying"] == 1
+        assert (await stack.client.delete(f"/jobs/{job['id']}")).status_code == 202
+
+
+async def test_a_poison_payload_in_a_kinds_queue_fails_its_job_and_leaves_that_queue(stack: Stack, site: str) -> None:
+    redis, keys = stack.state.redis, stack.state.keys
+    job = await stack.submit({"type": "crawl", "url": f"{site}/plain", "delay_s": 3600})
+    async with redis.pipeline(transaction=True) as pipe:  # as anyone with access to Redis could
+        pipe.zrem(keys.scheduled(), job["id"])
+        pipe.set(keys.arq_job(job["id"]), b"\x80\x04not json", ex=600)
+        pipe.zadd(keys.kind_queue("crawl"), {job["id"]: 1})
+        pipe.publish(keys.wake_channel(), b"job")
+        await pipe.execute()
+    events = await stack.wait_terminal(job["id"])
+    assert (events[-1]["type"], events[-1]["data"]["code"]) == ("failed", "invalid_payload")
+    assert await redis.zscore(keys.kind_queue("crawl"), job["id"]) is None
