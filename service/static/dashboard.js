@@ -10,6 +10,7 @@
 const KEY_STORAGE = "scrapestream.apiKey";
 const STATUSES = ["queued", "scheduled", "running", "retrying", "completed", "failed", "cancelled"];
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const JOB_KINDS = ["scrape", "crawl", "batch", "ask"];  // a worker that takes them all shows as "every kind"
 const EVENT_TYPES = ["queued", "started", "progress", "retrying", "page", "changed", "completed", "failed",
   "cancelled", "resync"];
 const LIFECYCLE = ["queued", "started", "retrying", "completed", "failed", "cancelled"];
@@ -227,6 +228,14 @@ function renderTiles() {
     const byPriority = Object.entries((q.queued && q.queued.by_priority) || {})
       .filter(([, n]) => n > 0).sort(([a], [b]) => b - a).map(([p, n]) => `p${p}: ${n}`).join(" · ");
     shown.push(stat("Queued", q.queued && q.queued.total, byPriority || null));
+    // Per job kind (each has its own queue and, maybe, its own pool of workers): what waits, and any
+    // kind that waits with no live worker taking it.
+    const kinds = Object.entries(q.kinds || {});
+    if (kinds.length) {
+      const waiting = kinds.filter(([, n]) => n.queued > 0).map(([kind, n]) => `${kind} ${n.queued}`).join(" · ");
+      const unserved = kinds.filter(([, n]) => n.queued > 0 && n.workers === 0).map(([kind]) => kind).join(", ");
+      shown.push(stat("By kind", waiting || "none waiting", unserved ? `no pool takes ${unserved}` : null));
+    }
     for (const name of ["scheduled", "running", "retrying", "completed", "failed", "cancelled"]) {
       if (name in q) shown.push(stat(name[0].toUpperCase() + name.slice(1), q[name]));
     }
@@ -949,13 +958,17 @@ const workersView = {
   },
 
   row(worker) {
+    // A worker of a version before pools per kind names none: it takes every kind too.
+    const kindsOf = (w) => Array.isArray(w.kinds) && !JOB_KINDS.every((kind) => w.kinds.includes(kind))
+      ? w.kinds.join(", ") : "every kind";
     const jobs = Array.isArray(worker.jobs) ? worker.jobs : [];
     const running = jobs.length ? el("ul", "plain", ...jobs.map((job) => el("li", null, jobLink(job.id), ` ${job.type ?? ""} `,
       el("span", "hint", subjectOf(job))))) : el("span", "hint", "idle");
     const row = el("tr", null, el("td", "mono", worker.name ?? "?"),
       el("td", null, `${worker.host ?? "?"} · pid ${worker.pid ?? "?"}`),
       el("td", null, timeEl(worker.started_at, SHORT_TIME)), el("td", null, timeEl(worker.last_heartbeat, CLOCK)),
-      el("td", null, running), el("td", "num", worker.finished ?? "—"));
+      el("td", null, running), el("td", "num", worker.finished ?? "—"),
+      el("td", null, kindsOf(worker)));
     row.dataset.worker = String(worker.name ?? "");
     return row;
   },

@@ -69,6 +69,7 @@ async def test_the_page_loads_without_console_errors_or_csp_violations(stack: St
     await expect(stats.locator("div", has_text="Redis")).to_contain_text("ok")
     await expect(stats.locator("div", has_text="Workers")).to_contain_text("1")
     await expect(stats.locator("div", has_text="Queued")).to_contain_text("0")  # from GET /queue
+    await expect(stats.locator("div", has_text="By kind")).to_contain_text("none waiting")
     await expect(page.locator("#jobs-empty")).to_be_visible()
     await page.wait_for_load_state("networkidle")
     await watched.assert_clean()

@@ -85,6 +85,7 @@ async def test_the_workers_view_shows_the_worker_running_a_job(stack: Stack, bro
     host, pid = name.rsplit(":", 1)
     await expect(worker.locator("td").nth(1)).to_have_text(f"{host} · pid {pid}")
     await expect(worker.locator("td").nth(5)).to_have_text("0")
+    await expect(worker.locator("td").nth(6)).to_have_text("every kind")  # the kinds it takes
 
     with gated_site() as (gated_url, gate):
         job = await stack.submit({"type": "scrape", "url": gated_url})
