@@ -38,6 +38,7 @@ from ._errors import (
     WaitTimeout,
 )
 from ._models import Health, QueueStats, WorkerInfo
+from ._options import AskOptions, BatchOptions, CrawlOptions, JobOptions, PageOptions, ScrapeOptions
 from ._retry import RetryPolicy
 from ._schedules import Schedules
 from ._sse import JobEvent
@@ -45,9 +46,12 @@ from ._sync import SyncClient, SyncIterator, SyncPageStream, SyncSchedules
 
 __all__ = [
     "APIError",
+    "AskOptions",
     "BadRequest",
+    "BatchOptions",
     "Client",
     "Conflict",
+    "CrawlOptions",
     "EventStreamLost",
     "Health",
     "InvalidRequest",
@@ -55,12 +59,15 @@ __all__ = [
     "JobError",
     "JobEvent",
     "JobFailed",
+    "JobOptions",
     "NotFound",
+    "PageOptions",
     "PageStream",
     "QueueStats",
     "RateLimited",
     "RetryPolicy",
     "Schedules",
+    "ScrapeOptions",
     "ScrapestreamError",
     "ServerError",
     "ServiceUnavailable",

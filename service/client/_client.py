@@ -11,14 +11,14 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, Callable, Coroutine, Mapping, Sequence
-from typing import Any, Literal, NoReturn, Self, overload
+from typing import Any, Literal, NoReturn, Self, Unpack, overload
 from urllib.parse import quote
 
 import httpx
 from httpx_sse import aconnect_sse
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
-from jobs.models import AskResult, Format, JobRecord, JobStatus, PageResult, SubmitResponse
+from jobs.models import AskResult, JobRecord, JobStatus, PageResult, SubmitResponse
 from streams.events import EventType, parse_stream_id
 
 from . import _config
@@ -36,6 +36,7 @@ from ._errors import (
 )
 from ._live_pages import READ_SLICE, PageCursor
 from ._models import Health, QueueStats, WorkerInfo
+from ._options import AskOptions, BatchOptions, CrawlOptions, ScrapeOptions
 from ._retry import Backoff, RetryPolicy, retryable
 from ._schedules import Schedules
 from ._sse import JobEvent, carries_no_event, event_from, retry_hint_s, server_sent_events
@@ -44,6 +45,9 @@ logger = logging.getLogger("scrapestream.client")
 
 # The server's bound on the ids of one bulk call (`POST /jobs/delete`); more go in several calls.
 _BULK_MAX = 1_000
+
+# Request fields as JSON: models (by their aliases), datetimes and enums included.
+_JSON_FIELDS = TypeAdapter(dict[str, Any])
 
 EventCallback = Callable[[JobEvent], object]
 """Called with each event of a job a one-call helper follows (to show progress, say)."""
@@ -110,24 +114,19 @@ class Client:
 
     @overload
     async def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
-        wait: Literal[True] = ..., timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = ...,
-        **options: Any,
+        self, url: str, *, wait: Literal[True] = ..., timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ..., **options: Unpack[ScrapeOptions],
     ) -> PageResult: ...
 
     @overload
     async def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
-        wait: Literal[False], timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = ...,
-        **options: Any,
+        self, url: str, *, wait: Literal[False], timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = ..., **options: Unpack[ScrapeOptions],
     ) -> SubmitResponse: ...
 
     async def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = None, timeout_s: float | None = None,
-        wait: bool = True, timeout: float | None = None,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = None, **options: Any,
+        self, url: str, *, wait: bool = True, timeout: float | None = None,  # noqa: ASYNC109 (the SDK's API)
+        on_event: EventCallback | None = None, **options: Unpack[ScrapeOptions],
     ) -> PageResult | SubmitResponse:
         """Scrape one page and return its document, following the job's events to its end.
 
@@ -135,32 +134,26 @@ class Client:
         (WaitTimeout). JobFailed/JobCancelled if it ends without a page.
         `on_event` sees each event as it comes; `wait=False` returns the receipt at once.
         """
-        job = await self._submit_typed("scrape", url=url, formats=formats, timeout_s=timeout_s, **options)
+        job = await self.submit(_request_body("scrape", {"url": url}, options))
         if not wait:
             return job
         return PageResult.model_validate(await self._wait_for_result(job.id, timeout, on_event))
 
     @overload
     def crawl(
-        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
-        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
-        formats: Sequence[Format | str] | None = ..., wait: Literal[True] = ...,
-        on_event: EventCallback | None = ..., **options: Any,
+        self, url: str, *, wait: Literal[True] = ..., on_event: EventCallback | None = ...,
+        **options: Unpack[CrawlOptions],
     ) -> PageStream: ...
 
     @overload
     def crawl(
-        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
-        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
-        formats: Sequence[Format | str] | None = ..., wait: Literal[False],
-        on_event: EventCallback | None = ..., **options: Any,
+        self, url: str, *, wait: Literal[False], on_event: EventCallback | None = ...,
+        **options: Unpack[CrawlOptions],
     ) -> Coroutine[Any, Any, SubmitResponse]: ...
 
     def crawl(
-        self, url: str, *, limit: int | None = None, max_depth: int | None = None,
-        include_paths: Sequence[str] | None = None, exclude_paths: Sequence[str] | None = None,
-        formats: Sequence[Format | str] | None = None, wait: bool = True,
-        on_event: EventCallback | None = None, **options: Any,
+        self, url: str, *, wait: bool = True, on_event: EventCallback | None = None,
+        **options: Unpack[CrawlOptions],
     ) -> PageStream | Coroutine[Any, Any, SubmitResponse]:
         """Crawl from `url`: `async for page in client.crawl(...)` gets each page while the crawl runs.
 
@@ -168,54 +161,52 @@ class Client:
         iteration ends with the crawl, raising JobFailed/JobCancelled if it did
         not complete. `await client.crawl(..., wait=False)` submits and returns the receipt.
         """
-        body = _request_body("crawl", url=url, limit=limit, max_depth=max_depth, include_paths=include_paths,
-                             exclude_paths=exclude_paths, formats=formats, **options)
+        body = _request_body("crawl", {"url": url}, options)
         return PageStream(self, body, on_event) if wait else self.submit(body)
 
     @overload
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
-        wait: Literal[True] = ..., on_event: EventCallback | None = ..., **options: Any,
+        self, urls: Sequence[str], *, wait: Literal[True] = ..., on_event: EventCallback | None = ...,
+        **options: Unpack[BatchOptions],
     ) -> PageStream: ...
 
     @overload
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
-        wait: Literal[False], on_event: EventCallback | None = ..., **options: Any,
+        self, urls: Sequence[str], *, wait: Literal[False], on_event: EventCallback | None = ...,
+        **options: Unpack[BatchOptions],
     ) -> Coroutine[Any, Any, SubmitResponse]: ...
 
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, wait: bool = True,
-        on_event: EventCallback | None = None, **options: Any,
+        self, urls: Sequence[str], *, wait: bool = True, on_event: EventCallback | None = None,
+        **options: Unpack[BatchOptions],
     ) -> PageStream | Coroutine[Any, Any, SubmitResponse]:
         """Fetch a list of pages: one entry per URL, in the order given, each as soon as it and
         those before it are done (a page that failed has `error`). Otherwise like `crawl`."""
-        body = _request_body("batch", urls=list(urls), formats=formats, **options)
+        body = _request_body("batch", {"urls": list(urls)}, options)
         return PageStream(self, body, on_event) if wait else self.submit(body)
 
     @overload
     async def ask(
         self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
         wait: Literal[True] = ..., timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = ...,
-        **options: Any,
+        on_event: EventCallback | None = ..., **options: Unpack[AskOptions],
     ) -> AskResult: ...
 
     @overload
     async def ask(
         self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
         wait: Literal[False], timeout: float | None = ...,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = ...,
-        **options: Any,
+        on_event: EventCallback | None = ..., **options: Unpack[AskOptions],
     ) -> SubmitResponse: ...
 
     async def ask(
         self, questions: Sequence[str], *, job: str | None = None, url: str | None = None,
         wait: bool = True, timeout: float | None = None,  # noqa: ASYNC109 (the SDK's API)
-        on_event: EventCallback | None = None, **options: Any,
+        on_event: EventCallback | None = None, **options: Unpack[AskOptions],
     ) -> AskResult | SubmitResponse:
         """Answer questions from a finished crawl or batch (`job`), or from a site crawled first (`url`)."""
-        receipt = await self._submit_typed("ask", questions=list(questions), job=job, url=url, **options)
+        receipt = await self.submit(_request_body("ask", {"questions": list(questions), "job": job, "url": url},
+                                                  options))
         if not wait:
             return receipt
         return AskResult.model_validate(await self._wait_for_result(receipt.id, timeout, on_event))
@@ -304,9 +295,6 @@ class Client:
         if record.status is JobStatus.CANCELLED:
             raise JobCancelled(record)
         raise JobFailed(record)
-
-    async def _submit_typed(self, job_type: str, **fields: Any) -> SubmitResponse:
-        return await self.submit(_request_body(job_type, **fields))
 
     async def get(self, job_id: str) -> JobRecord:
         response = await self._call("GET", _job_path(job_id))
@@ -522,9 +510,11 @@ def _job_path(job_id: str) -> str:
     return f"/jobs/{quote(job_id, safe='')}"
 
 
-def _request_body(job_type: str, **fields: Any) -> dict[str, Any]:
+def _request_body(job_type: str, subject: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a job: its type, what it is about, and its options (models, dates and enums as JSON)."""
     # Options left None are the server's defaults.
-    return {"type": job_type, **{name: value for name, value in fields.items() if value is not None}}
+    fields = {name: value for name, value in {**subject, **options}.items() if value is not None}
+    return {"type": job_type, **_JSON_FIELDS.dump_python(fields, mode="json", by_alias=True)}
 
 
 class PageStream:

@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
-from typing import Any, Generic, Literal, Self, TypeVar, overload
+from typing import Any, Generic, Literal, Self, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
-from jobs.models import AskResult, Format, JobRecord, JobStatus, PageResult, SubmitResponse
+from jobs.models import AskResult, JobRecord, JobStatus, PageResult, SubmitResponse
 from jobs.schedules.models import Schedule
 
 from ._client import Client, EventCallback, PageStream
 from ._models import Health, QueueStats, WorkerInfo
+from ._options import AskOptions, BatchOptions, CrawlOptions, ScrapeOptions
 from ._retry import RetryPolicy
 from ._schedules import Schedules
 from ._sse import JobEvent
@@ -199,97 +200,85 @@ class SyncClient:
 
     @overload
     def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
-        wait: Literal[True] = ..., timeout: float | None = ..., on_event: EventCallback | None = ...,
-        **options: Any,
+        self, url: str, *, wait: Literal[True] = ..., timeout: float | None = ...,
+        on_event: EventCallback | None = ..., **options: Unpack[ScrapeOptions],
     ) -> PageResult: ...
 
     @overload
     def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = ..., timeout_s: float | None = ...,
-        wait: Literal[False], timeout: float | None = ..., on_event: EventCallback | None = ...,
-        **options: Any,
+        self, url: str, *, wait: Literal[False], timeout: float | None = ...,
+        on_event: EventCallback | None = ..., **options: Unpack[ScrapeOptions],
     ) -> SubmitResponse: ...
 
     def scrape(
-        self, url: str, *, formats: Sequence[Format | str] | None = None, timeout_s: float | None = None,
-        wait: bool = True, timeout: float | None = None, on_event: EventCallback | None = None, **options: Any,
+        self, url: str, *, wait: bool = True, timeout: float | None = None,
+        on_event: EventCallback | None = None, **options: Unpack[ScrapeOptions],
     ) -> PageResult | SubmitResponse:
         """Scrape one page and return its document (see `Client.scrape`)."""
         if wait:
-            return self._loop.run(self._client.scrape(url, formats=formats, timeout_s=timeout_s, wait=True,
-                                                      timeout=timeout, on_event=on_event, **options))
-        return self._loop.run(self._client.scrape(url, formats=formats, timeout_s=timeout_s, wait=False,
-                                                  on_event=on_event, **options))
+            return self._loop.run(self._client.scrape(url, wait=True, timeout=timeout, on_event=on_event, **options))
+        return self._loop.run(self._client.scrape(url, wait=False, on_event=on_event, **options))
 
     @overload
     def crawl(
-        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
-        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
-        formats: Sequence[Format | str] | None = ..., wait: Literal[True] = ...,
-        on_event: EventCallback | None = ..., **options: Any,
+        self, url: str, *, wait: Literal[True] = ..., on_event: EventCallback | None = ...,
+        **options: Unpack[CrawlOptions],
     ) -> SyncPageStream: ...
 
     @overload
     def crawl(
-        self, url: str, *, limit: int | None = ..., max_depth: int | None = ...,
-        include_paths: Sequence[str] | None = ..., exclude_paths: Sequence[str] | None = ...,
-        formats: Sequence[Format | str] | None = ..., wait: Literal[False],
-        on_event: EventCallback | None = ..., **options: Any,
+        self, url: str, *, wait: Literal[False], on_event: EventCallback | None = ...,
+        **options: Unpack[CrawlOptions],
     ) -> SubmitResponse: ...
 
     def crawl(
-        self, url: str, *, limit: int | None = None, max_depth: int | None = None,
-        include_paths: Sequence[str] | None = None, exclude_paths: Sequence[str] | None = None,
-        formats: Sequence[Format | str] | None = None, wait: bool = True,
-        on_event: EventCallback | None = None, **options: Any,
+        self, url: str, *, wait: bool = True, on_event: EventCallback | None = None,
+        **options: Unpack[CrawlOptions],
     ) -> SyncPageStream | SubmitResponse:
         """`for page in client.crawl(...)`: each page while the crawl runs (see `Client.crawl`)."""
-        fields: dict[str, Any] = dict(limit=limit, max_depth=max_depth, include_paths=include_paths,
-                                      exclude_paths=exclude_paths, formats=formats, on_event=on_event, **options)
         if wait:
-            return SyncPageStream(self._loop, self._client.crawl(url, wait=True, **fields))
-        return self._loop.run(self._client.crawl(url, wait=False, **fields))
+            return SyncPageStream(self._loop, self._client.crawl(url, wait=True, on_event=on_event, **options))
+        return self._loop.run(self._client.crawl(url, wait=False, on_event=on_event, **options))
 
     @overload
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
-        wait: Literal[True] = ..., on_event: EventCallback | None = ..., **options: Any,
+        self, urls: Sequence[str], *, wait: Literal[True] = ..., on_event: EventCallback | None = ...,
+        **options: Unpack[BatchOptions],
     ) -> SyncPageStream: ...
 
     @overload
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = ...,
-        wait: Literal[False], on_event: EventCallback | None = ..., **options: Any,
+        self, urls: Sequence[str], *, wait: Literal[False], on_event: EventCallback | None = ...,
+        **options: Unpack[BatchOptions],
     ) -> SubmitResponse: ...
 
     def batch(
-        self, urls: Sequence[str], *, formats: Sequence[Format | str] | None = None, wait: bool = True,
-        on_event: EventCallback | None = None, **options: Any,
+        self, urls: Sequence[str], *, wait: bool = True, on_event: EventCallback | None = None,
+        **options: Unpack[BatchOptions],
     ) -> SyncPageStream | SubmitResponse:
         """`for page in client.batch(urls)`: one entry per URL, in order, as they are done."""
         if wait:
-            return SyncPageStream(self._loop, self._client.batch(urls, formats=formats, wait=True,
-                                                                 on_event=on_event, **options))
-        return self._loop.run(self._client.batch(urls, formats=formats, wait=False, on_event=on_event, **options))
+            return SyncPageStream(self._loop, self._client.batch(urls, wait=True, on_event=on_event, **options))
+        return self._loop.run(self._client.batch(urls, wait=False, on_event=on_event, **options))
 
     @overload
     def ask(
         self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
         wait: Literal[True] = ..., timeout: float | None = ..., on_event: EventCallback | None = ...,
-        **options: Any,
+        **options: Unpack[AskOptions],
     ) -> AskResult: ...
 
     @overload
     def ask(
         self, questions: Sequence[str], *, job: str | None = ..., url: str | None = ...,
         wait: Literal[False], timeout: float | None = ..., on_event: EventCallback | None = ...,
-        **options: Any,
+        **options: Unpack[AskOptions],
     ) -> SubmitResponse: ...
 
     def ask(
         self, questions: Sequence[str], *, job: str | None = None, url: str | None = None,
-        wait: bool = True, timeout: float | None = None, on_event: EventCallback | None = None, **options: Any,
+        wait: bool = True, timeout: float | None = None, on_event: EventCallback | None = None,
+        **options: Unpack[AskOptions],
     ) -> AskResult | SubmitResponse:
         if wait:
             return self._loop.run(self._client.ask(questions, job=job, url=url, wait=True, timeout=timeout,

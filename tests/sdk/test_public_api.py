@@ -7,14 +7,19 @@ import subprocess
 import sys
 
 import service.client
+from jobs.models import AskRequest, BatchRequest, CrawlRequest, ScrapeRequest
 from service.client import (
     APIError,
+    AskOptions,
+    BatchOptions,
     Client,
     Conflict,
+    CrawlOptions,
     JobCancelled,
     JobError,
     JobFailed,
     Schedules,
+    ScrapeOptions,
     ScrapestreamError,
     ServerError,
     ServiceUnavailable,
@@ -26,11 +31,11 @@ from tests.support.process import ROOT
 from tests.support.public_api import check_public_api
 
 PUBLIC_NAMES = [
-    "APIError", "BadRequest", "Client", "Conflict", "EventStreamLost", "Health", "InvalidRequest",
-    "JobCancelled", "JobError", "JobEvent", "JobFailed", "NotFound", "PageStream", "QueueStats",
-    "RateLimited", "RetryPolicy", "Schedules", "ScrapestreamError", "ServerError", "ServiceUnavailable",
-    "SyncClient", "SyncIterator", "SyncPageStream", "SyncSchedules", "TransportError", "Unauthorized",
-    "WaitTimeout", "WorkerInfo",
+    "APIError", "AskOptions", "BadRequest", "BatchOptions", "Client", "Conflict", "CrawlOptions", "EventStreamLost",
+    "Health", "InvalidRequest", "JobCancelled", "JobError", "JobEvent", "JobFailed", "JobOptions", "NotFound",
+    "PageOptions", "PageStream", "QueueStats", "RateLimited", "RetryPolicy", "Schedules", "ScrapeOptions",
+    "ScrapestreamError", "ServerError", "ServiceUnavailable", "SyncClient", "SyncIterator", "SyncPageStream",
+    "SyncSchedules", "TransportError", "Unauthorized", "WaitTimeout", "WorkerInfo",
 ]
 
 
@@ -75,3 +80,15 @@ def test_the_sync_client_has_the_methods_of_the_async_one() -> None:
     assert list(inspect.signature(SyncClient).parameters) == [
         name for name in inspect.signature(Client).parameters if name != "transport"]
     assert methods(SyncSchedules) == methods(Schedules)
+
+
+def test_the_one_call_helpers_name_every_option_of_their_request() -> None:
+    """`client.crawl(url, sitemap=True)`: an editor offers, and mypy checks, each option of the request model.
+
+    A field added to a request model and not to `service.client._options` fails here.
+    """
+    named = {"type", "url", "urls", "questions", "job"}  # the job's subject: positional or its own parameter
+    for options, request in [(ScrapeOptions, ScrapeRequest), (CrawlOptions, CrawlRequest),
+                             (BatchOptions, BatchRequest), (AskOptions, AskRequest)]:
+        assert options.__optional_keys__ == set(request.model_fields) - named, request.__name__
+        assert not options.__required_keys__
