@@ -20,6 +20,7 @@ from jobs.fetch.limits import FetchLimits
 from jobs.fetch.resolver import Resolver
 from jobs.fetch.transports.aiohttp_transport import AiohttpTransport
 from jobs.fetch.transports.httpcore_transport import GuardedTransport
+from jobs.fetch.transports.options import TransportOptions
 
 DEFAULT_USER_AGENT = "Scrapestream/0.1 (+https://github.com/scrapestream)"
 
@@ -50,19 +51,12 @@ def client_timeout(limits: FetchLimits) -> httpx.Timeout:
     )
 
 
-def guarded_transport(
-    policy: AddressPolicy,
-    limits: FetchLimits,
-    resolver: Resolver | None = None,
-    *,
-    verify: ssl.SSLContext | bool = True,
-    backend: Backend = DEFAULT_BACKEND,
-) -> httpx.AsyncBaseTransport:
+def guarded_transport(options: TransportOptions, backend: Backend = DEFAULT_BACKEND) -> httpx.AsyncBaseTransport:
     """The transport of `backend`, every connection of which passes the address guard."""
     if backend == "httpx":
-        return GuardedTransport(policy, limits, resolver, verify=verify)
+        return GuardedTransport(options)
     if backend == "aiohttp":
-        return AiohttpTransport(policy, limits, resolver, verify=verify)
+        return AiohttpTransport(options)
     raise ValueError(f"unknown fetch backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
 
@@ -85,7 +79,7 @@ def guarded_client(
     """
     headers = {"User-Agent": user_agent, "Accept-Encoding": "identity"}
     return httpx.AsyncClient(
-        transport=guarded_transport(policy, limits, resolver, verify=verify, backend=backend),
+        transport=guarded_transport(TransportOptions(policy, limits.max_header_bytes, resolver, verify), backend),
         follow_redirects=False,
         trust_env=False,  # proxy variables would route around the guard
         timeout=client_timeout(limits),

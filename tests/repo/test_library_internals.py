@@ -267,10 +267,10 @@ def test_aiohttp_session_retry_connection_is_a_setting_it_reads() -> None:
 
 async def test_aiohttp_connector_makes_protocols_with_the_factory_guarded_connector_sets() -> None:
     from jobs.fetch.addresses import AddressPolicy
-    from jobs.fetch.guard import AddressGuard
-    from jobs.fetch.transports.httpcore_transport import ssl_context
+    from jobs.fetch.transports.options import TransportOptions
 
-    connector = GuardedConnector(AddressGuard(AddressPolicy()), max_head_bytes=1024, ssl_context=ssl_context(True))
+    options = TransportOptions(AddressPolicy(), max_header_bytes=1024)
+    connector = GuardedConnector(options.address_guard(), max_head_bytes=1024, ssl_context=options.ssl_context())
     try:
         factory: Any = getattr(connector, "_factory", None)
         assert callable(factory) and isinstance(factory(), CheckedResponseHandler), changed(

@@ -10,7 +10,6 @@ those are checked here before the request leaves.
 from __future__ import annotations
 
 import functools
-import ssl
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -19,12 +18,9 @@ from aiohttp.helpers import is_ip_address
 from yarl import URL
 
 from jobs.errors import TooLarge
-from jobs.fetch.addresses import AddressPolicy
-from jobs.fetch.guard import AddressGuard
-from jobs.fetch.limits import FetchLimits
-from jobs.fetch.resolver import Resolver
 from jobs.fetch.transports.aiohttp_connector import GuardedConnector, connect_timeout_s
-from jobs.fetch.transports.httpcore_transport import MAX_HEAD_BYTES, check_head_size, ssl_context
+from jobs.fetch.transports.httpcore_transport import MAX_HEAD_BYTES
+from jobs.fetch.transports.options import TransportOptions
 
 # aiohttp would add its own Accept, Accept-Encoding, User-Agent and a body's
 # Content-Type; the request httpx built already says what it means to send.
@@ -60,17 +56,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     translate.py.
     """
 
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        limits: FetchLimits,
-        resolver: Resolver | None = None,
-        *,
-        verify: ssl.SSLContext | bool = True,
-    ) -> None:
-        self._guard = AddressGuard(policy, resolver)
-        self._ssl_context = ssl_context(verify)  # loads certificates: now, not on the loop's time
-        self._max_header_bytes = limits.max_header_bytes
+    def __init__(self, options: TransportOptions) -> None:
+        self._options = options
+        self._guard = options.address_guard()
+        self._ssl_context = options.ssl_context()  # loads certificates: now, not on the loop's time
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -98,7 +87,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         finally:
             connect_timeout_s.reset(token)
         try:
-            check_head_size(request.url, response.raw_headers, self._max_header_bytes)
+            self._options.check_head_size(request.url, response.raw_headers)
         except TooLarge:
             response.close()
             raise
@@ -118,7 +107,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is None:
             if self._closed:
                 raise RuntimeError("the transport is closed")
-            field_bytes = min(self._max_header_bytes, MAX_HEAD_BYTES)
+            field_bytes = min(self._options.max_header_bytes, MAX_HEAD_BYTES)
             session = aiohttp.ClientSession(
                 connector=GuardedConnector(
                     self._guard, max_head_bytes=MAX_HEAD_BYTES, ssl_context=self._ssl_context

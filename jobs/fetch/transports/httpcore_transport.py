@@ -10,19 +10,16 @@ and leaves DNS rebinding nothing to rebind: there is no second lookup.
 
 from __future__ import annotations
 
-import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import httpcore
 import httpx
 
 from jobs.errors import BlockedAddress, TooLarge
-from jobs.fetch.addresses import AddressPolicy
 from jobs.fetch.guard import AddressGuard, ResolveFailed
-from jobs.fetch.limits import FetchLimits
-from jobs.fetch.resolver import Resolver
 from jobs.fetch.transports.httpcore_pool import LinearConnectionPool
+from jobs.fetch.transports.options import TransportOptions
 
 # One fetcher per worker serves a whole crawl: room for many hosts at once.
 MAX_CONNECTIONS = 256
@@ -34,28 +31,11 @@ MAX_HEAD_BYTES = httpcore.AsyncHTTP11Connection.MAX_INCOMPLETE_EVENT_SIZE
 SocketOptions = Iterable[httpcore.SOCKET_OPTION] | None
 
 
-def ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
-    """The context both backends use: httpx's (certifi's roots) unless one is given."""
-    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
-
-
-def check_head_size(url: httpx.URL, raw_headers: Sequence[tuple[bytes, bytes]], max_bytes: int) -> None:
-    """Raise TooLarge when the parsed response headers are larger than `max_bytes`."""
-    size = sum(len(name) + len(value) + 4 for name, value in raw_headers)
-    if size > max_bytes:
-        raise TooLarge(f"the response headers of {url} are larger than {max_bytes} bytes")
-
-
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Resolves once, checks every address, connects only to a checked one."""
 
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        resolver: Resolver | None = None,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._guard = AddressGuard(policy, resolver)
+    def __init__(self, guard: AddressGuard, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._guard = guard
         self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -105,39 +85,32 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's HTTP transport on a GuardedNetworkBackend, refusing oversized heads."""
 
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        limits: FetchLimits,
-        resolver: Resolver | None = None,
-        *,
-        verify: ssl.SSLContext | bool = True,
-    ) -> None:
-        context = ssl_context(verify)
-        pool_limits = httpx.Limits(
+    def __init__(self, options: TransportOptions) -> None:
+        context = options.ssl_context()
+        limits = httpx.Limits(
             max_connections=MAX_CONNECTIONS,
             max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
             keepalive_expiry=KEEPALIVE_EXPIRY_S,
         )
-        super().__init__(verify=context, limits=pool_limits)
+        super().__init__(verify=context, limits=limits)
         # httpx takes no network backend, so swap in a pool with ours and the
         # same settings. The pool httpx made has opened nothing yet. `_pool` is
         # private: httpx is bounded, and tests/repo/test_library_internals.py guards it.
         self._pool = LinearConnectionPool(
             ssl_context=context,
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
             http1=True,
             http2=False,
-            network_backend=GuardedNetworkBackend(policy, resolver),
+            network_backend=GuardedNetworkBackend(options.address_guard()),
         )
-        self._max_header_bytes = limits.max_header_bytes
+        self._options = options
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await super().handle_async_request(request)
         try:
-            check_head_size(request.url, response.headers.raw, self._max_header_bytes)
+            self._options.check_head_size(request.url, response.headers.raw)
         except TooLarge:
             await response.aclose()
             raise
