@@ -15,7 +15,6 @@ from streams.autopipeline import AutoPipelineRedis
 from streams.coalesce import Coalescer
 from streams.hub import FollowerHub
 from streams.keys import Keyspace
-from streams.publish import StreamLimits
 
 from .apikeys import KeyVerifier
 from .metrics import Metrics
@@ -62,31 +61,27 @@ class AppState:
     def from_settings(cls, settings: WebSettings) -> AppState:
         # A blocking pool: past `redis_max_connections` requests wait for a
         # connection instead of failing, and the process never opens more.
+        queue = QueueConfig.from_settings(settings)
         target = settings.redis_target
         redis = target.client(max_connections=settings.redis_max_connections, wait_s=20)
         # The hub's reader blocks in XREAD: it gets a connection of its own.
         reader = target.client(max_connections=1)
         hub = FollowerHub(
             reader, redis, encode=encode_frame, keepalive_frame=KEEPALIVE_FRAME,
-            keys=Keyspace(settings.key_prefix),
+            keys=queue.keys,
             buffer_limit=settings.sse_buffer_events,
             buffer_bytes=settings.sse_buffer_bytes,
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,
         )
-        keys = Keyspace(settings.key_prefix)
         return cls(
             settings=settings,
             redis=redis,
             submits=AutoPipelineRedis(redis.connection_pool),
             hub=hub,
-            verifier=KeyVerifier(redis, keys),
+            verifier=KeyVerifier(redis, queue.keys),
             metrics=Metrics(lambda: hub.follower_count),
-            queue=QueueConfig(
-                keys=keys,
-                limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
-                priority_step_ms=int(settings.priority_step_s * 1000),
-            ),
+            queue=queue,
             policy=AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports),
         )
 

@@ -42,13 +42,13 @@ async def run_ask(
     env = run.env
     docs: list[tuple[str, str]] = []
     if spec.job is not None:
-        source = await load_job(env.redis, env.keys, spec.job)
+        source = await load_job(env.redis, env.queue.keys, spec.job)
         if source is None or source.owner != owner or source.type not in ("crawl", "batch"):
             from jobs.errors import ExtractionError
 
             raise ExtractionError(f"job {spec.job} is not a crawl or batch of yours (or it expired)")
         await run.progress("fetch", 10, f"Reading the pages of job {spec.job}")
-        for page in await all_pages(env.redis, env.keys, spec.job, at_most=MAX_SOURCE_PAGES):
+        for page in await all_pages(env.redis, env.queue.keys, spec.job, at_most=MAX_SOURCE_PAGES):
             if page.get("markdown"):
                 docs.append((str(page.get("url")), str(page["markdown"])))
     else:

@@ -30,7 +30,7 @@ async def run_batch(
 ) -> JobOutcome:
     spec = BatchRequest.model_validate(request)
     env = run.env
-    run.with_next_publish(*reserve_commands(env.keys, run.job_id, spec.urls, env.limits.ttl_s))
+    run.with_next_publish(*reserve_commands(env.queue.keys, run.job_id, spec.urls, env.queue.limits.ttl_s))
     await run.progress("fetch", 1, f"Fetching {len(spec.urls)} pages")
     politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
     gate = asyncio.Semaphore(limits.concurrency)
@@ -63,7 +63,7 @@ async def run_batch(
             events.append(PendingEvent.make(
                 EventType.PROGRESS, {"phase": "fetch", "percent": percent, "message": f"{done} of {len(spec.urls)}"},
                 {"phase": "fetch", "percent": percent}))
-        await run.publish_events(*events, then=[set_command(env.keys, run.job_id, index, outcome.entry)])
+        await run.publish_events(*events, then=[set_command(env.queue.keys, run.job_id, index, outcome.entry)])
 
     await asyncio.gather(*(one(index, url) for index, url in enumerate(spec.urls)))
     await run.progress("store", 100, f"Fetched {done} pages, {failed} failed", defer=True)

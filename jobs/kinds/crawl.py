@@ -147,7 +147,7 @@ async def run_crawl(
     spec = CrawlRequest.model_validate(request)
     env = run.env
     # A new attempt starts a new page list, with its first publish: a stale attempt cannot drop it.
-    run.with_next_publish(reset_command(env.keys, run.job_id))
+    run.with_next_publish(reset_command(env.queue.keys, run.job_id))
     # Pages finish concurrently; one at a time they are numbered and published, so
     # the stream's order is the order of `percent`.
     in_order = asyncio.Lock()
@@ -167,7 +167,8 @@ async def run_crawl(
             events.append(PendingEvent.make(EventType.PROGRESS, {"phase": "fetch", "percent": percent,
                                                                   "message": message},
                                             {"phase": "fetch", "percent": percent}))
-        await run.publish_events(*events, then=push_commands(env.keys, run.job_id, outcome.entry, env.limits.ttl_s))
+        await run.publish_events(
+            *events, then=push_commands(env.queue.keys, run.job_id, outcome.entry, env.queue.limits.ttl_s))
 
     tally = await crawl_site(run, spec, work_for(spec), policy, limits, record)
     await run.progress("store", 100, f"Crawled {tally.pages} pages", defer=True)

@@ -28,7 +28,7 @@ async def scrape_page(
     """`watch`: whose earlier looks a tracked scrape (`track_changes`, or a schedule's run) compares with."""
     spec = ScrapeRequest.model_validate(request)
     tracked = spec.track_changes or watch.schedule is not None
-    keys = run.env.keys
+    keys = run.env.queue.keys
     await run.progress("validate", 5, f"Checking {spec.url}", defer=True)
     url = validate_url(spec.url, policy)
     remember = [(cache_key(keys, watch.owner, spec), run.job_id.encode())]

@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 
 from jobs.errors import InternalError, JobCancelled, JobError, JobTimeout
 from jobs.lifecycle.retry_policy import retry_delay_s, should_retry
+from jobs.lifecycle.submit import QueueConfig
 from jobs.models import JobStatus, WebhookSpec
 from jobs.queue.claim import FENCE_FIELD
 from jobs.queue.enqueue import arq_job_commands, queue_commands
@@ -42,8 +43,7 @@ from jobs.queue.history import count_commands
 from jobs.queue.scores import queue_score
 from jobs.store.records import SCHEDULE_FIELD, iso_now
 from streams.events import EventType
-from streams.keys import Keyspace
-from streams.publish import ActivityFeed, Fence, PendingEvent, StreamLimits, Superseded, ThenCommand, append_events
+from streams.publish import Fence, PendingEvent, Superseded, ThenCommand, append_events
 
 logger = logging.getLogger("scrapestream.jobs")
 
@@ -51,19 +51,37 @@ WEBHOOK_FUNCTION = "webhook"
 
 
 @dataclass(frozen=True, slots=True)
-class JobEnv:
-    """What every attempt needs from its worker: Redis, key names, limits, policies."""
+class AttemptLimits:
+    """The worker's bounds on a job's attempts: how long each may run, how many, and the wait between them."""
 
-    redis: Redis
-    keys: Keyspace
-    limits: StreamLimits
-    worker_name: str
     default_timeout_s: float
     max_timeout_s: float
     max_attempts: int = 5
     retry_base_s: float = 1.0
     retry_max_delay_s: float = 60.0
-    priority_step_ms: int = 60_000
+
+    def timeout_s(self, request: dict[str, Any]) -> float:
+        """What the job asked for, at most the maximum; else a scrape gets the default, and a crawl,
+        batch or ask (which may need long) the maximum."""
+        default_s = self.default_timeout_s if request.get("type", "scrape") == "scrape" else self.max_timeout_s
+        return min(float(request.get("timeout_s") or default_s), self.max_timeout_s)
+
+    def count(self, request: dict[str, Any]) -> int:
+        """The attempts in all the job asked for (1 unless it says), at most the maximum."""
+        return min(int(request.get("max_attempts") or 1), self.max_attempts)
+
+    def retry_delay_s(self, attempt: int) -> float:
+        return retry_delay_s(attempt, base_s=self.retry_base_s, cap_s=self.retry_max_delay_s)
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnv:
+    """What every attempt needs from its worker: Redis, the queue's keys and limits, its bounds."""
+
+    redis: Redis
+    queue: QueueConfig
+    worker_name: str
+    attempt_limits: AttemptLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +92,7 @@ class RetryLater:
 
 
 def queue_webhooks(
-    pipe: Any, keys: Keyspace, ttl_s: int, step_ms: int, job_id: str, spec: WebhookSpec,
-    delivered: Sequence[tuple[str, PendingEvent]],
+    pipe: Any, queue: QueueConfig, job_id: str, spec: WebhookSpec, delivered: Sequence[tuple[str, PendingEvent]],
 ) -> bool:
     """Queue one delivery job per published event the webhook asked for; False if none.
 
@@ -85,8 +102,9 @@ def queue_webhooks(
     for entry_id, event in wanted:
         args = (job_id, entry_id, event.type, orjson.loads(event.data), spec.url, spec.secret)
         queue_commands(pipe, arq_job_commands(
-            keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args, kind=None,
-            score_ms=queue_score(int(entry_id.split("-")[0]), 9, step_ms), ttl_s=ttl_s, wake=True,
+            queue.keys, WEBHOOK_FUNCTION, f"wh-{job_id}-{entry_id}", args, kind=None,
+            score_ms=queue_score(int(entry_id.split("-")[0]), 9, queue.priority_step_ms),
+            ttl_s=queue.limits.ttl_s, wake=True,
         ))
     return bool(wanted)
 
@@ -146,19 +164,18 @@ class JobRun:
         then = (*self._commands, *then)
         self._outbox, self._commands = [], []
         fence = None if self.fence is None else Fence(FENCE_FIELD, self.fence)
-        env = self.env
-        activity = None if self.owner is None else ActivityFeed(env.keys.owner_activity(self.owner), env.limits.ttl_s)
+        redis, queue = self.env.redis, self.env.queue
         try:
             ids = await append_events(
-                self.env.redis,
-                self.env.keys.events(self.job_id),
-                self.env.keys.record(self.job_id),
+                redis,
+                queue.keys.events(self.job_id),
+                queue.keys.record(self.job_id),
                 events,
                 attach=attach,
                 then=then,
                 fence=fence,
-                activity=activity,
-                limits=self.env.limits,
+                activity=None if self.owner is None else queue.activity(self.owner),
+                limits=queue.limits,
             )
         except Superseded as exc:
             raise JobCancelled(f"a newer attempt owns the job (lease lost: fence {self.fence} is stale)") from exc
@@ -166,9 +183,8 @@ class JobRun:
             raise JobCancelled("the job was ended while it ran (cancelled or expired)")
         # Deliveries only for events the fenced script just appended: a stale attempt queues none.
         if self.webhook is not None:
-            async with self.env.redis.pipeline(transaction=False) as pipe:
-                if queue_webhooks(pipe, self.env.keys, self.env.limits.ttl_s, self.env.priority_step_ms,
-                                  self.job_id, self.webhook, list(zip(ids, events, strict=False))):
+            async with redis.pipeline(transaction=False) as pipe:
+                if queue_webhooks(pipe, queue, self.job_id, self.webhook, list(zip(ids, events, strict=False))):
                     await pipe.execute()
 
     def set_percent(self, percent: int) -> int | None:
@@ -231,10 +247,7 @@ async def run_attempt(
          "worker": env.worker_name, "phase": "validate"},
         defer=True,
     )
-    # A scrape gets JOB_TIMEOUT_S unless it asks; a crawl, batch or ask may need up to the maximum.
-    default_s = env.default_timeout_s if request.get("type", "scrape") == "scrape" else env.max_timeout_s
-    timeout_s = min(float(request.get("timeout_s") or default_s), env.max_timeout_s)
-    max_attempts = min(int(request.get("max_attempts") or 1), env.max_attempts)
+    timeout_s = env.attempt_limits.timeout_s(request)
     try:
         try:
             async with asyncio.timeout(timeout_s):
@@ -245,16 +258,16 @@ async def run_attempt(
             EventType.COMPLETED,
             {"summary": outcome.summary, "result_url": f"/jobs/{job_id}/result"},
             {"status": JobStatus.COMPLETED, "phase": "store", "percent": 100, "finished_at": iso_now()},
-            attach=[(env.keys.result(job_id), outcome.result), *outcome.also_store],
-            then=[ThenCommand("HINCRBY", env.keys.stats(), ("completed", 1)),
-                  *count_commands(env.keys, "completed")],
+            attach=[(env.queue.keys.result(job_id), outcome.result), *outcome.also_store],
+            then=[ThenCommand("HINCRBY", env.queue.keys.stats(), ("completed", 1)),
+                  *count_commands(env.queue.keys, "completed")],
         )
         return JobStatus.COMPLETED
     except JobCancelled as exc:
         logger.info("job %s, attempt %s stops: %s", job_id, attempt, exc)
         return JobStatus.CANCELLED
     except JobError as exc:
-        if should_retry(exc, attempt, max_attempts):
+        if should_retry(exc, attempt, env.attempt_limits.count(request)):
             return await _retry_later(run, exc)
         await _fail(run, exc)
         return JobStatus.FAILED
@@ -270,8 +283,7 @@ async def run_attempt(
 
 
 async def _retry_later(run: JobRun, exc: JobError) -> str | RetryLater:
-    env = run.env
-    delay = retry_delay_s(run.attempt, base_s=env.retry_base_s, cap_s=env.retry_max_delay_s)
+    delay = run.env.attempt_limits.retry_delay_s(run.attempt)
     error = exc.to_dict()
     try:
         await run.publish(
@@ -285,7 +297,7 @@ async def _retry_later(run: JobRun, exc: JobError) -> str | RetryLater:
 
 
 async def _fail(run: JobRun, exc: JobError) -> None:
-    await publish_failure(run, exc, then=count_commands(run.env.keys, "failed"))
+    await publish_failure(run, exc, then=count_commands(run.env.queue.keys, "failed"))
 
 
 async def publish_failure(run: JobRun, exc: JobError, *, then: Sequence[ThenCommand] = ()) -> None:
@@ -301,5 +313,5 @@ async def publish_failure(run: JobRun, exc: JobError, *, then: Sequence[ThenComm
             EventType.FAILED,
             error,
             {"status": JobStatus.FAILED, "finished_at": iso_now(), "error": orjson.dumps(error)},
-            then=[ThenCommand("HINCRBY", run.env.keys.stats(), ("failed", 1)), *then],
+            then=[ThenCommand("HINCRBY", run.env.queue.keys.stats(), ("failed", 1)), *then],
         )

@@ -64,8 +64,7 @@ async def cancel_job(
             # task ends, whereas an entry for a job that never runs would stay forever.
             pipe.zadd(keys.arq_abort(), {arq_id: now_ms()})
         if request.get("webhook"):
-            queue_webhooks(pipe, keys, config.limits.ttl_s, config.priority_step_ms, job_id,
-                           WebhookSpec.model_validate(request["webhook"]), [(ids[0], event)])
+            queue_webhooks(pipe, config, job_id, WebhookSpec.model_validate(request["webhook"]), [(ids[0], event)])
         pipe.publish(keys.wake_channel(), b"cancel")
         await pipe.execute()
     # What the script just wrote: no need to read it back.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Self
 
 import orjson
 from redis.asyncio import Redis
@@ -22,6 +23,9 @@ from jobs.store.records import ASKED_FIELD, SCHEDULE_FIELD, SCHEDULED_FOR_FIELD
 from streams.events import EventType, now_ms
 from streams.keys import Keyspace
 from streams.publish import ActivityFeed, PendingEvent, StreamLimits, ThenCommand, create_stream
+
+if TYPE_CHECKING:
+    from jobs.settings import Settings
 
 
 def new_job_id() -> str:
@@ -47,9 +51,19 @@ class ScheduledRun:
 
 @dataclass(frozen=True, slots=True)
 class QueueConfig:
+    """The queue as the web and the workers both see it: key names, stream limits, priority step."""
+
     keys: Keyspace
     limits: StreamLimits
     priority_step_ms: int = 60_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(
+            keys=Keyspace(settings.key_prefix),
+            limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
+            priority_step_ms=int(settings.priority_step_s * 1000),
+        )
 
     def activity(self, owner: str) -> ActivityFeed:
         """The owner's activity stream, expiring like the owner's job index."""

@@ -33,8 +33,8 @@ async def prune_owner_index(redis: Redis, keys: Keyspace, index: str, older_than
 
 
 async def cleanup_expired(env: JobEnv) -> dict[str, int]:
-    redis, keys = env.redis, env.keys
-    cutoff = now_ms() - env.limits.ttl_s * 1000
+    redis, keys = env.redis, env.queue.keys
+    cutoff = now_ms() - env.queue.limits.ttl_s * 1000
     removed = 0
     async for index in redis.scan_iter(match=keys.owner_jobs("*"), count=500):
         removed += await prune_owner_index(redis, keys, index.decode(), cutoff)

@@ -21,12 +21,11 @@ from jobs.fetch import FetchLimits, PageFetcher
 from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.crawl import CrawlLimits
 from jobs.kinds.page_work import Extractor
-from jobs.lifecycle.attempt import JobEnv
+from jobs.lifecycle.attempt import AttemptLimits, JobEnv
+from jobs.lifecycle.submit import QueueConfig
 from jobs.queue.claim import RunningCap
 from jobs.settings import Settings
 from jobs.webhooks.delivery import webhook_client
-from streams.keys import Keyspace
-from streams.publish import StreamLimits
 
 if TYPE_CHECKING:
     from jobs.llm.client import LLMClient
@@ -87,19 +86,19 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 
 def open_worker_context(settings: Settings, redis: Redis, *, worker_name: str) -> WorkerContext:
     """Build the context for these settings; the caller closes it (`aclose`) at shutdown."""
-    keys = Keyspace(settings.key_prefix)
+    queue = QueueConfig.from_settings(settings)
     policy = AddressPolicy.from_setting(settings.allow_private_addresses, settings.allowed_ports)
     env = JobEnv(
         redis=redis,
-        keys=keys,
-        limits=StreamLimits(maxlen=settings.stream_maxlen, ttl_s=settings.retention_s),
+        queue=queue,
         worker_name=worker_name,
-        default_timeout_s=settings.job_timeout_s,
-        max_timeout_s=settings.max_job_timeout_s,
-        max_attempts=settings.max_attempts,
-        retry_base_s=settings.retry_base_s,
-        retry_max_delay_s=settings.retry_max_delay_s,
-        priority_step_ms=int(settings.priority_step_s * 1000),
+        attempt_limits=AttemptLimits(
+            default_timeout_s=settings.job_timeout_s,
+            max_timeout_s=settings.max_job_timeout_s,
+            max_attempts=settings.max_attempts,
+            retry_base_s=settings.retry_base_s,
+            retry_max_delay_s=settings.retry_max_delay_s,
+        ),
     )
     llm: LLMClient | None = None
     if settings.llm_configured:
@@ -115,7 +114,7 @@ def open_worker_context(settings: Settings, redis: Redis, *, worker_name: str) -
         env=env,
         policy=policy,
         # A running entry counts until the longest job could have ended.
-        running_cap=RunningCap(keys, settings.max_running_per_key,
+        running_cap=RunningCap(queue.keys, settings.max_running_per_key,
                                stale_after_ms=int((settings.max_job_timeout_s + 120) * 1000)),
         fetcher=PageFetcher(limits=fetch_limits(settings), policy=policy, user_agent=settings.user_agent,
                             backend=settings.fetch_backend),

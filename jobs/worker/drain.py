@@ -27,12 +27,12 @@ WORKER_SHUTDOWN = "worker_shutdown"
 
 async def requeue_drained(env: JobEnv, arq_id: str, fence: int) -> None:
     """Take back arq's count of this start, and tell the job's followers (a job with a record: `fence` > 0)."""
-    retry_key = env.keys.arq_retry(arq_id)
+    retry_key = env.queue.keys.arq_retry(arq_id)
     if int(await env.redis.get(retry_key) or 0) > 0:
         await env.redis.decr(retry_key)
     if fence == 0:
         return  # a webhook delivery or the cron: no record, no stream
-    job = await load_job(env.redis, env.keys, record_id(arq_id))
+    job = await load_job(env.redis, env.queue.keys, record_id(arq_id))
     if job is None:
         return
     webhook = WebhookSpec.model_validate(job.request["webhook"]) if job.request.get("webhook") else None

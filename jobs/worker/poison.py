@@ -38,7 +38,7 @@ class PoisonGuard:
     async def rejects(self, context: WorkerContext, arq_id: str, queue: str) -> bool:
         """True if the payload was poison and the job has been dealt with (its entry gone from `queue`);
         False: let arq run it."""
-        raw = await context.env.redis.get(context.env.keys.arq_job(arq_id))
+        raw = await context.env.redis.get(context.env.queue.keys.arq_job(arq_id))
         try:
             self.reader.read(raw)
         except InvalidPayload as exc:
@@ -53,7 +53,7 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
     """End the job as failed, if `arq_id` is the current arq job of a job that has not ended."""
     env = context.env
     # A re-run's arq id is "<job id>.<n>"; a webhook delivery's ("wh-...") has no record.
-    stored = await load_job(env.redis, env.keys, arq_id.split(".", 1)[0])
+    stored = await load_job(env.redis, env.queue.keys, arq_id.split(".", 1)[0])
     if stored is None or stored.arq_id != arq_id:
         return  # an entry of no job, or a stale one: the job's real run is elsewhere
     webhook = WebhookSpec.model_validate(stored.request["webhook"]) if stored.request.get("webhook") else None
@@ -65,7 +65,7 @@ async def _fail_job(context: WorkerContext, arq_id: str, error: InvalidPayload) 
 
 async def _drop_from_queue(context: WorkerContext, arq_id: str, queue: str) -> None:
     """What arq does with a job it cannot run, plus the count, atomically: never picked up again."""
-    keys = context.env.keys
+    keys = context.env.queue.keys
     async with context.env.redis.pipeline(transaction=True) as pipe:
         pipe.zrem(queue, arq_id)
         pipe.delete(keys.arq_job(arq_id), keys.arq_in_progress(arq_id), keys.arq_retry(arq_id))

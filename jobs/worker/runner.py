@@ -209,8 +209,8 @@ class InstantWorker(Worker):
             try:
                 if self._drain is None:  # a draining worker is no longer one that takes jobs
                     card.finished = self.jobs_finished
-                    await heartbeat(self.pool, env.keys, card)
-                self._stop_lapsed(await renew_leases(self.pool, env.keys, env.worker_name, dict(context.fences),
+                    await heartbeat(self.pool, env.queue.keys, card)
+                self._stop_lapsed(await renew_leases(self.pool, env.queue.keys, env.worker_name, dict(context.fences),
                                                      self.lease_s))
             except Exception:
                 logger.warning("heartbeat failed", exc_info=True)
@@ -237,7 +237,7 @@ class InstantWorker(Worker):
         The job's queue is the one it was claimed from.
         """
         context = worker_context(self.ctx)
-        await finish_held_job(self.pool, context.env.keys, job_id, self.queue_of(job_id),
+        await finish_held_job(self.pool, context.env.queue.keys, job_id, self.queue_of(job_id),
                               holder=context.env.worker_name, fence=context.fences.get(job_id, 0), finish=finish,
                               incr_score=incr_score, keep_in_progress=keep_in_progress)
 
@@ -266,7 +266,7 @@ class InstantWorker(Worker):
     async def _drain_then_stop(self) -> None:
         env = worker_context(self.ctx).env
         with contextlib.suppress(Exception):
-            await leave(self.pool, env.keys, env.worker_name)
+            await leave(self.pool, env.queue.keys, env.worker_name)
         running = [task for task in self.tasks.values() if not task.done()]
         if running:
             finished = asyncio.ensure_future(asyncio.wait(running))  # waits; cancels nothing
@@ -314,7 +314,7 @@ class InstantWorker(Worker):
         with contextlib.suppress(Exception):
             if has_worker_context(self.ctx):
                 env = worker_context(self.ctx).env
-                await leave(self.pool, env.keys, env.worker_name)
+                await leave(self.pool, env.queue.keys, env.worker_name)
             await self.pool.delete(self.health_check_key)
         if self.on_shutdown:
             await self.on_shutdown(self.ctx)
@@ -374,7 +374,7 @@ class InstantWorker(Worker):
     async def _promote_scheduled(self) -> int | None:
         env = worker_context(self.ctx).env
         _moved, next_at = await promote_due(
-            self.pool, env.keys, now_ms=now_ms(), step_ms=env.priority_step_ms
+            self.pool, env.queue.keys, now_ms=now_ms(), step_ms=env.queue.priority_step_ms
         )
         return next_at
 
@@ -389,7 +389,7 @@ class InstantWorker(Worker):
 
     async def _burst_done(self) -> bool:
         if (0 <= self.max_burst_jobs <= self._jobs_started()
-                or await waiting_in(self.pool, worker_context(self.ctx).env.keys, self.lanes) == 0):
+                or await waiting_in(self.pool, worker_context(self.ctx).env.queue.keys, self.lanes) == 0):
             await asyncio.gather(*self.tasks.values())
             return True
         return False
