@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.lifecycle.attempt import JobEnv
+from jobs.lifecycle.submit import QueueConfig
 from streams.events import now_ms
 from streams.keys import Keyspace
 
@@ -32,9 +32,9 @@ async def prune_owner_index(redis: Redis, keys: Keyspace, index: str, older_than
         start += len(ids) - len(gone)
 
 
-async def cleanup_expired(env: JobEnv) -> dict[str, int]:
-    redis, keys = env.redis, env.queue.keys
-    cutoff = now_ms() - env.queue.limits.ttl_s * 1000
+async def cleanup_expired(redis: Redis, queue: QueueConfig) -> dict[str, int]:
+    keys = queue.keys
+    cutoff = now_ms() - queue.limits.ttl_s * 1000
     removed = 0
     async for index in redis.scan_iter(match=keys.owner_jobs("*"), count=500):
         removed += await prune_owner_index(redis, keys, index.decode(), cutoff)

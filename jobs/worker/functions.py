@@ -106,4 +106,5 @@ async def deliver(ctx: dict[str, Any], job_id: str, event_id: str, event_type: s
 
 async def cleanup(ctx: dict[str, Any]) -> dict[str, int]:
     """The cron job: prune what key expiry leaves behind (jobs.worker.cleanup)."""
-    return await cleanup_expired(worker_context(ctx).env)
+    env = worker_context(ctx).env
+    return await cleanup_expired(env.redis, env.queue)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs.lifecycle.attempt import JobEnv
+from jobs.lifecycle.submit import QueueConfig
 from jobs.worker.cleanup import cleanup_expired
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
@@ -22,9 +22,7 @@ async def test_cleanup_drops_index_entries_of_expired_jobs_only(stack: Stack, si
         # As if the retention period had passed for one of them.
         await redis.delete(keys.record(gone["id"]), keys.events(gone["id"]), keys.result(gone["id"]))
         await redis.zadd(keys.arq_abort(), {"never-ran": 1})
-        env = JobEnv(redis=redis, keys=keys, limits=StreamLimits(ttl_s=0), worker_name="test",
-                     default_timeout_s=1, max_timeout_s=1)
-        done = await cleanup_expired(env)
+        done = await cleanup_expired(redis, QueueConfig(keys, StreamLimits(ttl_s=0)))
         assert done == {"index_entries": 1, "aborts": 1}
         listed = [m.decode() for m in await redis.zrange(keys.owner_jobs("public"), 0, -1)]
         assert listed == [kept["id"]]

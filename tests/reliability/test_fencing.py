@@ -22,7 +22,8 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from jobs.errors import JobCancelled
-from jobs.lifecycle.attempt import JobEnv, JobRun
+from jobs.lifecycle.attempt import AttemptLimits, JobEnv, JobRun
+from jobs.lifecycle.submit import QueueConfig
 from jobs.queue.claim import FENCE_FIELD, RunningCap, lease_value
 from jobs.settings import Settings
 from jobs.store.pages import push_commands
@@ -167,8 +168,8 @@ async def test_a_write_under_a_stale_fence_is_refused_and_changes_nothing(redis:
 
 async def test_a_stale_attempt_stops_as_if_the_job_had_been_ended_by_someone_else(redis: Redis) -> None:
     await job_taken_over(redis, "j2")
-    env = JobEnv(redis=redis, keys=KEYS, limits=LIMITS, worker_name="stalled", default_timeout_s=10,
-                 max_timeout_s=10)
+    env = JobEnv(redis=redis, queue=QueueConfig(KEYS, LIMITS), worker_name="stalled",
+                 attempt_limits=AttemptLimits(default_timeout_s=10, max_timeout_s=10))
     run = JobRun(env, "j2", attempt=1, fence=1)
     before = await snapshot(redis, "j2")
     with pytest.raises(JobCancelled, match="newer attempt"):
