@@ -34,6 +34,7 @@ class PageOptions(JobOptions, total=False):
 
 class ScrapeOptions(PageOptions, total=False):
     max_age_s: float | None
+    track_changes: bool | None
 
 
 class CrawlOptions(PageOptions, total=False):
@@ -44,6 +45,7 @@ class CrawlOptions(PageOptions, total=False):
     allow_subdomains: bool | None
     respect_robots: bool | None
     sitemap: bool | None
+    track_changes: bool | None
 
 
 BatchOptions = PageOptions
