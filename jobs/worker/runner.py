@@ -46,7 +46,6 @@ from arq.cron import cron
 from arq.worker import Worker, func
 
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
-from jobs.lifecycle.submit import QueueConfig
 from jobs.logs import configure_logging, current_job_id
 from jobs.queue.claim import ClaimedJob
 from jobs.queue.kinds import JOB_KINDS
@@ -332,7 +331,7 @@ class InstantWorker(Worker):
         env = worker_context(self.ctx).env
         tasks = []
         if not self.burst:  # a burst worker leaves schedules to the workers that stay
-            self.schedule_ticker = ScheduleTicker(self.pool, QueueConfig(env.keys, env.limits, env.priority_step_ms))
+            self.schedule_ticker = ScheduleTicker(self.pool, env.queue)
             tasks.append(asyncio.create_task(self.schedule_ticker.run_forever(), name="schedule-ticker"))
         tasks += [asyncio.create_task(self._listen_for_wake(), name="wake-listener"),
                   asyncio.create_task(self._heartbeat_forever(), name="heartbeat")]
