@@ -379,6 +379,17 @@ def asked_of(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def millisecond_utc(value: datetime | None) -> str | None:
+    """A time as the API writes it: UTC, always to the millisecond, `Z`.
+
+    Always the same width (pydantic drops a zero fraction): clients compare and
+    sort these as strings, and "…21Z" would sort after "…21.004Z".
+    """
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class JobRecord(BaseModel):
     """A job as `GET /jobs/{id}` answers it: its state, and what was asked (`asked_of`)."""
 
@@ -406,11 +417,7 @@ class JobRecord(BaseModel):
 
     @field_serializer("created_at", "started_at", "finished_at", "scheduled_for")
     def _millisecond_utc(self, value: datetime | None) -> str | None:
-        # Always the same width (pydantic drops a zero fraction): clients compare
-        # and sort these as strings, and "…21Z" would sort after "…21.004Z".
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return millisecond_utc(value)
 
     def public(self, links: JobLinks) -> dict[str, Any]:
         return self.model_copy(update={"links": links}).model_dump(mode="json")
@@ -502,6 +509,19 @@ class PageResult(ResultDocument, PageFields):
     def as_json(self) -> dict[str, Any]:
         """The document as the server sent it (no defaults filled in), e.g. for a JSON line."""
         return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ChangeEntry(PageChange):
+    """One page of a schedule's run that was new or changed, as `GET /schedules/{id}/changes` lists it."""
+
+    id: str = Field(description="The entry's id in the schedule's history: a `cursor` for the page after it.")
+    at: datetime
+    job: str
+    url: str
+
+    @field_serializer("at")
+    def _millisecond_utc(self, value: datetime) -> str | None:
+        return millisecond_utc(value)
 
 
 class Answer(ResultDocument):

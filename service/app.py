@@ -26,6 +26,7 @@ from .routes.health import health
 from .routes.history import queue_history
 from .routes.jobs import JobsCollection, bulk_delete, bulk_retry, get_result, job_resource, retry
 from .routes.queue import metrics, queue
+from .routes.schedule_changes import schedule_changes
 from .routes.schedules import schedule_resource, schedules_collection
 from .routes.submit import SubmitEndpoint
 from .routes.workers import workers
@@ -94,6 +95,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         Route("/jobs/{job_id}/retry", retry, methods=["POST"]),
         Route("/schedules", schedules_collection, methods=["GET", "POST"]),
         Route("/schedules/{schedule_id}", schedule_resource, methods=["GET", "PATCH", "DELETE"]),
+        Route("/schedules/{schedule_id}/changes", schedule_changes, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/queue", queue, methods=["GET"]),
         Route("/queue/history", queue_history, methods=["GET"]),

@@ -14,6 +14,7 @@ from jobs.lifecycle.idempotency import KEY_PATTERN
 from jobs.models import (
     AskRequest,
     BatchRequest,
+    ChangeEntry,
     CrawlRequest,
     ErrorInfo,
     JobRecord,
@@ -252,6 +253,10 @@ def _declare_schedules(schemas: dict[str, Any], bounds: ServerBounds) -> None:
 SCHEDULE_LINKS = {name.capitalize(): {"operationId": f"{name}Schedule",
                                       "parameters": {"schedule_id": "$response.body#/id"}}
                   for name in ("get", "change", "delete")}
+SCHEDULE_LINKS["Changes"] = {"operationId": "scheduleChanges", "parameters": {"schedule_id": "$response.body#/id"}}
+# A `next_cursor` of `GET /schedules/{id}/changes`: an entry id of the schedule's history.
+CHANGES_CURSOR = {"type": "string", "pattern": f"^(?:{_ID_PART}(?:-{_ID_PART})?)?$",
+                  "description": "`next_cursor` of the previous page (empty or absent: the newest changes)."}
 
 
 @cache
@@ -261,7 +266,7 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
     _, top = models_json_schema(
         [(m, "validation") for m in (ScrapeRequest, CrawlRequest, BatchRequest, AskRequest, ScheduleRequest,
                                      SchedulePatch)]
-        + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo, Schedule)],
+        + [(m, "serialization") for m in (JobRecord, SubmitResponse, ErrorInfo, Schedule, ChangeEntry)],
         ref_template=REF,
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
@@ -340,6 +345,16 @@ def openapi_document(bounds: ServerBounds) -> dict[str, Any]:
             "delete": {"summary": "Delete: no run after this (past runs stay, as jobs)",
                        "operationId": "deleteSchedule",
                        "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)}},
+        },
+        "/schedules/{schedule_id}/changes": {
+            "parameters": [SCHEDULE_ID],
+            "get": {"summary": "What the schedule's runs found new or changed, newest first, with their diffs",
+                    "operationId": "scheduleChanges",
+                    "parameters": [{"name": "cursor", "in": "query", "schema": CHANGES_CURSOR}, PAGE_SIZE],
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "changes": {"type": "array", "items": _ref("ChangeEntry")},
+                        "next_cursor": {"type": ["string", "null"]}}}, "A page of changes"),
+                        **_errors(401, 404, 422)}},
         },
         "/jobs/{job_id}": {
             "parameters": [JOB_ID],

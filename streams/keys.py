@@ -116,11 +116,11 @@ class Keyspace:
 
     def schedule_watch(self, schedule_id: str, url_digest: str) -> str:
         """String: a schedule's last look at a URL, as `owner_watch` (a schedule compares its own runs)."""
-        return f"{self.prefix}:schedule:{schedule_id}:watch:{url_digest}"
+        return f"{self.prefix}:schedule:{{{schedule_id}}}:watch:{url_digest}"
 
     def schedule_changes(self, schedule_id: str) -> str:
         """Stream: a schedule's history of pages new and changed, capped at CHANGES_HISTORY_MAX; CHANGES_TTL_S."""
-        return f"{self.prefix}:schedule:{schedule_id}:changes"
+        return f"{self.prefix}:schedule:{{{schedule_id}}}:changes"
 
     def stats(self) -> str:
         """Hash: how many jobs ended completed / failed / cancelled, since the counters began."""

@@ -18,7 +18,7 @@ import httpx
 from httpx_sse import aconnect_sse
 from pydantic import BaseModel, TypeAdapter
 
-from jobs.models import AskResult, JobRecord, JobStatus, PageResult, SubmitResponse
+from jobs.models import AskResult, ChangeEntry, JobRecord, JobStatus, PageResult, SubmitResponse
 from streams.events import EventType, parse_stream_id
 
 from . import _config
@@ -346,6 +346,19 @@ class Client:
             page = (await self._call("GET", "/jobs", params=params)).json()
             for raw in page["jobs"]:
                 yield JobRecord.model_validate(raw)
+            if not page.get("next_cursor"):
+                return
+            params["cursor"] = page["next_cursor"]
+
+    async def changes(self, schedule_id: str, *, limit: int | None = None) -> AsyncGenerator[ChangeEntry, None]:
+        """What a schedule's runs found new or changed, newest first, with their diffs, over all pages
+        (`GET /schedules/{id}/changes`); `limit` is the page size (1-100). NotFound for no schedule of yours."""
+        params = {} if limit is None else {"limit": str(limit)}
+        while True:
+            path = f"/schedules/{quote(schedule_id, safe='')}/changes"
+            page = (await self._call("GET", path, params=params)).json()
+            for raw in page["changes"]:
+                yield ChangeEntry.model_validate(raw)
             if not page.get("next_cursor"):
                 return
             params["cursor"] = page["next_cursor"]

@@ -17,7 +17,7 @@ from typing import Any, Generic, Literal, Self, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
-from jobs.models import AskResult, JobRecord, JobStatus, PageResult, SubmitResponse
+from jobs.models import AskResult, ChangeEntry, JobRecord, JobStatus, PageResult, SubmitResponse
 from jobs.schedules.models import Schedule
 
 from ._client import Client, EventCallback, PageStream
@@ -319,6 +319,9 @@ class SyncClient:
     ) -> SyncIterator[JobRecord]:
         return SyncIterator(self._loop, self._client.jobs(status=status, type=type, url=url, limit=limit,
                                                           schedule=schedule))
+
+    def changes(self, schedule_id: str, *, limit: int | None = None) -> SyncIterator[ChangeEntry]:
+        return SyncIterator(self._loop, self._client.changes(schedule_id, limit=limit))
 
     def result(self, job_id: str, *, wait: bool = False, timeout: float | None = None) -> Any:
         return self._loop.run(self._client.result(job_id, wait=wait, timeout=timeout))

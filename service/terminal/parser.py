@@ -16,7 +16,8 @@ JOB_TYPES = ("scrape", "crawl", "batch", "ask")
 
 
 def add_job_commands(commands: Any) -> None:
-    """Add scrape, crawl, batch, ask, jobs, status, events, result, cancel, retry, info, workers and schedule."""
+    """Add scrape, crawl, batch, ask, jobs, status, events, result, cancel, retry, changes, info, workers and
+    schedule."""
     connection = _connection_options("--url", "--server")
     # `ask --url` and `jobs --url` name a site, as the API's `url` does: there the server is `--server` only.
     server_only = _connection_options("--server")
@@ -93,6 +94,12 @@ def add_job_commands(commands: Any) -> None:
     retry.add_argument("--failed", action="store_true", help="every failed job of yours, in one call")
     retry.add_argument("--type", choices=JOB_TYPES, help="with --failed: only jobs of this type")
     _json_option(retry, "a JSON array of the retried ids")
+
+    changes = command("changes", "changes:changes",
+                      "what a schedule's runs found new or changed, newest first, with their diffs")
+    changes.add_argument("schedule_id", metavar="ID")
+    changes.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N changes (default 20)")
+    _json_option(changes, "a JSON array, each as GET /schedules/{id}/changes lists it")
 
     info = command("info", "queue_info:info", "queued by priority, scheduled, running, outcomes, live workers")
     _json_option(info, '{"queue": GET /queue, "workers": GET /workers}')
