@@ -51,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/vulture
 
 # Each entry is a script and its arguments (quoted when there are any).
-BENCHES = followers pickup kinds submits publish jobs_e2e "crawl --compare-scrapy" extract_costs fetch_throughput http_guard
+BENCHES = followers pickup kinds submits publish jobs_e2e "crawl --compare-scrapy" extract_costs fetch_throughput http_guard schedules
 
 ## bench: speed figures (printed, never asserted); README's Performance section quotes them
 bench: $(BENCH_STAMP) wrk

@@ -20,6 +20,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from jobs.schedules.store import delete_owner_schedules
 from streams.keys import Keyspace
 
 KEY_PREFIX = "ss_"
@@ -71,11 +72,13 @@ async def list_keys(redis: Redis, keys: Keyspace) -> list[ApiKey]:
 
 
 async def revoke_key(redis: Redis, keys: Keyspace, name_or_id: str) -> list[str]:
-    """Delete every key with this id or name; returns the ids revoked."""
+    """Delete every key with this id or name, and its schedules (nothing runs in a revoked key's name);
+    returns the ids revoked."""
     revoked = [k.id for k in await list_keys(redis, keys) if name_or_id in (k.id, k.name)]
     for key_id in revoked:
         await redis.delete(keys.api_key(key_id))
         await cast(Awaitable[int], redis.srem(keys.api_key_index(), key_id))
+        await delete_owner_schedules(redis, keys, key_id)
     return revoked
 
 

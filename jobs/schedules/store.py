@@ -274,3 +274,15 @@ async def delete_schedule(redis: Redis, keys: Keyspace, schedule: StoredSchedule
     if deleted:
         await redis.publish(keys.wake_channel(), WAKE_MESSAGE)
     return bool(deleted)
+
+
+async def delete_owner_schedules(redis: Redis, keys: Keyspace, owner: str) -> int:
+    """Delete every schedule of an owner (its API key was revoked: nothing may run in its name); how many."""
+    deleted = 0
+    for member in await redis.zrange(keys.owner_schedules(owner), 0, -1):
+        schedule_id = member.decode()
+        deleted += await _DELETE(redis, [keys.schedule(schedule_id), keys.owner_schedules(owner),
+                                         keys.schedules_due()], [schedule_id])
+    if deleted:
+        await redis.publish(keys.wake_channel(), WAKE_MESSAGE)
+    return deleted

@@ -2,7 +2,9 @@
 
 Each worker runs one ticker. It sleeps until the earliest due time in the due
 set (at most `MAX_SLEEP_S`, for a wake message that pub/sub lost), and is woken
-at once when a schedule is created, changed or deleted. For each due schedule:
+at once when a schedule is created, changed or deleted. The tickers of all the
+workers wake together and take the due schedules in orders of their own, a few
+at once; for each due schedule:
 
 1. read the schedule; skip it if its `due_at` is no longer the score read (another
    worker advanced it, or a client changed it);
@@ -10,8 +12,9 @@ at once when a schedule is created, changed or deleted. For each due schedule:
    (`StoredSchedule.run_id`): `submit_job` writes a job only if that id is free, so
    two workers, or one that died and the next, never make the tick's run twice;
 3. advance the schedule, in one script, only if its score is still the one read:
-   the next tick is the first one after now, so a schedule that was due many times
-   while no worker ran gets one catch-up run, not one per missed tick.
+   to its next tick, or, when even that one is past (no worker ran for a while), to the
+   first tick after now, so a schedule that was due many times while no worker ran
+   gets one catch-up run, not one per missed tick (`Cadence.tick_after_run`).
 
 A worker dying between 2 and 3 leaves the tick due: the next ticker submits it
 again (the id is taken: nothing is written) and advances it. Nothing is lost,
@@ -23,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from typing import cast
 
 from pydantic import ValidationError
@@ -40,6 +44,8 @@ logger = logging.getLogger("scrapestream.schedules")
 MAX_SLEEP_S = 60.0
 # Schedules handled per look; more due than this are taken at the next look, at once.
 BATCH = 100
+# Due schedules submitted at once by one ticker: their round trips overlap, within the worker's Redis pool.
+CONCURRENCY = 8
 
 _ADVANCE = LuaScript(
     """
@@ -60,18 +66,34 @@ async def fire_due(redis: Redis, config: QueueConfig, now: int) -> int | None:
     """Submit every run due by `now`; when the next one is due (ms), or None when no schedule is active."""
     keys = config.keys
     due = await redis.zrangebyscore(keys.schedules_due(), "-inf", now, start=0, num=BATCH, withscores=True)
-    for member, score in due:
-        await fire_one(redis, config, member.decode(), int(score), now)
+    # Every ticker wakes at the same due time: each takes the due schedules in an order of its own, so
+    # that they share the work instead of all racing for the same schedule first.
+    random.shuffle(due)
+    async with redis.pipeline(transaction=False) as pipe:
+        for member, _score in due:
+            pipe.hgetall(keys.schedule(member.decode()))
+        raws: list[dict[bytes, bytes]] = await pipe.execute() if due else []
+    slots = asyncio.Semaphore(CONCURRENCY)
+
+    async def fire(schedule_id: str, score: int, raw: dict[bytes, bytes]) -> None:
+        async with slots:
+            await fire_one(redis, config, schedule_id, score, now, raw)
+
+    await asyncio.gather(*(fire(member.decode(), int(score), raw) for (member, score), raw in zip(due, raws,
+                                                                                                   strict=True)))
     if len(due) == BATCH:
         return now  # more are due: look again at once
     earliest = await redis.zrange(keys.schedules_due(), 0, 0, withscores=True)
     return int(earliest[0][1]) if earliest else None
 
 
-async def fire_one(redis: Redis, config: QueueConfig, schedule_id: str, score: int, now: int) -> None:
-    """Submit the due run of one schedule (at most once per tick), then move it to its next tick."""
+async def fire_one(redis: Redis, config: QueueConfig, schedule_id: str, score: int, now: int,
+                   raw: dict[bytes, bytes]) -> None:
+    """Submit the due run of one schedule (at most once per tick), then move it to its next tick.
+
+    `raw`: the schedule's hash, read after the due set was.
+    """
     keys = config.keys
-    raw: dict[bytes, bytes] = await redis.hgetall(keys.schedule(schedule_id))  # type: ignore[misc]
     schedule = StoredSchedule.from_hash(raw)
     if schedule is None:
         # Deleted between the two reads (its delete took it out of the set), or a hash gone by hand.
@@ -88,7 +110,7 @@ async def fire_one(redis: Redis, config: QueueConfig, schedule_id: str, score: i
     tick = schedule.next_tick
     run_id = schedule.run_id(tick)
     await submit_run(redis, config, schedule, tick, run_id)
-    next_tick = schedule.cadence.next_tick(max(now, tick))
+    next_tick = schedule.cadence.tick_after_run(tick, now)
     await _ADVANCE(redis, [keys.schedules_due(), keys.schedule(schedule_id)],
                    [schedule_id, score, next_tick, schedule.cadence.due_ms(schedule_id, next_tick), run_id, tick])
 

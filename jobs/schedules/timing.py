@@ -63,6 +63,18 @@ class Cadence:
         """The first tick strictly after `after_ms`."""
         return next(self.ticks(after_ms))
 
+    def tick_after_run(self, tick_ms: int, now_ms: int) -> int:
+        """The tick that follows `tick_ms`'s run, made at `now_ms`.
+
+        The next tick, unless even it is past (its whole jitter window too): then the service was down
+        (or far behind) and the first tick after now follows, so the run just made was the one catch-up
+        for every tick missed, not the first of a storm. Runs up to `jitter_s` late are no downtime.
+        """
+        following = self.next_tick(tick_ms)
+        if following <= now_ms - self.jitter_s * 1000:
+            return self.next_tick(now_ms)
+        return following
+
     def ticks(self, after_ms: int) -> Iterator[int]:
         """Every tick strictly after `after_ms`, in order."""
         if self.every_s is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.apikeys import create_key
+from service.apikeys import create_key, revoke_key
 from service.settings import WebSettings
 from streams.keys import Keyspace
 from tests.support.schedule_runs import RunWatch
@@ -259,3 +259,8 @@ async def test_a_key_sees_only_its_own_schedules_and_has_a_cap(settings: WebSett
         await make(stack, job, bob)
         assert (await stack.client.delete(path, headers=alice)).status_code == 204
         await make(stack, job, alice)
+        # A revoked key's schedules go with it: nothing runs in its name any more.
+        assert await revoke_key(stack.state.redis, keys, "bob") != []
+        due = await stack.state.redis.zrange(keys.schedules_due(), 0, -1)
+        alices = {s["id"] for s in (await stack.client.get("/schedules", headers=alice)).json()["schedules"]}
+        assert {member.decode() for member in due} == alices and len(alices) == 2

@@ -23,8 +23,17 @@ def test_every_s_ticks_from_its_anchor_and_the_first_is_at_once() -> None:
 
 def test_after_downtime_the_next_tick_is_the_first_after_now_not_every_missed_one() -> None:
     cadence = Cadence(every_s=60, anchor_ms=0)
-    # Due at 60 s, seen at 10 min: the run for 60 s is the one catch-up; the next tick is 11 min.
-    assert cadence.next_tick(max(600_000, 60_000)) == 660_000
+    # Due at 60 s, run at 10 min: that run is the one catch-up; the next tick is 11 min.
+    assert cadence.tick_after_run(60_000, 600_000) == 660_000
+    # Run on time (or a little late): the next tick follows.
+    assert cadence.tick_after_run(60_000, 60_050) == 120_000
+
+
+def test_a_run_late_by_its_jitter_is_no_downtime() -> None:
+    # Every second, up to 2 s of jitter: a run 1.5 s after its tick is on time; its next tick is not skipped.
+    cadence = Cadence(every_s=1, jitter_s=2, anchor_ms=0)
+    assert cadence.tick_after_run(10_000, 11_500) == 11_000
+    assert cadence.tick_after_run(10_000, 20_000) == 21_000  # ten seconds without a worker: downtime
 
 
 def test_cron_in_a_zone_across_the_spring_forward_gap_runs_once_after_it() -> None:
