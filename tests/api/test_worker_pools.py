@@ -21,6 +21,7 @@ from jobs.queue.lanes import Lane, deal_slots
 from jobs.queue.scores import promote_due
 from jobs.settings import Settings
 from jobs.worker.context import worker_context
+from jobs.worker.runner import InstantWorker
 from streams.events import now_ms
 from streams.keys import Keyspace
 from streams.publish import StreamLimits
@@ -30,6 +31,14 @@ from tests.support.gated_site import gated_site
 from tests.support.process import ROOT, settings_env
 from tests.support.stack import Stack, running_stack, running_worker
 from tests.support.worker_process import worker_process
+
+
+async def run_ended(worker: InstantWorker, arq_id: str) -> None:
+    """Until the worker's run of `arq_id` is over, arq's end of it (in the job's queue) included: a job's
+    terminal event is published just before that end."""
+    run = worker.tasks.get(arq_id)
+    if run is not None:
+        await asyncio.wait([run])
 
 
 async def queue_numbers(stack: Stack) -> dict[str, Any]:
@@ -181,9 +190,10 @@ async def test_jobs_left_in_the_one_shared_queue_by_an_older_version_run_each_on
         history = (await stack.client.get(f"/jobs/{legacy_scrape}/events", params={"format": "json"})).json()
         assert [event["type"] for event in history] == ["queued"]
         assert await redis.zscore(keys.arq_queue(), legacy_scrape) is not None
-    async with running_worker(settings, kinds=("scrape",)):
+    async with running_worker(settings, kinds=("scrape",)) as scrapes:
         assert (await stack.wait_terminal(legacy_scrape))[-1]["type"] == "completed"
-    assert await redis.zscore(keys.arq_queue(), legacy_scrape) is None
+        await run_ended(scrapes, legacy_scrape)
+        assert await redis.zscore(keys.arq_queue(), legacy_scrape) is None
 
 
 async def test_cancel_takes_a_queued_job_out_of_its_kinds_queue_and_a_retry_puts_it_back_there(
@@ -246,9 +256,7 @@ async def test_a_retry_delay_defers_the_job_in_its_kinds_queue(settings: Setting
         job = await stack.submit({"type": "scrape", "url": f"{site}/status/503", "max_attempts": 2})
         await events_until(stack, job["id"], lambda events: events[-1]["type"] == "retrying")
         # The worker ends the attempt (moving the score) just after the event: wait for that run to end.
-        run = stack.workers[0].tasks.get(job["id"])
-        if run is not None:
-            await asyncio.wait([run])
+        await run_ended(stack.workers[0], job["id"])
         score = await redis.zscore(keys.kind_queue("scrape"), job["id"])
         assert score is not None and score > now_ms()
         assert await redis.zscore(keys.arq_queue(), job["id"]) is None
@@ -268,7 +276,5 @@ async def test_a_poison_payload_in_a_kinds_queue_fails_its_job_and_leaves_that_q
     events = await stack.wait_terminal(job["id"])
     assert (events[-1]["type"], events[-1]["data"]["code"]) == ("failed", "invalid_payload")
     # The worker takes the entry out right after the failure it published: wait for that run to end.
-    run = stack.workers[0].tasks.get(job["id"])
-    if run is not None:
-        await asyncio.wait([run])
+    await run_ended(stack.workers[0], job["id"])
     assert await redis.zscore(keys.kind_queue("crawl"), job["id"]) is None
