@@ -73,6 +73,8 @@ class AppState:
             buffer_bytes=settings.sse_buffer_bytes,
             send_timeout_s=settings.sse_send_timeout_s,
             keepalive_s=settings.sse_keepalive_s,
+            # Under half the streams' MAXLEN, so every entry a tail holds is still in Redis.
+            tail_entries=min(1_000, settings.stream_maxlen // 2),
         )
         return cls(
             settings=settings,

@@ -5,7 +5,9 @@ A web process may have thousands of SSE followers. Instead of one XREAD BLOCK
 watched stream on a dedicated connection and writes each entry to the
 followers of its stream. An entry is encoded once, by the encoder the web
 layer hands in (streams/ knows nothing of HTTP), and the same bytes go to every
-follower; followers attaching together share one encoded history too.
+follower; followers attaching together share one encoded history too, and
+followers resuming within the newest entries of a watched stream get them from
+its `StreamTail` (streams/tail.py), with no Redis read and no encoding at all.
 
 The subtle parts:
 
@@ -13,7 +15,10 @@ The subtle parts:
   registered *before* its history is read, so nothing published meanwhile can
   slip past it: the hub buffers it. Then the history is read (XRANGE), then the
   buffer is flushed, and an entry is never written unless its id is newer than
-  the last one written (ids are totally ordered).
+  the last one written (ids are totally ordered). Every XREAD reply carries the
+  id it was read after; one read after more than a follower has (the reader was
+  started ahead of it, or had passed the tail it resumed from) is not written to
+  it: it is caught up from Redis instead, so no entry in between is skipped.
 * Writing without waking a task per follower: once caught up, a follower is
   written to by the hub itself: `sink.try_write(frame)` when the sink can
   write without blocking, else `sink.write(frame)` stepped synchronously (it
@@ -24,7 +29,9 @@ The subtle parts:
 * A slow follower never grows memory: while its write is blocked, at most
   `buffer_limit` entries (and `buffer_bytes` of frames) wait for it; beyond
   that they are dropped and the follower is caught up from Redis (XRANGE after
-  its last id), which is exact because ids are resumable.
+  its last id), which is exact because ids are resumable. What waits is the
+  XREAD replies themselves (shared lists), so a thousand blocked followers cost
+  a thousand appends per reply, not a thousand per entry.
 * A stalled follower is dropped: every write that has to wait (its socket
   unwritable) gets `send_timeout_s`, whether it is a replay, a catch-up or a
   live entry. Past it the sink is aborted (its buffers freed at once, the
@@ -56,6 +63,7 @@ from .coalesce import Coalescer
 from .events import Event, format_stream_id, parse_stream_id
 from .keys import Keyspace
 from .replay import replay_events, replay_with_oldest
+from .tail import Encoded, StreamTail
 
 logger = logging.getLogger("scrapestream.hub")
 
@@ -84,10 +92,6 @@ GapFrame = Callable[[str | None, Event | None], Awaitable[bytes | None]]
 EncodeEvent = Callable[[Event], bytes]
 """An entry's frame as followers receive it (the web layer's SSE encoder)."""
 
-Encoded = tuple[Event, bytes]
-"""An entry with its frame, encoded once however many followers it goes to."""
-
-
 @dataclass(frozen=True, slots=True)
 class EncodedReplay:
     entries: list[Encoded]
@@ -107,7 +111,7 @@ class Follower:
     """One client following one stream."""
 
     __slots__ = ("busy", "drainer", "endless", "error", "finished", "key", "lagging", "last", "pending",
-                 "pending_bytes", "sink")
+                 "pending_bytes", "pending_count", "sink")
 
     def __init__(self, key: str, sink: Sink, after: tuple[int, int], *, endless: bool = False) -> None:
         self.key = key
@@ -115,9 +119,11 @@ class Follower:
         self.endless = endless
         self.sink = sink
         self.last = after
-        # While busy, the hub queues entries here instead of writing them.
+        # While busy, the hub queues entries here instead of writing them: whole XREAD replies
+        # (shared), each with the id its read started after.
         self.busy = True
-        self.pending: list[Encoded] = []
+        self.pending: list[tuple[tuple[int, int], list[Encoded]]] = []
+        self.pending_count = 0
         self.pending_bytes = 0
         self.lagging = False
         self.drainer: asyncio.Task[None] | None = None
@@ -126,8 +132,12 @@ class Follower:
         self.error: FollowerClosed | None = None
 
     def take_pending(self) -> list[Encoded]:
-        entries, self.pending, self.pending_bytes = self.pending, [], 0
-        return entries
+        replies = self.pending
+        self.drop_pending()
+        return [entry for _, reply in replies for entry in reply]
+
+    def drop_pending(self) -> None:
+        self.pending, self.pending_count, self.pending_bytes = [], 0, 0
 
     def close(self, exc: FollowerClosed | None = None) -> None:
         if not self.finished.done():
@@ -188,6 +198,9 @@ class FollowerHub:
         buffer_bytes: int = 1 << 20,
         send_timeout_s: float = 30.0,
         keepalive_s: float = 15.0,
+        tail_entries: int = 1_000,
+        tail_bytes: int = 1 << 20,
+        tail_budget_bytes: int = 64 << 20,
     ) -> None:
         # `reader` must be a client of its own (it blocks); `commands` is the shared pool.
         self.reader = reader
@@ -204,6 +217,13 @@ class FollowerHub:
         self.buffer_bytes = buffer_bytes
         self.send_timeout_s = send_timeout_s
         self.keepalive_s = keepalive_s
+        # Each watched stream's newest entries, at most `tail_entries` (keep it under half the
+        # streams' MAXLEN: see streams/tail.py) and `tail_bytes`; all tails together `tail_budget_bytes`.
+        self.tail_entries = tail_entries
+        self.tail_bytes = tail_bytes
+        self.tail_budget_bytes = tail_budget_bytes
+        self.tails: dict[str, StreamTail] = {}
+        self.tails_size = 0
         self.followers: dict[str, set[Follower]] = {}
         self.cursors: dict[str, str] = {}
         self._control_cursor = "0-0"
@@ -238,6 +258,7 @@ class FollowerHub:
         for group in list(self.followers.values()):
             for follower in list(group):
                 follower.close(FollowerClosed("the server is shutting down"))
+        self._forget_tails()
         with contextlib.suppress(Exception):
             await self.commands.delete(self.control_key)
 
@@ -263,10 +284,14 @@ class FollowerHub:
         follower = Follower(key, sink, parse_stream_id(after_id or "0-0") or (0, 0), endless=endless)
         self.followers.setdefault(key, set()).add(follower)
         try:
-            # Followers attaching together share one read. Safe although the read may
-            # predate this registration: `_watch_from` rewinds the reader to where
-            # this follower's replay ends, and duplicates are never written.
-            replay = await self._replays.get((key, after_id), lambda: self._read_history(key, after_id))
+            # From the stream's tail when it holds all this follower lacks: registered
+            # first, so whatever comes after the tail's newest entry is queued for it.
+            replay = self._replay_from_tail(key, after_id)
+            if replay is None:
+                # Followers attaching together share one read. Safe although the read may
+                # predate this registration: `_watch_from` rewinds the reader to where
+                # this follower's replay ends, and duplicates are never written.
+                replay = await self._replays.get((key, after_id), lambda: self._read_history(key, after_id))
             frame = await gap_frame(after_id, replay.oldest)
             if frame is not None:
                 await self._write(follower, frame)
@@ -280,7 +305,60 @@ class FollowerHub:
 
     async def _read_history(self, key: str, after_id: str | None) -> EncodedReplay:
         replay = await replay_with_oldest(self.commands, key, after_id)
-        return EncodedReplay(self._encode_all(replay.events), replay.oldest)
+        encoded = EncodedReplay(self._encode_all(replay.events), replay.oldest)
+        self._keep_in_tail(key, after_id, encoded)
+        return encoded
+
+    # ---- tails: the newest entries of each watched stream, encoded ----
+
+    def _replay_from_tail(self, key: str, after_id: str | None) -> EncodedReplay | None:
+        """What follows `after_id`, from memory; None when the tail does not hold all of it.
+
+        A follower without an id (from the start) always reads Redis: only Redis
+        knows whether the stream still begins with its first entry.
+        """
+        tail = self.tails.get(key)
+        after = parse_stream_id(after_id) if after_id is not None else None
+        if tail is None or after is None or not tail.covers(after):
+            return None
+        # `oldest` is at or before the tail's start: no gap, as Redis would say (streams/tail.py).
+        return EncodedReplay(tail.since(after), tail.oldest)
+
+    def _keep_in_tail(self, key: str, after_id: str | None, replay: EncodedReplay) -> None:
+        """Seed (or extend) the stream's tail with a history just read from Redis."""
+        if key not in self.followers or replay.oldest is None:
+            return  # nobody watches it any more (or it is gone): nothing to keep
+        after = parse_stream_id(after_id) if after_id is not None else None
+        # Everything after the requested id is there, unless the stream was trimmed past it:
+        # then everything after its oldest entry is.
+        start = replay.oldest.order if after is None else max(after, replay.oldest.order)
+        tail = self.tails.get(key)
+        if tail is not None and start > tail.end:
+            self._forget_tail(key)  # this read begins past it: the newer one replaces it
+            tail = None
+        if tail is None:
+            tail = self.tails[key] = StreamTail(start, replay.oldest, max_entries=self.tail_entries,
+                                                max_bytes=self.tail_bytes)
+        self._extend_tail(key, tail, replay.entries, start)
+
+    def _extend_tail(self, key: str, tail: StreamTail, entries: list[Encoded], read_after: tuple[int, int]) -> None:
+        grown = tail.extend(entries, read_after)
+        if grown is None:
+            self._forget_tail(key)  # a hole: it can no longer vouch for every entry
+            return
+        self.tails_size += grown
+        over = self.tails_size - self.tail_budget_bytes
+        if over > 0:
+            self.tails_size -= tail.shrink_to(max(0, tail.size - over))
+
+    def _forget_tail(self, key: str) -> None:
+        tail = self.tails.pop(key, None)
+        if tail is not None:
+            self.tails_size -= tail.size
+
+    def _forget_tails(self) -> None:
+        self.tails.clear()
+        self.tails_size = 0
 
     def _encode_all(self, events: list[Event]) -> list[Encoded]:
         return [(event, self.encode(event)) for event in events]
@@ -312,6 +390,8 @@ class FollowerHub:
 
     async def _write(self, follower: Follower, frame: bytes) -> None:
         """Write one frame; if the client accepts nothing for `send_timeout_s`, abort it (FollowerStalled)."""
+        if follower.sink.try_write(frame):
+            return
         coro = follower.sink.write(frame)
         try:
             yielded = _step(coro)
@@ -335,14 +415,19 @@ class FollowerHub:
         while not follower.finished.done():
             if follower.lagging:
                 follower.lagging = False
-                follower.take_pending()
+                follower.drop_pending()
                 events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
                 entries = self._encode_all(events)
-            elif follower.pending:
-                entries = follower.take_pending()
-            else:
+            elif not follower.pending:
                 follower.busy = False  # from here on the hub writes to it directly
                 return
+            elif follower.pending[0][0] > follower.last:
+                # The reader started past this follower (another one, resuming from a later id,
+                # started it there): what lies between comes from Redis, or it would be skipped.
+                follower.lagging = True
+                continue
+            else:
+                entries = follower.take_pending()
             if await self._write_all(follower, entries):
                 return
 
@@ -385,7 +470,7 @@ class FollowerHub:
         follower.busy = True
         if terminal:
             # Nothing follows a terminal entry; the drain ends the follower after it.
-            follower.take_pending()
+            follower.drop_pending()
         follower.drainer = asyncio.create_task(self._drain_then_close(follower, coro, yielded, terminal))
 
     async def _drain_then_close(
@@ -406,6 +491,7 @@ class FollowerHub:
             # The next XREAD simply leaves this stream out; no wake needed.
             del self.followers[follower.key]
             self.cursors.pop(follower.key, None)
+            self._forget_tail(follower.key)
 
     def _watch_from(self, key: str, entry_id: str) -> None:
         current = self.cursors.get(key)
@@ -447,13 +533,20 @@ class FollowerHub:
                 self._lag_everyone()
 
     def _lag_everyone(self) -> None:
-        # After a reconnect, followers catch up from Redis (their ids are exact).
+        # After a reconnect, followers catch up from Redis (their ids are exact). The tails
+        # go: Redis may have trimmed past the reader's cursors meanwhile, and XREAD would
+        # skip what it trimmed without a word.
+        self._forget_tails()
         for group in self.followers.values():
             for follower in group:
-                follower.lagging = True
-                if not follower.busy:
-                    follower.busy = True
-                    follower.drainer = asyncio.create_task(self._drain(follower))
+                self._lag(follower)
+
+    def _lag(self, follower: Follower) -> None:
+        """Have the follower caught up from Redis (by its drain, unless one already runs)."""
+        follower.lagging = True
+        if not follower.busy:
+            follower.busy = True
+            follower.drainer = asyncio.create_task(self._drain(follower))
 
     async def _read_forever(self) -> None:
         while True:
@@ -479,21 +572,32 @@ class FollowerHub:
                     self.cursors[key] = entries[-1][0].decode()
                 # else a follower rewound this cursor while we read: keep the rewind,
                 # the next read returns those entries again (followers skip duplicates).
-                self._dispatch(key, entries)
+                self._dispatch(key, entries, streams[key])
 
-    def _dispatch(self, key: str, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+    def _dispatch(self, key: str, entries: list[tuple[bytes, dict[bytes, bytes]]], read_after: str) -> None:
         group = self.followers.get(key)
         if not group:
             return
         # Encoded once, written to every follower; the frames from entry i on are
         # joined once too, for all the followers that need exactly those.
         encoded = self._encode_all([Event.from_entry(raw_id, fields) for raw_id, fields in entries])
+        after = parse_stream_id(read_after) or (0, 0)
+        tail = self.tails.get(key)
+        if tail is not None:
+            self._extend_tail(key, tail, encoded, after)
         last, _ = encoded[-1]
         joined: dict[int, bytes] = {}
+        size = sum(len(frame) for _, frame in encoded)
         for follower in list(group):
             if follower.busy:
                 if not follower.lagging:
-                    self._queue(follower, encoded)
+                    self._queue(follower, after, encoded, size)
+                continue
+            if after > follower.last:
+                # This read began past what the follower has (it resumed from a tail that
+                # the reader had already passed, or another follower started the reader
+                # ahead of it): what lies between comes from Redis, or it would be skipped.
+                self._lag(follower)
                 continue
             start = 0
             while start < len(encoded) and encoded[start][0].order <= follower.last:
@@ -507,17 +611,17 @@ class FollowerHub:
             # A terminal entry is always its stream's last, so it ends the reply too.
             self._write_now(follower, frames, last.is_terminal and not follower.endless)
 
-    def _queue(self, follower: Follower, encoded: list[Encoded]) -> None:
-        """Hold entries for a follower whose write is blocked, up to the buffer's bounds."""
-        for entry in encoded:
-            size = len(entry[1])
-            if len(follower.pending) >= self.buffer_limit or follower.pending_bytes + size > self.buffer_bytes:
-                # Past the bounds: forget them all; the follower re-reads Redis once writable.
-                follower.take_pending()
-                follower.lagging = True
-                return
-            follower.pending.append(entry)
-            follower.pending_bytes += size
+    def _queue(self, follower: Follower, read_after: tuple[int, int], encoded: list[Encoded], size: int) -> None:
+        """Hold a reply (`size` bytes of frames) for a follower whose write is blocked, within the buffer's bounds."""
+        if (follower.pending_count + len(encoded) > self.buffer_limit
+                or follower.pending_bytes + size > self.buffer_bytes):
+            # Past the bounds: forget them all; the follower re-reads Redis once writable.
+            follower.drop_pending()
+            follower.lagging = True
+            return
+        follower.pending.append((read_after, encoded))
+        follower.pending_count += len(encoded)
+        follower.pending_bytes += size
 
     def activity_followers(self) -> list[Follower]:
         """The followers of owners' activity streams."""

@@ -144,7 +144,7 @@ async def test_a_blocked_follower_is_caught_up_from_redis(hub: FollowerHub, redi
     await publish(redis, keys, limits, "slow", "completed")
     await asyncio.wait_for(fast_task, 10)
     waiting = [f for f in hub.followers[key]]
-    assert len(waiting) == 1 and len(waiting[0].pending) <= 50
+    assert len(waiting) == 1 and waiting[0].pending_count <= 50
     gate.set()
     await asyncio.wait_for(slow_task, 10)
     stored = await stored_ids(redis, key)
