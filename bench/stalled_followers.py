@@ -8,7 +8,7 @@ publishing `--rate` events/s (~1 KB each); `--stalled` raw connections to A's
 events that resume from its newest entry (followers that had read everything
 so far) and then never read. Prints, for the phases before / while they attach
 / while attached and stalled / after: the normal follower's latency (publish →
-received), `/health` answers, the web process's RSS and the host's TCP memory;
+received), `/health` answers, the web process's RSS and CPU time and the host's TCP memory;
 and when the server dropped the stalled followers (from its `/metrics` gauge)
 and whether each of their connections was closed. Asserts nothing.
 """
@@ -31,7 +31,7 @@ import httpx
 import uvloop
 from redis.asyncio import Redis
 
-from bench._harness import machine, percentile, raise_fd_limit, redis_server, rss_bytes, web_process
+from bench._harness import cpu_seconds, machine, percentile, raise_fd_limit, redis_server, rss_bytes, web_process
 from bench.followers import LeanFollower
 from jobs.store.records import iso_now
 from streams.keys import Keyspace
@@ -77,6 +77,7 @@ class Phase:
     health_ms: list[float] = field(default_factory=list)
     rss: list[int] = field(default_factory=list)
     tcp_kib: list[int] = field(default_factory=list)
+    cpu_s: float = 0.0  # the web process's CPU time while in this phase
 
 
 def tcp_memory_kib() -> int:
@@ -142,6 +143,16 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
     phases = [Phase("before"), Phase("attach"), Phase("stalled"), Phase("after")]
     phase = [phases[0]]
     gauge = [0]
+    cpu_mark = [0.0]
+
+    def enter(next_phase: Phase) -> None:
+        """Switch phases: the web process's CPU time so far goes to the one that ends."""
+        now = cpu_seconds(pid)
+        phase[0].cpu_s += now - cpu_mark[0]
+        cpu_mark[0] = now
+        phase[0] = next_phase
+        normal.latencies = next_phase.latencies
+
     attached = asyncio.Event()
     normal = LeanFollower(request(watched), attached, [0], 1, phases[0].latencies)
     await loop.create_connection(lambda: normal, host, int(port))
@@ -150,10 +161,10 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
                   asyncio.create_task(publish_forever(redis, busy, rate, "x" * 1000))]
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         sampler = asyncio.create_task(sample_forever(client, pid, phase, gauge))
+        cpu_mark[0] = cpu_seconds(pid)
         await asyncio.sleep(5)
 
-        phase[0] = phases[1]
-        normal.latencies = phases[1].latencies
+        enter(phases[1])
         started = time.perf_counter()
         sockets: list[socket.socket] = []
         # Followers that had read everything so far (they resume from the newest entry), then stop reading.
@@ -168,8 +179,7 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
             if gauge[0] > peak:
                 peak, peak_at = gauge[0], time.perf_counter() - started
                 if peak == stalled + 1:  # all attached: from here on they only stall
-                    phase[0] = phases[2]
-                    normal.latencies = phases[2].latencies
+                    enter(phases[2])
             if first_drop_at is None and peak >= stalled and gauge[0] < peak:
                 first_drop_at = time.perf_counter() - started
             if peak > 1 and gauge[0] == 1:
@@ -178,9 +188,9 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
         # The clients read again: every connection must end (EOF or reset) by itself.
         closed = sum(await asyncio.gather(*(until_closed(sock) for sock in sockets)))
 
-        phase[0] = phases[3]
-        normal.latencies = phases[3].latencies
+        enter(phases[3])
         await asyncio.sleep(10)
+        enter(phases[3])  # closes the last phase's CPU time
         sampler.cancel()
     for task in publishers:
         task.cancel()
@@ -191,14 +201,14 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
     print(f"dropped by the server: first at {first_drop_at or float('nan'):.1f} s, all at {all_dropped_at:.1f} s "
           f"after the first connect; connections closed by the server: {closed}/{stalled}")
     print(f"{'phase':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'events':>6} {'/health answers':>28} "
-          f"{'health max ms':>13} {'RSS MB (min-max)':>17} {'TCP mem MiB (max)':>17}")
+          f"{'health max ms':>13} {'RSS MB (min-max)':>17} {'TCP mem MiB (max)':>17} {'web CPU s':>9}")
     for p in phases:
         health = ", ".join(f"{n}x {a}" for a, n in p.health.items())
         rss = f"{min(p.rss) / 2**20:.0f}-{max(p.rss) / 2**20:.0f}" if p.rss else "-"
         print(f"{p.name:>8} {percentile(p.latencies, 50):>7.1f} {percentile(p.latencies, 99):>7.1f} "
               f"{max(p.latencies, default=float('nan')):>7.1f} {len(p.latencies):>6} {health:>28} "
               f"{max(p.health_ms, default=float('nan')):>13.1f} {rss:>17} "
-              f"{max(p.tcp_kib, default=0) / 1024:>17.1f}", flush=True)
+              f"{max(p.tcp_kib, default=0) / 1024:>17.1f} {p.cpu_s:>9.2f}", flush=True)
 
 
 async def main() -> None:

@@ -29,9 +29,11 @@ The subtle parts:
 * A slow follower never grows memory: while its write is blocked, at most
   `buffer_limit` entries (and `buffer_bytes` of frames) wait for it; beyond
   that they are dropped and the follower is caught up from Redis (XRANGE after
-  its last id), which is exact because ids are resumable. What waits is the
-  XREAD replies themselves (shared lists), so a thousand blocked followers cost
-  a thousand appends per reply, not a thousand per entry.
+  its last id), which is exact because ids are resumable. When the stream's
+  tail holds everything after the follower's last entry, nothing is queued at
+  all: the follower is marked behind and caught up from the tail (else from
+  Redis) once writable, so thousands of stalled followers cost one flag check
+  each per reply. Otherwise what waits is the XREAD replies themselves (shared).
 * A stalled follower is dropped: every write that has to wait (its socket
   unwritable) gets `send_timeout_s`, whether it is a replay, a catch-up or a
   live entry. Past it the sink is aborted (its buffers freed at once, the
@@ -226,6 +228,8 @@ class FollowerHub:
         self.tails_size = 0
         self.followers: dict[str, set[Follower]] = {}
         self.cursors: dict[str, str] = {}
+        # The newest entry written out per watched stream: a tail that reaches it lacks nothing.
+        self.dispatched: dict[str, tuple[int, int]] = {}
         self._control_cursor = "0-0"
         # Seconds before the reader reconnects after a failure: doubles while Redis
         # stays unreachable, back to the first step once an XREAD answers again.
@@ -317,12 +321,19 @@ class FollowerHub:
         A follower without an id (from the start) always reads Redis: only Redis
         knows whether the stream still begins with its first entry.
         """
-        tail = self.tails.get(key)
         after = parse_stream_id(after_id) if after_id is not None else None
-        if tail is None or after is None or not tail.covers(after):
+        tail = None if after is None else self._complete_tail(key, after)
+        if tail is None or after is None:
             return None
         # `oldest` is at or before the tail's start: no gap, as Redis would say (streams/tail.py).
         return EncodedReplay(tail.since(after), tail.oldest)
+
+    def _complete_tail(self, key: str, after: tuple[int, int]) -> StreamTail | None:
+        """The stream's tail if it holds every entry after `after` that was written out so far."""
+        tail = self.tails.get(key)
+        if tail is None or not tail.covers(after) or tail.end < self.dispatched.get(key, (0, 0)):
+            return None
+        return tail
 
     def _keep_in_tail(self, key: str, after_id: str | None, replay: EncodedReplay) -> None:
         """Seed (or extend) the stream's tail with a history just read from Redis."""
@@ -410,14 +421,18 @@ class FollowerHub:
             raise FollowerStalled(f"the client accepted nothing for {self.send_timeout_s:g} s") from None
 
     async def _catch_up(self, follower: Follower) -> None:
-        """Flush what queued up (or re-read Redis after a lag), then hand over to the hub."""
+        """Flush what queued up (or what it missed, from the tail or Redis), then hand over to the hub."""
         self._watch_from(follower.key, format_stream_id(follower.last))
         while not follower.finished.done():
             if follower.lagging:
                 follower.lagging = False
                 follower.drop_pending()
-                events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
-                entries = self._encode_all(events)
+                missed = self._complete_tail(follower.key, follower.last)
+                if missed is not None:
+                    entries = missed.since(follower.last)
+                else:
+                    events = await replay_events(self.commands, follower.key, format_stream_id(follower.last))
+                    entries = self._encode_all(events)
             elif not follower.pending:
                 follower.busy = False  # from here on the hub writes to it directly
                 return
@@ -491,6 +506,7 @@ class FollowerHub:
             # The next XREAD simply leaves this stream out; no wake needed.
             del self.followers[follower.key]
             self.cursors.pop(follower.key, None)
+            self.dispatched.pop(follower.key, None)
             self._forget_tail(follower.key)
 
     def _watch_from(self, key: str, entry_id: str) -> None:
@@ -586,12 +602,25 @@ class FollowerHub:
         if tail is not None:
             self._extend_tail(key, tail, encoded, after)
         last, _ = encoded[-1]
+        self.dispatched[key] = max(last.order, self.dispatched.get(key, (0, 0)))
+        # A blocked follower the tail holds everything for needs nothing queued, just a flag:
+        # no work per follower and entry while thousands of them stall.
+        tail = self.tails.get(key)
+        tail_start = tail.start if tail is not None and tail.end >= self.dispatched[key] else None
         joined: dict[int, bytes] = {}
         size = sum(len(frame) for _, frame in encoded)
+        # One object for every follower that queues it: no allocation per follower (each
+        # would count towards the next garbage collection, thousands per reply).
+        reply = (after, encoded)
         for follower in list(group):
             if follower.busy:
                 if not follower.lagging:
-                    self._queue(follower, after, encoded, size)
+                    if tail_start is not None and follower.last >= tail_start:
+                        # All it misses from here on is in the tail: caught up from there once writable.
+                        follower.drop_pending()
+                        follower.lagging = True
+                    else:
+                        self._queue(follower, reply, size)
                 continue
             if after > follower.last:
                 # This read began past what the follower has (it resumed from a tail that
@@ -611,16 +640,17 @@ class FollowerHub:
             # A terminal entry is always its stream's last, so it ends the reply too.
             self._write_now(follower, frames, last.is_terminal and not follower.endless)
 
-    def _queue(self, follower: Follower, read_after: tuple[int, int], encoded: list[Encoded], size: int) -> None:
-        """Hold a reply (`size` bytes of frames) for a follower whose write is blocked, within the buffer's bounds."""
-        if (follower.pending_count + len(encoded) > self.buffer_limit
-                or follower.pending_bytes + size > self.buffer_bytes):
+    def _queue(self, follower: Follower, reply: tuple[tuple[int, int], list[Encoded]], size: int) -> None:
+        """Hold a reply (read after, entries; `size` bytes of frames) for a follower whose write is blocked,
+        within the buffer's bounds."""
+        count = len(reply[1])
+        if follower.pending_count + count > self.buffer_limit or follower.pending_bytes + size > self.buffer_bytes:
             # Past the bounds: forget them all; the follower re-reads Redis once writable.
             follower.drop_pending()
             follower.lagging = True
             return
-        follower.pending.append((read_after, encoded))
-        follower.pending_count += len(encoded)
+        follower.pending.append(reply)
+        follower.pending_count += count
         follower.pending_bytes += size
 
     def activity_followers(self) -> list[Follower]:

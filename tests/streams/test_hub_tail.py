@@ -276,3 +276,28 @@ async def test_a_follower_resuming_ahead_of_the_reader_costs_no_one_an_entry(
     await asyncio.wait_for(asyncio.gather(blocked_task, ahead_task, behind_task), 10)
     stored = await stored_ids(redis, key)
     assert blocked.ids == stored and behind.ids == stored[2:] and ahead.ids == stored[-3:]
+
+
+async def test_a_blocked_follower_is_caught_up_from_the_tail(
+    hub: FollowerHub, redis: Redis, keys: Keyspace, limits: StreamLimits
+) -> None:
+    """While a follower's socket is full nothing is queued for it; once writable it gets what it missed from the
+    tail, with no Redis read, and nothing is lost or repeated."""
+    key, watcher, watcher_task, stored = await watched_job(hub, redis, keys, limits, "jam", 5)
+    gate = asyncio.Event()
+    slow = Recorder(gate)
+    slow_task = asyncio.create_task(hub.serve(key, stored[2], slow, gap_frame=gap_frame))
+    for i in range(30):  # fewer than the hub's buffer_limit (50): a queue would hold them all
+        await publish(redis, keys, limits, "jam", "progress", percent=i % 100)
+    stored = await stored_ids(redis, key)
+    await watcher.until(stored[-1])
+    (blocked,) = [f for f in hub.followers[key] if f.sink is slow]
+    assert blocked.pending_count == 0, "nothing queued per follower"
+
+    before = await xrange_calls(redis)
+    gate.set()
+    await publish(redis, keys, limits, "jam", "completed")
+    await asyncio.wait_for(asyncio.gather(watcher_task, slow_task), 10)
+    assert await xrange_calls(redis) == before, "caught up from the tail"
+    stored = await stored_ids(redis, key)
+    assert slow.ids == stored[3:] and watcher.ids == stored
