@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
 
-from bench._harness import machine, redis_server, web_process
+from bench._harness import cpu_seconds, machine, redis_server, web_process
 
 BODY = '{"type": "scrape", "url": "https://shop.example/p/42"}'
 WRK_SCRIPT = f"""
@@ -57,21 +57,15 @@ def wrk(base_url: str, script: str, *, seconds: float, connections: int) -> tupl
     return rate, p50, p99, int(bad[1]) if bad else 0
 
 
-def cpu_s(pid: int) -> float:
-    """CPU time (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_side(side: str, redis_url: str, redis_pid: int, script: str, args: argparse.Namespace) -> tuple[float, float]:
     """Submits/s, and CPU µs per submit of the web process and Redis together."""
     with web_process(redis_url, **SIDES[side]) as (base_url, web):  # type: ignore[arg-type]
         wrk(base_url, script, seconds=1, connections=4)  # warm up: imports, pools, first connections
-        web_before, redis_before = cpu_s(web.pid), cpu_s(redis_pid)
+        web_before, redis_before = cpu_seconds(web.pid), cpu_seconds(redis_pid)
         rate, p50, p99, bad = wrk(base_url, script, seconds=args.seconds, connections=args.connections)
         submits = rate * args.seconds
-        web_us = (cpu_s(web.pid) - web_before) / submits * 1e6
-        redis_us = (cpu_s(redis_pid) - redis_before) / submits * 1e6
+        web_us = (cpu_seconds(web.pid) - web_before) / submits * 1e6
+        redis_us = (cpu_seconds(redis_pid) - redis_before) / submits * 1e6
     print(f"  {side:8}  {rate:8,.0f} submits/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {bad}  "
           f"CPU per submit: web {web_us:4.0f} us, Redis {redis_us:3.0f} us", flush=True)
     return rate, web_us + redis_us
