@@ -6,11 +6,13 @@
 Starts the generated site (bench/crawl_site.py, its own process), then per run a
 fresh redis-server, the web app and worker processes, submits one crawl with
 `formats: [product, links, markdown]` and reports pages per second from
-`started` to `completed`, and which worker took how many pages when the page
-events say. `--compare-scrapy` runs ours with one worker process, ours with two,
-and Scrapy (bench/crawl_scrapy.py) on the same site, `--rounds` times in turn,
-and prints each run, the best of each, and the ratios of the bests. Prints
-figures only.
+`started` to `completed`, the CPU time a page of each of our processes
+(worker processes, their extract pools, the web process, Redis: on a shared
+machine the figure that moves least), and which worker took how many pages.
+`--compare-scrapy` runs ours with one worker process, ours with two, and Scrapy
+(bench/crawl_scrapy.py, with its CPU time a page) on the same site, `--rounds`
+times in turn, and prints each run, the best of each, and the ratios of the
+bests. Prints figures only.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -67,6 +70,27 @@ def shop(pages: int) -> Iterator[str]:
         process.wait()
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int, *, below: bool = False) -> float:
+    """CPU seconds (user + system) of a process, or of every process below it (an extract pool)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, list(children.get(pid, ())) if below else [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+        if below:
+            todo.extend(children.get(current, ()))
+    return total
+
+
 @dataclass
 class CrawlRun:
     outcome: str
@@ -74,6 +98,7 @@ class CrawlRun:
     elapsed_s: float
     summary: object
     by_worker: Counter[str]
+    cpu_ms: dict[str, float]  # CPU per page of each process of ours, while the crawl ran
 
     @property
     def rate(self) -> float:
@@ -82,16 +107,25 @@ class CrawlRun:
 
 async def crawl_once(site: str, pages: int, workers: int, formats: list[str], **env: str) -> CrawlRun:
     """One crawl of the whole site on a fresh Redis, web process and `workers` worker processes."""
-    with redis_server() as redis_url, web_process(redis_url) as (base_url, _), \
-            worker_processes(redis_url, workers, **env):
+    with redis_server() as redis_url, web_process(redis_url) as (base_url, web), \
+            worker_processes(redis_url, workers, **env) as worker_list:
         conn = await LeanConnection.open(base_url)
         await wait_for_workers(conn, workers)
+        redis = Redis.from_url(redis_url)
+        redis_pid = int((await redis.info("server"))["process_id"])
+        worker_pids = [worker.pid for worker in worker_list]
+
+        def cpu_now() -> dict[str, float]:
+            return {"worker": sum(map(cpu_s, worker_pids)),
+                    "extract pool": sum(cpu_s(pid, below=True) for pid in worker_pids),
+                    "web": cpu_s(web.pid), "redis": cpu_s(redis_pid)}
+
+        cpu_before = cpu_now()
         body = orjson.dumps({"type": "crawl", "url": f"{site}/", "limit": pages + 1, "max_depth": 100,
                              "formats": formats})
         status, answer = await conn.request("POST", "/jobs", body)
         assert status == 202, answer
         job_id = orjson.loads(answer)["id"]
-        redis = Redis.from_url(redis_url)
         key, last, started, ended, count = KEYS.events(job_id), "0-0", 0.0, 0.0, 0
         by_worker: Counter[str] = Counter()
         outcome, summary = "?", None
@@ -110,24 +144,29 @@ async def crawl_once(site: str, pages: int, workers: int, formats: list[str], **
                         ended = time.perf_counter()
                         outcome = kind.decode()
                         summary = orjson.loads(fields[b"data"]).get("summary")
+        cpu_ms = {name: (seconds - cpu_before[name]) * 1000 / max(count, 1) for name, seconds in cpu_now().items()}
         await redis.aclose()
         await conn.close()
-    return CrawlRun(outcome, count, ended - started, summary, by_worker)
+    return CrawlRun(outcome, count, ended - started, summary, by_worker, cpu_ms)
 
 
 def scrapy_rate(site: str, pages: int) -> tuple[float | None, str]:
-    """Scrapy's pages/s on the site (None if it printed none), and the line it printed."""
+    """Scrapy's pages/s on the site (None if it printed none), and the line it printed, with its CPU a page."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run([sys.executable, str(SCRAPY), f"{site}/", "--pages", str(pages + 1)],
                          capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000 / (pages + 1)
     line = (run.stdout.strip().splitlines() or [run.stderr.strip()[-300:]])[-1]
     match = _SCRAPY_RATE.search(line)
-    return (float(match.group(1).replace(",", "")) if match else None), line
+    return (float(match.group(1).replace(",", "")) if match else None), f"{line}; {cpu_ms:.2f} ms CPU a page"
 
 
 def describe(run: CrawlRun) -> str:
     spread = ", ".join(f"{worker} {pages}" for worker, pages in sorted(run.by_worker.items()))
-    return (f"{run.outcome}, {run.pages} pages in {run.elapsed_s:.2f} s = {run.rate:,.0f} pages/s"
-            + (f"; pages by worker: {spread}" if spread else ""))
+    cpu = ", ".join(f"{name} {ms:.2f}" for name, ms in run.cpu_ms.items() if ms)
+    return (f"{run.outcome}, {run.pages} pages in {run.elapsed_s:.2f} s = {run.rate:,.0f} pages/s; "
+            f"ms CPU a page: {cpu}" + (f"; pages by worker: {spread}" if spread else ""))
 
 
 async def compare_with_scrapy(site: str, args: argparse.Namespace, env: dict[str, str]) -> None:
