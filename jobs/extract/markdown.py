@@ -15,6 +15,7 @@ This mutates the tree: it runs after everything else has read it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import replace
@@ -57,18 +58,13 @@ _BOILERPLATE_ID_WORDS = (
     "cookie", "consent", "gdpr", "onetrust", "sidebar", "comments", "menu", "nav", "footer",
     "header", "masthead",
 )  # fmt: skip
-_BOILERPLATE_ATTRIBUTES = ", ".join(
-    [f"[class*={word} i]" for word in _BOILERPLATE_CLASS_WORDS]
-    + [f"[id*={word} i]" for word in _BOILERPLATE_ID_WORDS]
-)
-# Lexbor runs each `[class*=word i]` over every node under the root (~35 us on a 5 KB
-# page, ~200 us on a 55 KB one); a regex over the nodes that have a class or id costs
-# ~1 us a node. So: the regex when few nodes have one (most product and article pages),
-# the selectors when many do (a shop page full of classed cards). Both match the same
-# nodes: ASCII-case-insensitive substrings, as CSS's `i` flag is.
-_FEW_NAMED_NODES = 40
-_BOILERPLATE_CLASS = re.compile("|".join(map(re.escape, _BOILERPLATE_CLASS_WORDS)), re.IGNORECASE | re.ASCII)
-_BOILERPLATE_ID = re.compile("|".join(map(re.escape, _BOILERPLATE_ID_WORDS)), re.IGNORECASE | re.ASCII)
+# Matched as CSS's `[class*=word i]` would (an ASCII-case-insensitive substring), in
+# Python over the nodes that have a class or id: Lexbor's selectors visit every node once
+# per word (~200 us on a 55 KB page), and a regex alternation costs ~4 us a node. First the
+# words in any class (or id) of the page at all, on one joined string; then only those,
+# node by node: most pages have two or three of them, many none.
+_CLASS_WORDS = tuple(word.encode() for word in _BOILERPLATE_CLASS_WORDS)
+_ID_WORDS = tuple(word.encode() for word in _BOILERPLATE_ID_WORDS)
 # Where the content lives on pages without <main> or a single <article>, the most
 # telling markers first (schema.org microdata, then CMS classes, then common ids).
 _CONTENT_CONTAINERS = (
@@ -134,12 +130,7 @@ def prune(root: LexborNode) -> None:
     """Delete boilerplate under `root`: by tag, by ARIA role or hiding, by class or id."""
     for node in root.css(_BOILERPLATE_TAGS):
         node.decompose()  # a node inside one already removed is just unlinked again: safe
-    named = root.css("[class], [id]")  # a node with both comes twice: Lexbor does not merge a list's matches
-    if len(named) <= _FEW_NAMED_NODES:
-        boilerplate = list({node.mem_id: node for node in named if _is_boilerplate_by_name(node)}.values())
-    else:
-        boilerplate = root.css(_BOILERPLATE_ATTRIBUTES)
-    for node in boilerplate:
+    for node in boilerplate_by_name(root):
         node.decompose()
     for node in root.css(_MAYBE_HIDDEN):
         if _is_hidden_or_furniture(node):
@@ -158,12 +149,32 @@ def prune(root: LexborNode) -> None:
                 node.decompose()
 
 
-def _is_boilerplate_by_name(node: LexborNode) -> bool:
-    attributes = node.attributes
-    class_name, node_id = attributes.get("class"), attributes.get("id")
-    return bool(
-        (class_name and _BOILERPLATE_CLASS.search(class_name)) or (node_id and _BOILERPLATE_ID.search(node_id))
-    )
+def boilerplate_by_name(root: LexborNode) -> list[LexborNode]:
+    """The nodes under `root` whose class or id holds a boilerplate word, ASCII case ignored."""
+    named: dict[int, tuple[LexborNode, bytes, bytes]] = {}
+    for node in root.css("[class], [id]"):  # a node with both comes twice: Lexbor does not merge a list's matches
+        attributes = node.attributes
+        named[node.mem_id] = (node, _ascii_lower(attributes.get("class")), _ascii_lower(attributes.get("id")))
+    classes = b" ".join(class_name for _, class_name, _ in named.values())
+    ids = b" ".join(node_id for _, _, node_id in named.values())
+    class_words = _one_of(tuple(word for word in _CLASS_WORDS if word in classes))
+    id_words = _one_of(tuple(word for word in _ID_WORDS if word in ids))
+    return [
+        node
+        for node, class_name, node_id in named.values()
+        if class_words.search(class_name) or id_words.search(node_id)
+    ]
+
+
+@functools.lru_cache(maxsize=256)
+def _one_of(words: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    """A pattern that finds any of `words` (none: one that never matches)."""
+    return re.compile(b"|".join(map(re.escape, words)) if words else rb"(?!)")
+
+
+def _ascii_lower(value: str | None) -> bytes:
+    """`value` with ASCII letters in lower case and no other change, as CSS's `i` flag compares."""
+    return value.encode("utf-8", "surrogatepass").lower() if value else b""
 
 
 def _is_hidden_or_furniture(node: LexborNode) -> bool:
