@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -151,15 +150,12 @@ async def crawl_once(site: str, pages: int, workers: int, formats: list[str], **
 
 
 def scrapy_rate(site: str, pages: int) -> tuple[float | None, str]:
-    """Scrapy's pages/s on the site (None if it printed none), and the line it printed, with its CPU a page."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Scrapy's pages/s on the site (None if it printed none), and the line it printed."""
     run = subprocess.run([sys.executable, str(SCRAPY), f"{site}/", "--pages", str(pages + 1)],
                          capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ms = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000 / (pages + 1)
     line = (run.stdout.strip().splitlines() or [run.stderr.strip()[-300:]])[-1]
     match = _SCRAPY_RATE.search(line)
-    return (float(match.group(1).replace(",", "")) if match else None), f"{line}; {cpu_ms:.2f} ms CPU a page"
+    return (float(match.group(1).replace(",", "")) if match else None), line
 
 
 def describe(run: CrawlRun) -> str:

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     host_concurrency: int = Field(4, ge=1, le=512)
     politeness_delay_s: float = Field(0.0, ge=0)
     batch_max_urls: int = Field(1_000, ge=1)
-    # 0: on 2 cores in-process extraction beat 1 and 2 pool processes (bench/extract_processes.py).
+    # 0: workers filling the cores extract fastest in themselves; 1 pays for a lone worker on 2 cores.
     extract_processes: int = Field(0, ge=0, le=64)
 
     # Change tracking (`track_changes`, schedules)
