@@ -15,7 +15,8 @@ from tests.extract.test_markdown_snapshots import INPUTS
 MIXED_CASE = (
     '<body><div class="Cookie-Banner">a</div><div ID="MainNav">b</div><p class="lead">c</p>'
     '<div class="SHARE-bar">d</div><div id="x" class="Related_Items">e</div><section id="Footer-2">f</section>'
-    '<div class="k\u212aookie">Kelvin sign: not ASCII, no match</div><div class="s\u212aip-link">nor here</div><div class="navbarx">g</div></body>'
+    '<div class="k\u212aookie">Kelvin sign: not ASCII, no match</div><div class="s\u212aip-link">nor here</div>'
+    '<div class="navbarx">g</div></body>'
 )
 
 
