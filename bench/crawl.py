@@ -38,6 +38,7 @@ from redis.asyncio import Redis
 from bench._harness import (
     ROOT,
     _env,
+    cpu_seconds,
     free_port,
     machine,
     redis_server,
@@ -69,24 +70,19 @@ def shop(pages: int) -> Iterator[str]:
         process.wait()
 
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int, *, below: bool = False) -> float:
-    """CPU seconds (user + system) of a process, or of every process below it (an extract pool)."""
+def cpu_below_s(pid: int) -> float:
+    """CPU seconds (user + system) of every process below `pid`: a worker's extract pool."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0.0, list(children.get(pid, ())) if below else [pid]
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    total, todo = 0.0, list(children.get(pid, ()))
     while todo:
         current = todo.pop()
         with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / _TICKS
-        if below:
-            todo.extend(children.get(current, ()))
+            total += cpu_seconds(current)
+        todo.extend(children.get(current, ()))
     return total
 
 
@@ -115,9 +111,9 @@ async def crawl_once(site: str, pages: int, workers: int, formats: list[str], **
         worker_pids = [worker.pid for worker in worker_list]
 
         def cpu_now() -> dict[str, float]:
-            return {"worker": sum(map(cpu_s, worker_pids)),
-                    "extract pool": sum(cpu_s(pid, below=True) for pid in worker_pids),
-                    "web": cpu_s(web.pid), "redis": cpu_s(redis_pid)}
+            return {"worker": sum(map(cpu_seconds, worker_pids)),
+                    "extract pool": sum(map(cpu_below_s, worker_pids)),
+                    "web": cpu_seconds(web.pid), "redis": cpu_seconds(redis_pid)}
 
         cpu_before = cpu_now()
         body = orjson.dumps({"type": "crawl", "url": f"{site}/", "limit": pages + 1, "max_depth": 100,
