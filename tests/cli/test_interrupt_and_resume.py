@@ -6,11 +6,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from service.settings import WebSettings
 from tests.support.gated_site import gated_site
 from tests.support.process import WebProcess, web_process
 from tests.support.stack import Stack
 
 from .conftest import started_cli
+
+
+@pytest.fixture
+def settings(settings: WebSettings) -> WebSettings:
+    """The gated page holds its fetch open while the web process restarts, which on a loaded machine
+    took longer than the suite's 10 s fetch deadline: the attempt then failed and ran again."""
+    return settings.model_copy(update={"fetch_timeout_s": 120, "fetch_read_timeout_s": 120})
 
 
 @pytest.fixture
