@@ -118,6 +118,21 @@ class Keyspace:
         """String: a schedule's last look at a URL, as `owner_watch` (a schedule compares its own runs)."""
         return f"{self.prefix}:schedule:{{{schedule_id}}}:watch:{url_digest}"
 
+    def owner_crawl_watch(self, owner: str, url_digest: str) -> str:
+        """Set: the page URLs of an owner's last tracked crawl from one start URL (what `gone` is judged by).
+
+        Expires CHANGES_TTL_S after that crawl.
+        """
+        return f"{self.prefix}:watch-crawl:{owner}:{url_digest}"
+
+    def schedule_crawl_watch(self, schedule_id: str, url_digest: str) -> str:
+        """Set: the same, for a schedule's runs."""
+        return f"{self.prefix}:schedule:{{{schedule_id}}}:watch-crawl:{url_digest}"
+
+    def crawl_looks(self, job_id: str) -> str:
+        """Hash: each page URL a tracked crawl stored so far, and how it compared (new, same, changed)."""
+        return f"{self.prefix}:job:{{{job_id}}}:looks"
+
     def schedule_changes(self, schedule_id: str) -> str:
         """Stream: a schedule's history of pages new and changed, capped at CHANGES_HISTORY_MAX; CHANGES_TTL_S."""
         return f"{self.prefix}:schedule:{{{schedule_id}}}:changes"

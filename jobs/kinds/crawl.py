@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
+from jobs.changes.crawls import TrackedCrawlPage, crawl_changes, forget_looks, track_crawl_page
+from jobs.changes.tracking import TRACKING_FORMATS, Watch
 from jobs.crawl import Frontier, HostPoliteness, RobotsCache, ScopeRules, sitemap_urls
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
@@ -142,21 +144,31 @@ async def crawl_site(
 
 async def run_crawl(
     run: JobRun, request: dict[str, Any], work_for: Callable[[CrawlRequest], PageWork], policy: AddressPolicy,
-    limits: CrawlLimits,
+    limits: CrawlLimits, watch: Watch,
 ) -> JobOutcome:
+    """`watch`: whose earlier looks a tracked crawl (`track_changes`, or a schedule's run) compares with."""
     spec = CrawlRequest.model_validate(request)
     env = run.env
+    tracked = spec.track_changes or watch.schedule is not None
+    work = work_for(spec)
+    asked = work.formats
+    if tracked:  # the comparison reads the Markdown and the product; each page shows what was asked
+        work = replace(work, formats=asked | TRACKING_FORMATS)
     # A new attempt starts a new page list, with its first publish: a stale attempt cannot drop it.
     run.with_next_publish(reset_command(env.queue.keys, run.job_id))
+    if tracked:
+        run.with_next_publish(forget_looks(env.queue.keys, run.job_id))
     # Pages finish concurrently; one at a time they are numbered and published, so
     # the stream's order is the order of `percent`.
     in_order = asyncio.Lock()
 
     async def record(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
+        page = await track_crawl_page(env.redis, env.queue.keys, watch, run.job_id, outcome.url, outcome.entry,
+                                      asked, env.queue.limits.ttl_s) if tracked else None
         async with in_order:
-            await publish_page(outcome, depth, tally)
+            await publish_page(outcome, depth, tally, page)
 
-    async def publish_page(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
+    async def publish_page(outcome: PageOutcome, depth: int, tally: CrawlTally, page: TrackedCrawlPage | None) -> None:
         percent = run.set_percent(min(99, 100 * tally.pages // max(spec.limit, 1)))
         data = {"url": outcome.url, "status": outcome.status, "title": outcome.title, "depth": depth}
         if outcome.error_code:
@@ -167,11 +179,20 @@ async def run_crawl(
             events.append(PendingEvent.make(EventType.PROGRESS, {"phase": "fetch", "percent": percent,
                                                                   "message": message},
                                             {"phase": "fetch", "percent": percent}))
+        entry, then = outcome.entry, []
+        if page is not None:
+            entry, then = page.entry, list(page.commands)
+            if page.tracked.changed_event is not None:
+                events.append(PendingEvent.make(EventType.CHANGED, page.tracked.changed_event))
         await run.publish_events(
-            *events, then=push_commands(env.queue.keys, run.job_id, outcome.entry, env.queue.limits.ttl_s))
+            *events, then=[*push_commands(env.queue.keys, run.job_id, entry, env.queue.limits.ttl_s), *then])
 
-    tally = await crawl_site(run, spec, work_for(spec), policy, limits, record)
+    tally = await crawl_site(run, spec, work, policy, limits, record)
     await run.progress("store", 100, f"Crawled {tally.pages} pages", defer=True)
-    summary = {"pages": tally.pages, "failed": tally.failed, "skipped_by_robots": tally.skipped_by_robots,
-               "errors": tally.errors}
+    summary: dict[str, Any] = {"pages": tally.pages, "failed": tally.failed,
+                               "skipped_by_robots": tally.skipped_by_robots, "errors": tally.errors}
+    if tracked:
+        summary["changes"], commands = await crawl_changes(env.redis, env.queue.keys, watch, run.job_id,
+                                                           validate_url(spec.url, policy))
+        run.with_next_publish(*commands)
     return JobOutcome(orjson.dumps(summary), summary)

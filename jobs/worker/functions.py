@@ -67,7 +67,8 @@ async def crawl(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner
     context = worker_context(ctx)
 
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
-        return await run_crawl(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits)
+        return await run_crawl(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits,
+                               Watch(owner, run.schedule_id, context.change_limits))
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
