@@ -122,3 +122,20 @@ async def test_another_keys_schedule_history_is_the_common_404(settings: WebSett
         async with Client(stack.base_url, api_key=secret_b) as client:
             with pytest.raises(NotFound):
                 [entry async for entry in client.changes(schedule)]
+
+
+async def test_a_scheduled_crawl_records_each_page_in_the_schedules_history(
+    ticking: Stack, shop: tuple[WatchedSite, str]
+) -> None:
+    _site, base = shop
+    async with following(ticking) as activity:
+        made = await ticking.client.post("/schedules", json={
+            "every_s": 3600, "job": {"type": "crawl", "url": f"{base}/", "limit": 5}})
+        assert made.status_code == 201, made.text
+        schedule = made.json()["id"]
+        got = await frames_until(activity, lambda got: len(of_schedule(schedule, "completed")(got)) >= 1)
+    summary_job = of_schedule(schedule, "completed")(got)[0]["data"]["id"]
+    history = (await ticking.client.get(f"/schedules/{schedule}/changes")).json()["changes"]
+    assert sorted((entry["url"], entry["status"]) for entry in history) == [
+        (f"{base}/", "new"), (f"{base}/p/kettle", "new")]
+    assert {entry["job"] for entry in history} == {summary_job}
