@@ -18,6 +18,7 @@ from jobs.logs import configure_logging
 
 from .body_limit import BodyLimit
 from .errors import EXCEPTION_HANDLERS
+from .gc_policy import hold_off_full_collections
 from .routes.activity import activity_events, activity_link
 from .routes.apidocs import docs, docs_asset, openapi
 from .routes.dashboard import dashboard
@@ -76,6 +77,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hold_off_full_collections()
         await state.start()
         try:
             yield

@@ -54,6 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -411,8 +412,11 @@ class FollowerHub:
         await self._finish_write(follower, coro, yielded)
 
     async def _finish_write(self, follower: Follower, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
+        # Up to a tenth later for some: followers that stalled together (a crowd attaching at
+        # once) are then dropped over a while, not all in one turn of the event loop.
+        timeout_s = self.send_timeout_s * (1 + random.random() / 10)
         try:
-            async with asyncio.timeout(self.send_timeout_s):
+            async with asyncio.timeout(timeout_s):
                 await _resume(coro, yielded)
         except TimeoutError:
             # Abort rather than close: a close would wait for the unsent bytes to drain,
