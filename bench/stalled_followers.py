@@ -7,7 +7,8 @@ it), then: a normal follower of job B (stamped events, 20/s) throughout; job A
 publishing `--rate` events/s (~1 KB each); `--stalled` raw connections to A's
 events that resume from its newest entry (followers that had read everything
 so far) and then never read. Prints, for the phases before / while they attach
-/ while attached and stalled / after: the normal follower's latency (publish →
+/ while attached and stalled / while this client reads what its sockets were left
+with (closing) / after: the normal follower's latency (publish →
 received), `/health` answers, the web process's RSS and CPU time and the host's TCP memory;
 and when the server dropped the stalled followers (from its `/metrics` gauge)
 and whether each of their connections was closed. Asserts nothing.
@@ -140,7 +141,8 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
         return (f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n{resume}\r\n"
                 ).encode()
 
-    phases = [Phase("before"), Phase("attach"), Phase("stalled"), Phase("after")]
+    # "closing": this client reads what its 2,000 sockets were left with (its own loop is busy then).
+    phases = [Phase("before"), Phase("attach"), Phase("stalled"), Phase("closing"), Phase("after")]
     phase = [phases[0]]
     gauge = [0]
     cpu_mark = [0.0]
@@ -186,11 +188,12 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
                 break
         all_dropped_at = time.perf_counter() - started
         # The clients read again: every connection must end (EOF or reset) by itself.
+        enter(phases[3])
         closed = sum(await asyncio.gather(*(until_closed(sock) for sock in sockets)))
 
-        enter(phases[3])
+        enter(phases[4])
         await asyncio.sleep(10)
-        enter(phases[3])  # closes the last phase's CPU time
+        enter(phases[4])  # closes the last phase's CPU time
         sampler.cancel()
     for task in publishers:
         task.cancel()
