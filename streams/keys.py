@@ -43,6 +43,42 @@ class Keyspace:
         """List: one JSON entry per page of a crawl or batch, in order; expires with the job."""
         return f"{self.prefix}:job:{{{job_id}}}:pages"
 
+    def crawl(self, job_id: str) -> str:
+        """Hash: a running crawl's or batch's shared state: its run, limits, counters, per-host slots and gaps."""
+        return f"{self.prefix}:job:{{{job_id}}}:crawl"
+
+    def crawl_frontier(self, job_id: str) -> str:
+        """Sorted set: URLs of a crawl (or batch) waiting to be fetched, scored by depth (a batch: by position)."""
+        return f"{self.prefix}:job:{{{job_id}}}:frontier"
+
+    def crawl_leases(self, job_id: str) -> str:
+        """Sorted set: URLs a worker is fetching now, scored by the deadline of its lease (ms)."""
+        return f"{self.prefix}:job:{{{job_id}}}:leases"
+
+    def crawl_holders(self, job_id: str) -> str:
+        """Hash: who holds each leased URL (and its depth or position)."""
+        return f"{self.prefix}:job:{{{job_id}}}:holders"
+
+    def crawl_seen(self, job_id: str) -> str:
+        """Set: 64-bit keys of every URL a crawl has queued (its dedupe set), capped."""
+        return f"{self.prefix}:job:{{{job_id}}}:seen"
+
+    def crawl_fetched(self, job_id: str) -> str:
+        """Set: 64-bit keys of the URLs a crawl has handed out or landed on after a redirect."""
+        return f"{self.prefix}:job:{{{job_id}}}:fetched"
+
+    def crawl_participants(self, job_id: str) -> str:
+        """Sorted set: the workers taking part in a crawl now, scored by when they lapse unless heard from (ms)."""
+        return f"{self.prefix}:job:{{{job_id}}}:participants"
+
+    def crawl_robots(self, job_id: str) -> str:
+        """Hash: each origin's robots.txt as the crawl read it once (verdict and rules), shared by its workers."""
+        return f"{self.prefix}:job:{{{job_id}}}:robots"
+
+    def crawl_parts(self, job_id: str) -> str:
+        """Set: arq ids of the crawl parts that help a crawl or batch on other workers (a cancel aborts them)."""
+        return f"{self.prefix}:job:{{{job_id}}}:parts"
+
     def owner_jobs(self, owner: str) -> str:
         """Sorted set: an owner's job ids scored by creation time (ms)."""
         return f"{self.prefix}:owner:{owner}:jobs"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,6 +49,8 @@ class RobotsRules:
     verdict: Verdict
     detail: str
     parser: Protego | None = field(default=None, repr=False)
+    # The text the parser read: what a crawl shares with its other workers instead of fetching again.
+    source: str = field(default="", repr=False)
 
     def can_fetch(self, url: str, user_agent: str) -> bool:
         if self.verdict == "unreachable":
@@ -79,12 +82,16 @@ class RobotsCache:
     Concurrent questions about one origin share one fetch. At most `max_hosts`
     origins are kept (least recently used go first), so a crawl across many
     subdomains stays bounded; an evicted origin is fetched again if it comes back.
+    `load` replaces the fetch of an origin's rules (a crawl spread over workers
+    reads them from its shared state, and fetches them only when no one has).
     """
 
     def __init__(
-        self, fetch: Fetch, *, max_hosts: int = MAX_HOSTS, max_crawl_delay_s: float = MAX_CRAWL_DELAY_S
+        self, fetch: Fetch, *, max_hosts: int = MAX_HOSTS, max_crawl_delay_s: float = MAX_CRAWL_DELAY_S,
+        load: Callable[[str], Awaitable[RobotsRules]] | None = None,
     ) -> None:
         self._fetch = fetch
+        self._load = load or self.fetch_rules
         self._max_hosts = max_hosts
         self._max_crawl_delay_s = max_crawl_delay_s
         self._rules: OrderedDict[str, RobotsRules] = OrderedDict()
@@ -96,8 +103,7 @@ class RobotsCache:
 
     async def crawl_delay(self, url: str, user_agent: str) -> float | None:
         """The delay robots.txt asks of `user_agent` on `url`'s origin, capped; None if none."""
-        delay = (await self.rules(url)).crawl_delay(user_agent)
-        return None if delay is None else min(delay, self._max_crawl_delay_s)
+        return self.capped_delay(await self.rules(url), user_agent)
 
     async def sitemaps(self, url: str) -> list[str]:
         """The `Sitemap:` lines of the robots.txt of `url`'s origin."""
@@ -129,7 +135,13 @@ class RobotsCache:
             self._rules.move_to_end(origin)
         return rules
 
-    async def _load(self, origin: str) -> RobotsRules:
+    def capped_delay(self, rules: RobotsRules, user_agent: str) -> float | None:
+        """`rules`' Crawl-delay for `user_agent`, capped; None if none."""
+        delay = rules.crawl_delay(user_agent)
+        return None if delay is None else min(delay, self._max_crawl_delay_s)
+
+    async def fetch_rules(self, origin: str) -> RobotsRules:
+        """GET the origin's robots.txt and read it (never raises for what the server does)."""
         try:
             page = await self._fetch(origin + "/robots.txt")
         except HTTPStatusError as exc:
@@ -144,10 +156,16 @@ class RobotsCache:
 def rules_for_status(origin: str, status: int, content: bytes) -> RobotsRules:
     """Read a robots.txt answer the RFC 9309 way (see the module docstring)."""
     if 200 <= status < 300:
-        return RobotsRules(origin, "parsed", f"robots.txt answered {status}", Protego.parse(_text(content)))
+        text = _text(content)
+        return RobotsRules(origin, "parsed", f"robots.txt answered {status}", Protego.parse(text), text)
     if 300 <= status < 500 and status != 429:
         return RobotsRules(origin, "unavailable", f"robots.txt answered {status}: no rules")
     return RobotsRules(origin, "unreachable", f"robots.txt answered {status}: nothing may be fetched")
+
+
+def rules_from_source(origin: str, verdict: Verdict, detail: str, source: str) -> RobotsRules:
+    """Rules as another worker read them (`RobotsRules.source`), without fetching again."""
+    return RobotsRules(origin, verdict, detail, Protego.parse(source) if verdict == "parsed" else None, source)
 
 
 def _text(content: bytes) -> str:

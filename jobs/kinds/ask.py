@@ -2,7 +2,9 @@
 
 Passages are ranked with BM25 (no downloaded model). Without an LLM the answer
 is the best passage itself; with one, the model answers from the top
-passages and cites them.
+passages and cites them. A site crawled first is crawled inside this one
+worker (`jobs.kinds.local_crawl`): a few pages, whose Markdown the ranking
+holds in memory, unlike a `crawl` job, which spreads over every worker.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import orjson
 
 from jobs.crawl import best_passage_answer, rank_passages
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.crawl import CrawlLimits, CrawlTally, crawl_site
+from jobs.kinds.local_crawl import CrawlTally, crawl_site
 from jobs.kinds.page_work import PageOutcome
+from jobs.kinds.spread import CrawlLimits
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.llm.prompts import fit_passages
 from jobs.models import AskRequest, CrawlRequest, Format

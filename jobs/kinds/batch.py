@@ -1,71 +1,61 @@
-"""The `batch` job: a list of pages fetched concurrently within per-host limits.
+"""The `batch` job: a list of pages fetched on every worker, within per-host limits.
 
-The result has one entry per URL, in the order of the URLs: each slot is
-reserved at the start and filled when its page is done. A failing URL fills
-its slot with an error and does not fail the batch.
+A batch is a crawl with a fixed frontier: its URLs, each at its position,
+with no links followed. The coordinator (this job) opens the shared state
+with one placeholder entry per URL, enqueues parts like a crawl
+(`jobs.kinds.crawl`), and takes part; each page's completion fills its own
+slot, so the result keeps the order of the URLs. A failing URL fills its slot
+with an error and does not fail the batch. A new attempt of the same run
+resumes: the slots filled stay filled.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
 
-from jobs.crawl import HostPoliteness
-from jobs.errors import JobError
-from jobs.fetch import validate_url
+from jobs.errors import JobCancelled
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.crawl import CrawlLimits
-from jobs.kinds.page_work import PageOutcome, PageWork, process_page
+from jobs.kinds.crawl import Spreading, enqueue_parts, finish_spread, holder_name, take_part
+from jobs.kinds.page_work import PageWork
+from jobs.kinds.spread import CrawlLimits, Participant
 from jobs.lifecycle.attempt import JobOutcome, JobRun
-from jobs.models import BatchRequest
-from jobs.store.pages import error_entry, reserve_commands, set_command
-from streams.events import EventType
-from streams.publish import PendingEvent
+from jobs.models import BatchRequest, WebhookSpec
+from jobs.queue.claim import FENCE_FIELD
+from jobs.store.crawl_state import CrawlBounds, CrawlEnded, CrawlState, CrawlSuperseded, Seed
 
 
 async def run_batch(
-    run: JobRun, request: dict[str, Any], work: PageWork, policy: AddressPolicy, limits: CrawlLimits
+    run: JobRun, request: dict[str, Any], work: PageWork, policy: AddressPolicy, limits: CrawlLimits,
+    spreading: Spreading,
 ) -> JobOutcome:
     spec = BatchRequest.model_validate(request)
     env = run.env
-    run.with_next_publish(*reserve_commands(env.queue.keys, run.job_id, spec.urls, env.queue.limits.ttl_s))
-    await run.progress("fetch", 1, f"Fetching {len(spec.urls)} pages")
-    politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
-    gate = asyncio.Semaphore(limits.concurrency)
-    in_order = asyncio.Lock()  # numbered and published one at a time: percents never go back
-    done = failed = 0
-
-    async def one(index: int, url: str) -> None:
-        nonlocal done, failed
-        async with gate:
-            try:
-                checked = validate_url(url, policy)
-            except JobError as exc:
-                outcome = PageOutcome(url, error_entry(url, exc.code, exc.message), None, None, error_code=exc.code)
-            else:
-                async with politeness.slot(checked):
-                    outcome = await process_page(checked, work)
-        async with in_order:
-            await publish(index, url, outcome)
-
-    async def publish(index: int, url: str, outcome: PageOutcome) -> None:
-        nonlocal done, failed
-        done += 1
-        failed += outcome.error_code is not None
-        data: dict[str, Any] = {"url": url, "status": outcome.status, "title": outcome.title, "index": index}
-        if outcome.error_code:
-            data["error"] = outcome.error_code
-        events = [run.page_event(data, {"pages": done})]
-        percent = run.set_percent(min(99, 100 * done // len(spec.urls)))
-        if percent is not None:
-            events.append(PendingEvent.make(
-                EventType.PROGRESS, {"phase": "fetch", "percent": percent, "message": f"{done} of {len(spec.urls)}"},
-                {"phase": "fetch", "percent": percent}))
-        await run.publish_events(*events, then=[set_command(env.queue.keys, run.job_id, index, outcome.entry)])
-
-    await asyncio.gather(*(one(index, url) for index, url in enumerate(spec.urls)))
+    state = CrawlState(env.queue.keys, run.job_id)
+    fence = None if run.fence is None else (FENCE_FIELD, run.fence)
+    count = len(spec.urls)
+    bounds = CrawlBounds("batch", count, count, count, limits.per_host, int(limits.delay_s * 1000))
+    try:
+        resumed = await state.open(
+            env.redis, run=spreading.arq_id, fence=fence, ttl_s=env.queue.limits.ttl_s, bounds=bounds,
+            seeds=[Seed(str(index), url, index) for index, url in enumerate(spec.urls)],
+            placeholders=[orjson.dumps({"url": url, "pending": True}) for url in spec.urls])
+    except (CrawlEnded, CrawlSuperseded) as exc:
+        raise JobCancelled(f"the batch cannot start: {exc}") from exc
+    if resumed is None:
+        await run.progress("fetch", 1, f"Fetching {count} pages")
+    else:
+        run.set_percent(min(99, 100 * resumed // count))
+        await run.progress("fetch", 1, f"Resuming: {resumed} of {count} pages done")
+    webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
+    participant = Participant(env, state, holder_name(env.worker_name, spreading.arq_id, run.fence), run.attempt,
+                              fence, work, policy, limits, None, spreading.wakes, webhook)
+    with participant.joined():  # before its parts exist: this worker leaves them to the others
+        await enqueue_parts(run, spreading, "batch", spec.priority)
+        await take_part(run, participant)
+    counters = await finish_spread(run, state)
+    done, failed = counters.get("pages", 0), counters.get("failed", 0)
     await run.progress("store", 100, f"Fetched {done} pages, {failed} failed", defer=True)
     summary = {"pages": done, "failed": failed}
     return JobOutcome(orjson.dumps(summary), summary)

@@ -1,198 +1,163 @@
-"""The `crawl` job: breadth first from a start page, within scope, limit and depth.
+"""The `crawl` job: breadth first from a start page, within scope, limit and depth, on every worker.
 
-Workers (CRAWL_CONCURRENCY of them) take URLs from the frontier; each page is
-fetched within its host's politeness slot (HOST_CONCURRENCY, the politeness
-delay, robots.txt's Crawl-delay), extracted, handed to a sink (the job's page
-list in Redis, or an `ask` job's passages), and its in-scope links go back to
-the frontier. Only URLs wait in memory, never pages.
+The job's own arq job is the crawl's coordinator: it opens the crawl's state in
+Redis (`jobs.store.crawl_state`) with the start page (and the sitemaps' pages),
+reads the start origin's robots.txt once for everyone, enqueues one
+`crawl_part` per other live worker (at most MAX_PARTS), takes part itself
+(`jobs.kinds.spread`), and once nothing is queued or leased, publishes
+`completed` with the summary the shared counters hold.
+
+Why the coordinator also takes part: a crawl on one worker runs as before,
+without waiting for a part to be claimed; and it is the participant whose
+end means the crawl's end. Parts are ordinary arq jobs, one slot each on
+their worker, so a crawl never takes more than one slot of a worker and a
+scrape submitted meanwhile starts at once.
+
+A new attempt of the same run (its worker died, or drained) RESUMES the crawl:
+the state is there under the same arq id, the pages done stay done, and the
+dead worker's leased pages go to whoever takes next once their leases lapse.
+A re-run (`POST /jobs/{id}/retry`, a new arq id) starts afresh.
+
+A crawl that tracks changes (`track_changes`, or a schedule's run) does not
+spread yet: it runs in one worker (`jobs.kinds.local_crawl.run_tracked_crawl`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from jobs.changes.crawls import TrackedCrawlPage, crawl_changes, forget_looks, track_crawl_page
-from jobs.changes.tracking import TRACKING_FORMATS, Watch
-from jobs.crawl import Frontier, HostPoliteness, RobotsCache, ScopeRules, sitemap_urls
+from jobs.changes.tracking import Watch
+from jobs.crawl import ScopeRules, normalize_url, sitemap_urls
+from jobs.crawl.frontier import MIN_QUEUE, QUEUE_FACTOR
+from jobs.errors import JobCancelled
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.page_work import PageOutcome, PageWork, process_page
+from jobs.kinds.local_crawl import run_tracked_crawl
+from jobs.kinds.page_work import PageWork
+from jobs.kinds.spread import PART_PREFIX, CrawlLimits, CrawlScope, CrawlWakes, Participant, shared_robots, url_tag
 from jobs.lifecycle.attempt import JobOutcome, JobRun
-from jobs.models import CrawlRequest
-from jobs.store.pages import error_entry, push_commands, reset_command
-from streams.events import EventType
-from streams.publish import PendingEvent
+from jobs.models import CrawlRequest, WebhookSpec
+from jobs.queue.claim import FENCE_FIELD
+from jobs.queue.enqueue import arq_job_commands, queue_commands
+from jobs.queue.scores import queue_score
+from jobs.store.crawl_state import CrawlBounds, CrawlEnded, CrawlState, CrawlSuperseded, Seed
+from streams.events import now_ms
+from streams.publish import ThenCommand
+
+# Parts a crawl or batch enqueues at most: one per other live worker, up to this many.
+MAX_PARTS = 16
+PART_FUNCTION = "crawl_part"
 
 
 @dataclass(frozen=True, slots=True)
-class CrawlLimits:
-    concurrency: int
-    per_host: int
-    delay_s: float
-    user_agent: str
+class Spreading:
+    """What a coordinator needs from its worker to spread a job: its run, wakes, and who else is alive."""
+
+    arq_id: str  # the run's arq id: the same across attempts of one run, new for a re-run
+    wakes: CrawlWakes
+    # How many live workers take jobs of a kind (their parts wait in that kind's queue).
+    live_workers: Callable[[str], Awaitable[int]]
+    owner: str
 
 
-@dataclass(slots=True)
-class CrawlTally:
-    pages: int = 0
-    failed: int = 0
-    skipped_by_robots: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+def part_id(job_id: str, n: int) -> str:
+    """The arq id of a job's n-th part: the same on every attempt, so a resumed crawl adds none."""
+    return f"{PART_PREFIX}{job_id}-{n}"
 
 
-MAX_CONSIDERED = 500_000
+async def enqueue_parts(run: JobRun, spreading: Spreading, kind: str, priority: int) -> int:
+    """One part per other live worker of the job's kind (at most MAX_PARTS), in its queue, at its priority."""
+    env = run.env
+    count = min(MAX_PARTS, await spreading.live_workers(kind) - 1)
+    if count <= 0:
+        return 0
+    ids = [part_id(run.job_id, n) for n in range(1, count + 1)]
+    score = queue_score(now_ms(), priority, env.queue.priority_step_ms)
+    async with env.redis.pipeline(transaction=True) as pipe:
+        for arq_id in ids:
+            queue_commands(pipe, arq_job_commands(env.queue.keys, PART_FUNCTION, arq_id, (run.job_id, spreading.owner),
+                                                  kind=kind, score_ms=score, ttl_s=env.queue.limits.ttl_s))
+        pipe.sadd(env.queue.keys.crawl_parts(run.job_id), *ids)
+        pipe.expire(env.queue.keys.crawl_parts(run.job_id), env.queue.limits.ttl_s)
+        pipe.publish(env.queue.keys.wake_channel(), b"job")
+        await pipe.execute()
+    return count
 
-PageSink = Callable[[PageOutcome, int, CrawlTally], Awaitable[None]]
-"""Gets each finished page with its depth."""
+
+def holder_name(worker: str, arq_id: str, fence: int | None) -> str:
+    """Names one participant in the leases it takes: the worker, the arq job, and its claim."""
+    return f"{worker}/{arq_id}/{fence or 0}"
 
 
-async def crawl_site(
-    run: JobRun,
-    spec: CrawlRequest,
-    work: PageWork,
-    policy: AddressPolicy,
-    limits: CrawlLimits,
-    sink: PageSink,
-) -> CrawlTally:
-    start = validate_url(spec.url, policy)
-    scope = ScopeRules(start, allow_subdomains=spec.allow_subdomains, include_paths=spec.include_paths,
-                       exclude_paths=spec.exclude_paths)
-    frontier = Frontier(limit=spec.limit, max_depth=spec.max_depth)
-    frontier.add(start, 0)
-    robots = RobotsCache(work.fetcher.fetch) if spec.respect_robots else None
-    politeness = HostPoliteness(per_host=limits.per_host, delay_s=limits.delay_s)
-    tally = CrawlTally()
-    # Links already looked at, as found: most pages repeat the same navigation,
-    # and judging a link (normalize, scope) costs more than this lookup.
-    considered: set[str] = set()
-    if spec.sitemap:
-        listed = await robots.sitemaps(start) if robots else []
-        for url in await sitemap_urls(work.fetcher.fetch, start, listed, max_urls=spec.limit * 4):
-            if scope.allows(url):
-                frontier.add(url, min(1, spec.max_depth))
-    await run.progress("fetch", 1, f"Crawling {start}: up to {spec.limit} pages, {spec.max_depth} links deep")
+async def take_part(run: JobRun, participant: Participant) -> None:
+    """Run the coordinator's own share; a crawl ended or taken over meanwhile stops the attempt."""
+    try:
+        await participant.run()
+    except CrawlSuperseded as exc:
+        raise JobCancelled(f"a newer attempt owns the job (lease lost: fence {run.fence} is stale)") from exc
+    except CrawlEnded as exc:
+        raise JobCancelled("the job was ended while it ran (cancelled or expired)") from exc
 
-    async def crawl_one(url: str, depth: int) -> None:
-        if robots is not None and not await robots.allowed(url, limits.user_agent):
-            tally.skipped_by_robots += 1
-            frontier.done(counted=False)  # its place in the limit goes to a page we may fetch
-            skipped = PageOutcome(url, error_entry(url, "robots_disallowed", "robots.txt disallows this page"),
-                                  None, None, error_code="robots_disallowed")
-            await sink(skipped, depth, tally)
-            return
-        delay = await robots.crawl_delay(url, limits.user_agent) if robots is not None else None
-        async with politeness.slot(url, crawl_delay=delay):
-            outcome = await process_page(url, work, need_links=True)
-        if outcome.final_url is not None and not frontier.mark_redirected(url, outcome.final_url):
-            frontier.done(counted=False)  # redirected to a page this crawl already has
-            return
-        if depth < spec.max_depth:
-            for link in outcome.links:
-                if link in considered:
-                    continue
-                if len(considered) < MAX_CONSIDERED:
-                    considered.add(link)
-                if scope.allows(link):
-                    frontier.add(link, depth + 1)
-        tally.pages += 1
-        if outcome.error_code is not None:
-            tally.failed += 1
-            tally.errors[outcome.error_code] = tally.errors.get(outcome.error_code, 0) + 1
-        frontier.done()
-        await sink(outcome, depth, tally)
 
-    idle: deque[asyncio.Future[None]] = deque()
-
-    def wake_idle() -> None:
-        # Wake as many idle workers as there are URLs to take (all of them once the
-        # crawl is over): waking every worker after every page costs a task switch
-        # each, for nothing.
-        count = len(idle) if frontier.finished else min(len(idle), max(1, frontier.counts.queued))
-        for _ in range(count):
-            waiter = idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-
-    async def worker() -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = frontier.next_batch(1)  # no await between looking and taking
-            if batch:
-                try:
-                    await crawl_one(*batch[0])
-                finally:
-                    wake_idle()
-                continue
-            if frontier.finished:
-                wake_idle()
-                return
-            # Nothing to take now (all handed out, or the limit spoken for): a page
-            # that finishes may queue links, give its place back, or end the crawl.
-            waiter = loop.create_future()
-            idle.append(waiter)
-            await waiter
-
-    await asyncio.gather(*(worker() for _ in range(limits.concurrency)))
-    return tally
+async def finish_spread(run: JobRun, state: CrawlState) -> dict[str, int]:
+    """The shared counters; the working sets go with the terminal event (fenced with it)."""
+    counters = await state.counters(run.env.redis)
+    run.with_next_publish(*(ThenCommand("DEL", key) for key in state.working_keys()))
+    return counters
 
 
 async def run_crawl(
     run: JobRun, request: dict[str, Any], work_for: Callable[[CrawlRequest], PageWork], policy: AddressPolicy,
-    limits: CrawlLimits, watch: Watch,
+    limits: CrawlLimits, spreading: Spreading, watch: Watch,
 ) -> JobOutcome:
-    """`watch`: whose earlier looks a tracked crawl (`track_changes`, or a schedule's run) compares with."""
     spec = CrawlRequest.model_validate(request)
+    if spec.track_changes or watch.schedule is not None:
+        return await run_tracked_crawl(run, request, work_for, policy, limits, watch)
     env = run.env
-    tracked = spec.track_changes or watch.schedule is not None
+    start = validate_url(spec.url, policy)
+    first = normalize_url(start) or start
+    scope_rules = ScopeRules(start, allow_subdomains=spec.allow_subdomains, include_paths=spec.include_paths,
+                             exclude_paths=spec.exclude_paths)
+    state = CrawlState(env.queue.keys, run.job_id)
+    fence = None if run.fence is None else (FENCE_FIELD, run.fence)
+    max_queued = max(MIN_QUEUE, spec.limit * QUEUE_FACTOR)
+    bounds = CrawlBounds("crawl", spec.limit, max_queued, max_queued * 2 + spec.limit, limits.per_host,
+                         int(limits.delay_s * 1000))
+    try:
+        resumed = await state.open(env.redis, run=spreading.arq_id, fence=fence, ttl_s=env.queue.limits.ttl_s,
+                                   bounds=bounds, seeds=[Seed(url_tag(first), first, 0)])
+    except (CrawlEnded, CrawlSuperseded) as exc:
+        raise JobCancelled(f"the crawl cannot start: {exc}") from exc
     work = work_for(spec)
-    asked = work.formats
-    if tracked:  # the comparison reads the Markdown and the product; each page shows what was asked
-        work = replace(work, formats=asked | TRACKING_FORMATS)
-    # A new attempt starts a new page list, with its first publish: a stale attempt cannot drop it.
-    run.with_next_publish(reset_command(env.queue.keys, run.job_id))
-    if tracked:
-        run.with_next_publish(forget_looks(env.queue.keys, run.job_id))
-    # Pages finish concurrently; one at a time they are numbered and published, so
-    # the stream's order is the order of `percent`.
-    in_order = asyncio.Lock()
-
-    async def record(outcome: PageOutcome, depth: int, tally: CrawlTally) -> None:
-        page = await track_crawl_page(env.redis, env.queue.keys, watch, run.job_id, outcome.url, outcome.entry,
-                                      asked, env.queue.limits.ttl_s) if tracked else None
-        async with in_order:
-            await publish_page(outcome, depth, tally, page)
-
-    async def publish_page(outcome: PageOutcome, depth: int, tally: CrawlTally, page: TrackedCrawlPage | None) -> None:
-        percent = run.set_percent(min(99, 100 * tally.pages // max(spec.limit, 1)))
-        data = {"url": outcome.url, "status": outcome.status, "title": outcome.title, "depth": depth}
-        if outcome.error_code:
-            data["error"] = outcome.error_code
-        events = [run.page_event(data, {"pages": tally.pages})]
-        if percent is not None:  # progress only when the percent moves: at most 100 of them
-            message = f"{tally.pages} of at most {spec.limit} pages"
-            events.append(PendingEvent.make(EventType.PROGRESS, {"phase": "fetch", "percent": percent,
-                                                                  "message": message},
-                                            {"phase": "fetch", "percent": percent}))
-        entry, then = outcome.entry, []
-        if page is not None:
-            entry, then = page.entry, list(page.commands)
-            if page.tracked.changed_event is not None:
-                events.append(PendingEvent.make(EventType.CHANGED, page.tracked.changed_event))
-        await run.publish_events(
-            *events, then=[*push_commands(env.queue.keys, run.job_id, entry, env.queue.limits.ttl_s), *then])
-
-    tally = await crawl_site(run, spec, work, policy, limits, record)
-    await run.progress("store", 100, f"Crawled {tally.pages} pages", defer=True)
-    summary: dict[str, Any] = {"pages": tally.pages, "failed": tally.failed,
-                               "skipped_by_robots": tally.skipped_by_robots, "errors": tally.errors}
-    if tracked:
-        summary["changes"], commands = await crawl_changes(env.redis, env.queue.keys, watch, run.job_id,
-                                                           validate_url(spec.url, policy))
-        run.with_next_publish(*commands)
+    robots = shared_robots(env.redis, state, work, limits) if spec.respect_robots else None
+    if resumed is None:
+        if robots is not None:
+            await robots.rules(start)  # once, before anyone else needs it
+        if spec.sitemap:
+            listed = await robots.sitemaps(start) if robots else []
+            found = await sitemap_urls(work.fetcher.fetch, start, listed, max_urls=spec.limit * 4)
+            seeds = [Seed(url_tag(url), url, min(1, spec.max_depth))
+                     for url in dict.fromkeys(filter(None, map(normalize_url, filter(scope_rules.allows, found))))]
+            await state.seed(env.redis, seeds)
+        await run.progress("fetch", 1, f"Crawling {start}: up to {spec.limit} pages, {spec.max_depth} links deep")
+    else:
+        run.set_percent(min(99, 100 * resumed // spec.limit))
+        await run.progress("fetch", 1, f"Resuming the crawl of {start}: {resumed} of at most {spec.limit} pages done")
+    webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
+    participant = Participant(env, state, holder_name(env.worker_name, spreading.arq_id, run.fence), run.attempt,
+                              fence, work, policy, limits, CrawlScope(scope_rules, spec.max_depth, robots),
+                              spreading.wakes, webhook)
+    with participant.joined():  # before its parts exist: this worker leaves them to the others
+        await enqueue_parts(run, spreading, "crawl", spec.priority)
+        await take_part(run, participant)
+    counters = await finish_spread(run, state)
+    pages = counters.get("pages", 0)
+    await run.progress("store", 100, f"Crawled {pages} pages", defer=True)
+    summary = {"pages": pages, "failed": counters.get("failed", 0), "skipped_by_robots": counters.get("skipped", 0),
+               "errors": {name.removeprefix("error "): count for name, count in counters.items()
+                          if name.startswith("error ")}}
     return JobOutcome(orjson.dumps(summary), summary)

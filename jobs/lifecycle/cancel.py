@@ -54,15 +54,20 @@ async def cancel_job(
             return None
         raise AlreadyFinished(record)
     request = stored.request
+    # A crawl's or batch's parts on other workers stop too (`jobs.kinds.crawl_part`).
+    parts = ([member.decode() for member in await redis.smembers(keys.crawl_parts(job_id))]  # type: ignore[misc]
+             if before.status == JobStatus.RUNNING and request.get("type") in ("crawl", "batch") else [])
     async with redis.pipeline(transaction=True) as pipe:
         for queue in queues_of(keys, [before.type]):  # its kind's queue; the shared one, if an older version queued it
-            pipe.zrem(queue, arq_id)
+            pipe.zrem(queue, arq_id, *parts)
         pipe.zrem(keys.scheduled(), job_id)
         pipe.delete(keys.arq_job(arq_id))
         if before.status == JobStatus.RUNNING:
             # Only running jobs go in the abort set: arq removes the entry when the
             # task ends, whereas an entry for a job that never runs would stay forever.
-            pipe.zadd(keys.arq_abort(), {arq_id: now_ms()})
+            pipe.zadd(keys.arq_abort(), {arq_id: now_ms(), **dict.fromkeys(parts, now_ms())})
+        if parts:
+            pipe.delete(*(keys.arq_job(part) for part in parts))
         if request.get("webhook"):
             queue_webhooks(pipe, config, job_id, WebhookSpec.model_validate(request["webhook"]), [(ids[0], event)])
         pipe.publish(keys.wake_channel(), b"cancel")

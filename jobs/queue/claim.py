@@ -183,6 +183,7 @@ async def claim_jobs(
     cap: RunningCap,
     kinds: frozenset[str] | None = None,
     still_wanted: Callable[[], bool] = lambda: True,
+    passes_over: Callable[[str], bool] = lambda _arq_id: False,
 ) -> list[ClaimedJob]:
     """Claim up to `free` due jobs of `queue` that no one runs, in queue order; each with its score and fence.
 
@@ -192,13 +193,15 @@ async def claim_jobs(
     `holder` names the claimer in each lease (`lease_value`). `still_wanted` is asked before each
     claim script: a worker that starts draining while it looks further down the queue claims
     nothing more (a job submitted meanwhile is listed, as its priority score lies in the past).
+    Entries `passes_over` names are left for other workers (a part of a crawl this worker already
+    takes part in: it is there to bring another worker in).
     """
     claimed: list[ClaimedJob] = []
     if free <= 0:
         return claimed
     at_cap: set[str] = set()
     async for chunk in _not_running(redis, cap.keys, queue, now_ms, read_owners=cap.per_owner > 0, kinds=kinds):
-        pending = chunk
+        pending = [candidate for candidate in chunk if not passes_over(candidate.job_id)]
         while len(claimed) < free:
             pending = [candidate for candidate in pending if candidate.owner not in at_cap]
             if not pending or not still_wanted():

@@ -74,8 +74,10 @@ async def claim_fairly(
     holder: str,
     cap: RunningCap,
     still_wanted: Callable[[], bool] = lambda: True,
+    passes_over: Callable[[str], bool] = lambda _arq_id: False,
 ) -> list[ClaimedJob]:
-    """Claim up to `free` jobs over `lanes`, dealt by `deal_slots` (`running`: this worker's jobs per lane).
+    """Claim up to `free` jobs over `lanes`, dealt by `deal_slots` (`running`: this worker's jobs per lane);
+    never those `passes_over` names (see `claim_jobs`).
 
     A lane that had fewer jobs to claim than it was dealt drops out, and what it left is dealt again
     among the others: at most one round per lane. One round trip first skips lanes with nothing due.
@@ -97,7 +99,7 @@ async def claim_fairly(
                 continue
             got = await claim_jobs(redis, queue=lane.queue, free=dealt[lane.name], now_ms=now_ms,
                                    lease_ms=lease_ms, holder=holder, cap=cap, kinds=lane.kinds,
-                                   still_wanted=still_wanted)
+                                   still_wanted=still_wanted, passes_over=passes_over)
             claimed += got
             held[lane.name] += len(got)
             if len(got) < dealt[lane.name]:

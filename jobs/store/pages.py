@@ -4,9 +4,11 @@ A crawl of thousands of pages never sits in one Redis value or in worker
 memory: each page is pushed as it is done, and `GET /jobs/{id}/result` reads a
 slice with LRANGE, while the job runs and after.
 
-Every write to the list is a command for the fenced script that publishes the
-attempt's events (`JobRun.publish_events`): an attempt that a newer one took
-over cannot add, overwrite or drop an entry.
+Every write to the list happens in a script that also publishes the page's
+event: the completion of a crawl's or batch's page (`jobs.store.crawl_state`),
+refused once the page's lease is another worker's (or the coordinator's
+attempt is stale), or the fenced script of an attempt's events. A worker that
+lost its claim cannot add, overwrite or drop an entry.
 """
 
 from __future__ import annotations
@@ -30,26 +32,9 @@ def push_commands(keys: Keyspace, job_id: str, entry: bytes, ttl_s: int) -> list
     return [ThenCommand("RPUSH", keys.pages(job_id), (entry,)), ThenCommand("EXPIRE", keys.pages(job_id), (ttl_s,))]
 
 
-def set_command(keys: Keyspace, job_id: str, index: int, entry: bytes) -> ThenCommand:
-    """Fill a reserved slot with a page's entry, in the script that publishes its `page` event."""
-    return ThenCommand("LSET", keys.pages(job_id), (index, entry))
-
-
 def reset_command(keys: Keyspace, job_id: str) -> ThenCommand:
     """Drop the page list: a new attempt starts a new one (in its first, fenced, publish)."""
     return ThenCommand("DEL", keys.pages(job_id))
-
-
-def reserve_commands(keys: Keyspace, job_id: str, urls: list[str], ttl_s: int) -> list[ThenCommand]:
-    """One placeholder per URL, so a batch's entries keep the order of its URLs (a new list per attempt)."""
-    key = keys.pages(job_id)
-    commands = [reset_command(keys, job_id)]
-    # In chunks: a Lua call unpacks its arguments on a stack of a few thousand slots.
-    for start in range(0, len(urls), 500):
-        entries = tuple(orjson.dumps({"url": url, "pending": True}) for url in urls[start:start + 500])
-        commands.append(ThenCommand("RPUSH", key, entries))
-    commands.append(ThenCommand("EXPIRE", key, (ttl_s,)))
-    return commands
 
 
 async def read_pages(redis: Redis, keys: Keyspace, job_id: str, start: int, count: int) -> tuple[list[bytes], int]:

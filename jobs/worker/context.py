@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from jobs.changes.tracking import ChangeLimits
 from jobs.fetch import FetchLimits, PageFetcher
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.crawl import CrawlLimits
 from jobs.kinds.page_work import Extractor
+from jobs.kinds.spread import CrawlLimits, CrawlWakes
 from jobs.lifecycle.attempt import AttemptLimits, JobEnv
 from jobs.lifecycle.submit import QueueConfig
 from jobs.queue.claim import RunningCap
@@ -50,6 +50,8 @@ class WorkerContext:
     # arq job id -> the fence its claim took (`jobs.queue.claim`): set before the job's task
     # starts, removed when it ends. 0 for a job without a record (a webhook delivery, the cron).
     fences: dict[str, int] = field(default_factory=dict)
+    # The crawls and batches this worker takes part in, woken by `crawl <job id>` on the wake channel.
+    crawl_wakes: CrawlWakes = field(default_factory=CrawlWakes)
 
     async def aclose(self) -> None:
         """Close every client and pool; each one even if another fails to close."""
@@ -121,7 +123,8 @@ def open_worker_context(settings: Settings, redis: Redis, *, worker_name: str) -
         webhook_client=webhook_client(policy, user_agent=settings.user_agent, backend=settings.fetch_backend),
         extractor=Extractor(settings.extract_processes),
         crawl_limits=CrawlLimits(concurrency=settings.crawl_concurrency, per_host=settings.host_concurrency,
-                                 delay_s=settings.politeness_delay_s, user_agent=settings.user_agent),
+                                 delay_s=settings.politeness_delay_s, user_agent=settings.user_agent,
+                                 lease_s=settings.worker_lease_s),
         llm=llm,
         change_limits=ChangeLimits(ttl_s=settings.changes_ttl_s, history_max=settings.changes_history_max),
     )

@@ -15,7 +15,8 @@ from arq.worker import Retry
 from jobs.changes.tracking import Watch
 from jobs.kinds.ask import run_ask
 from jobs.kinds.batch import run_batch
-from jobs.kinds.crawl import run_crawl
+from jobs.kinds.crawl import Spreading, run_crawl
+from jobs.kinds.crawl_part import run_part
 from jobs.kinds.page_work import PageWork
 from jobs.kinds.scrape import scrape_page
 from jobs.lifecycle.attempt import JobBody, JobOutcome, JobRun, RetryLater, run_attempt
@@ -23,6 +24,7 @@ from jobs.models import ExtractSpec, Format, PagesRequest
 from jobs.webhooks.delivery import deliver_event
 from jobs.worker.cleanup import cleanup_expired
 from jobs.worker.context import WorkerContext, worker_context
+from jobs.worker.heartbeat import live_workers
 
 
 async def _run(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str, attempt_base: int,
@@ -50,6 +52,17 @@ def _work(context: WorkerContext, spec: PagesRequest) -> PageWork:
     return PageWork(context.fetcher, formats, extract, context.llm, context.extractor)
 
 
+def _spreading(ctx: dict[str, Any], owner: str) -> Spreading:
+    """How a crawl or batch of this run spreads: its arq id, this worker's wakes, and who else is alive."""
+    context = worker_context(ctx)
+    env = context.env
+    async def taking(kind: str) -> int:
+        return sum(worker["kinds"] is None or kind in worker["kinds"]
+                   for worker in await live_workers(env.redis, env.queue.keys))
+
+    return Spreading(ctx["job_id"], context.crawl_wakes, taking, owner)
+
+
 async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
                  attempt_base: int = 0) -> str:
     context = worker_context(ctx)
@@ -68,7 +81,7 @@ async def crawl(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner
 
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         return await run_crawl(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits,
-                               Watch(owner, run.schedule_id, context.change_limits))
+                               _spreading(ctx, owner), Watch(owner, run.schedule_id, context.change_limits))
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
@@ -79,7 +92,8 @@ async def batch(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner
 
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         return await run_batch(run, req, _work(context, PagesRequest.model_validate(
-            {k: v for k, v in req.items() if k in ("formats", "extract")})), context.policy, context.crawl_limits)
+            {k: v for k, v in req.items() if k in ("formats", "extract")})), context.policy, context.crawl_limits,
+            _spreading(ctx, owner))
 
     return await _run(ctx, job_id, request, owner, attempt_base, body)
 
@@ -96,6 +110,16 @@ async def ask(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: 
 
 
 JOB_FUNCTIONS = {"scrape": scrape, "crawl": crawl, "batch": batch, "ask": ask}
+
+
+async def crawl_part(ctx: dict[str, Any], job_id: str, owner: str) -> str:
+    """A part of a running crawl or batch (jobs.kinds.crawl_part): no attempt, no record of its own."""
+    context = worker_context(ctx)
+    del owner  # the job's record says whose it is; the part only helps
+    return await run_part(context.env, job_id, ctx["job_id"], ctx.get("job_try") or 1,
+                          lambda spec: _work(context, spec), context.policy, context.crawl_limits,
+                          context.crawl_wakes)
+
 
 
 async def deliver(ctx: dict[str, Any], job_id: str, event_id: str, event_type: str, data: dict[str, Any],

@@ -45,6 +45,7 @@ from arq.connections import ArqRedis
 from arq.cron import cron
 from arq.worker import Worker, func
 
+from jobs.kinds.crawl import PART_FUNCTION
 from jobs.lifecycle.attempt import WEBHOOK_FUNCTION
 from jobs.logs import configure_logging, current_job_id
 from jobs.queue.claim import ClaimedJob
@@ -58,7 +59,7 @@ from jobs.settings import Settings
 from jobs.webhooks.delivery import DELIVERY_TIMEOUT_S, MAX_DELIVERY_ATTEMPTS
 from jobs.worker.context import CONTEXT_KEY, has_worker_context, open_worker_context, worker_context
 from jobs.worker.drain import requeue_drained
-from jobs.worker.functions import JOB_FUNCTIONS, cleanup, deliver
+from jobs.worker.functions import JOB_FUNCTIONS, cleanup, crawl_part, deliver
 from jobs.worker.heartbeat import WorkerCard, heartbeat, heartbeat_every_s, leave
 from jobs.worker.leases import finish_held_job, renew_leases
 from jobs.worker.poison import PoisonGuard
@@ -147,6 +148,7 @@ class InstantWorker(Worker):
         claimed = await claim_fairly(
             self.pool, self.lanes, free=free, running=running, now_ms=now_ms(), lease_ms=int(self.lease_s * 1000),
             holder=context.env.worker_name, cap=context.running_cap, still_wanted=lambda: self.allow_pick_jobs,
+            passes_over=context.crawl_wakes.is_own_part,
         )
         for job in claimed:
             await self.sem.acquire()  # never waits: `free` slots were counted above
@@ -172,6 +174,7 @@ class InstantWorker(Worker):
         self._wake.set()
 
     async def _listen_for_wake(self) -> None:
+        crawl_wakes = worker_context(self.ctx).crawl_wakes
         while True:
             pubsub = self.pool.pubsub(ignore_subscribe_messages=True)
             try:
@@ -184,6 +187,8 @@ class InstantWorker(Worker):
                     if message.get("data") == SCHEDULE_WAKE and self.schedule_ticker is not None:
                         self.schedule_ticker.wake()
                         continue
+                    if isinstance(message.get("data"), bytes) and crawl_wakes.wake(message["data"]):
+                        continue  # a crawl's participants take again; the queue has not changed
                     if message.get("data") != b"job":
                         # Anything but a plain submit (a scheduled job, a cancel, a slot, a
                         # reconnect) may change when the next scheduled job is due.
@@ -326,9 +331,11 @@ class InstantWorker(Worker):
         self.ctx["redis"] = self.pool
         if self.on_startup:
             await self.on_startup(self.ctx)
+        env = worker_context(self.ctx).env
+        with contextlib.suppress(Exception):  # live from the start: a crawl submitted now spreads to it too
+            await heartbeat(self.pool, env.queue.keys, WorkerCard(env.worker_name, kinds=list(self.kinds)))
         logger.info("worker %s ready for: %s (kinds: %s)", worker_context(self.ctx).env.worker_name,
                     ", ".join(self.functions), ", ".join(self.kinds))
-        env = worker_context(self.ctx).env
         tasks = []
         if not self.burst:  # a burst worker leaves schedules to the workers that stay
             self.schedule_ticker = ScheduleTicker(self.pool, env.queue)
@@ -394,8 +401,9 @@ class InstantWorker(Worker):
         return False
 
 
-# A job's arq id: `<id>`, a re-run's `<id>.<n>`, a webhook delivery's `wh-<id>-<event id>`; the cron's has no job.
-_JOB_OF_ARQ_ID = re.compile(r"(?:wh-)?([0-9a-f]{32})\b")
+# A job's arq id: `<id>`, a re-run's `<id>.<n>`, a webhook delivery's `wh-<id>-<event id>`, a crawl part's
+# `cp-<id>-<n>`; the cron's has no job.
+_JOB_OF_ARQ_ID = re.compile(r"(?:wh-|cp-)?([0-9a-f]{32})\b")
 
 
 def job_of(arq_id: str) -> str | None:
@@ -424,6 +432,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "functions": [
             *(func(function, name=kind, timeout=settings.max_job_timeout_s + 30, max_tries=1_000)
               for kind, function in JOB_FUNCTIONS.items()),
+            func(crawl_part, name=PART_FUNCTION, timeout=settings.max_job_timeout_s + 30, max_tries=1_000),
             func(deliver, name=WEBHOOK_FUNCTION, max_tries=MAX_DELIVERY_ATTEMPTS, timeout=DELIVERY_TIMEOUT_S + 15),
         ],
         "queue_name": Keyspace(settings.key_prefix).arq_queue(),

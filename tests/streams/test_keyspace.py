@@ -37,6 +37,7 @@ from jobs.queue.scores import promote_due
 from jobs.schedules.store import change_schedule, create_schedule, delete_schedule
 from jobs.schedules.ticker import fire_due
 from jobs.schedules.timing import Cadence
+from jobs.store.crawl_state import CrawlBounds, CrawlState, Seed
 from jobs.store.pages import push_commands
 from jobs.worker.leases import finish_held_job, renew_leases
 from service.ratelimit import submission_wait_s
@@ -197,6 +198,24 @@ async def exercise_every_script(watch: ScriptWatch, redis: Redis) -> None:
     await watch.run("fire due schedule", lambda: fire_due(redis, config, now_ms()))
     await watch.run("change schedule", lambda: change_schedule(redis, keys, schedule, paused=True, cadence=None))
     await watch.run("delete schedule", lambda: delete_schedule(redis, keys, schedule))
+
+    # A crawl's shared state: opened, seeded, a page taken, its lease renewed, the page completed.
+    crawl_job = await watch.run("submit a job to crawl", lambda: submit_job(
+        redis, config, ScrapeRequest(url=page), owner="owner-a"))
+    state = CrawlState(keys, crawl_job.id)
+    await watch.run("open a crawl", lambda: state.open(
+        redis, run="run-1", fence=None, ttl_s=600, bounds=CrawlBounds("crawl", 10, 100, 210, 2, 0),
+        seeds=[Seed("aa", page, 0)]))
+    await watch.run("seed a crawl", lambda: state.seed(redis, [Seed("bb", f"{page}b", 1)]))
+    taken = await watch.run("take a page", lambda: state.take(
+        redis, holder="worker-1", fence=None, now_ms=now_ms(), lease_ms=60_000, count=1))
+    member = taken.leased[0].member
+    await watch.run("renew page leases", lambda: state.renew(
+        redis, holder="worker-1", members=[member], deadline_ms=now_ms() + 60_000))
+    await watch.run("complete a page", lambda: state.complete(
+        redis, holder="worker-1", member=member, fence=None, now_ms=now_ms(), maxlen=100, ttl_s=600, counted=True,
+        entry=b"{}", event_data=b"{}", error_code=None, landed_tag="dd", link_depth=1,
+        links=[("cc", f"cc {page}c")], take=1, lease_ms=60_000, wake=(keys.wake_channel(), "crawl x")))
 
 
 async def test_every_lua_script_gets_the_keys_it_touches_through_KEYS(redis_url: str) -> None:

@@ -72,3 +72,44 @@ async def any_page(request: Request) -> Response:
 
 def crawl_site_app() -> Starlette:
     return Starlette(routes=[Route("/{path:path}", any_page)])
+
+
+class WideSite:
+    """A site of `pages` pages one hop from `/`, each answered after `delay_s`, that counts what it serves.
+
+    `/` links to every page, and each page to two others, so any crawl of it has plenty to take at once.
+    It keeps every request's path, how many it serves at once now, and the most it ever served at once:
+    what HOST_CONCURRENCY must bound, whichever workers ask. Served from one thread, so no lock is needed.
+    """
+
+    def __init__(self, pages: int, delay_s: float = 0.0) -> None:
+        self.pages = pages
+        self.delay_s = delay_s
+        self.requests: list[str] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def answer(self, request: Request) -> Response:
+        import asyncio
+
+        path = request.url.path
+        self.requests.append(path)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+            if path == "/robots.txt":
+                return PlainTextResponse("User-agent: *\nDisallow: /private/\n")
+            if path == "/":
+                return page("Index", "Every page.", [f"/p/{n}" for n in range(self.pages)])
+            if path.startswith("/p/") and path[3:].isdigit() and int(path[3:]) < self.pages:
+                n = int(path[3:])
+                return page(f"Page {n}", f"Page number {n}.",
+                            [f"/p/{(n + 1) % self.pages}", f"/p/{(n * 7 + 3) % self.pages}", "/"])
+            return PlainTextResponse("not found", status_code=404)
+        finally:
+            self.in_flight -= 1
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/{path:path}", self.answer)])

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from jobs.settings import Settings
 
@@ -51,12 +51,14 @@ class WorkerProcess:
         async with self._new_line:
             self._new_line.notify_all()  # the end: waiters stop waiting
 
-    async def wait_for_line(self, text: str, timeout_s: float = 60) -> str:
-        """The first log line that contains `text` (a safety timeout, not an assertion on time)."""
+    async def wait_for_line(self, text: str, where: Callable[[str], bool] = lambda _line: True,
+                            timeout_s: float = 60) -> str:
+        """The first log line that contains `text` (and for which `where` holds); a safety timeout, not an
+        assertion on time."""
         async with asyncio.timeout(timeout_s), self._new_line:
             while True:
                 for line in self.lines:
-                    if text in line:
+                    if text in line and where(line):
                         return line
                 if self._reader is not None and self._reader.done():
                     raise AssertionError(f"worker exited before logging {text!r}:\n" + "\n".join(self.lines))
