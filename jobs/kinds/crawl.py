@@ -18,27 +18,29 @@ the state is there under the same arq id, the pages done stay done, and the
 dead worker's leased pages go to whoever takes next once their leases lapse.
 A re-run (`POST /jobs/{id}/retry`, a new arq id) starts afresh.
 
-A crawl that tracks changes (`track_changes`, or a schedule's run) does not
-spread yet: it runs in one worker (`jobs.kinds.local_crawl.run_tracked_crawl`).
+A crawl that tracks changes (`track_changes`, or a schedule's run) spreads the
+same way: each participant's page hook (`jobs.kinds.tracked_pages`) compares
+its pages, and the coordinator adds what was new, changed, same and gone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
-from jobs.changes.tracking import Watch
+from jobs.changes.crawls import crawl_changes, forget_looks
+from jobs.changes.tracking import TRACKING_FORMATS, Watch
 from jobs.crawl import ScopeRules, normalize_url, sitemap_urls
 from jobs.crawl.frontier import MIN_QUEUE, QUEUE_FACTOR
 from jobs.errors import JobCancelled
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
-from jobs.kinds.local_crawl import run_tracked_crawl
 from jobs.kinds.page_work import PageWork
 from jobs.kinds.spread import PART_PREFIX, CrawlLimits, CrawlScope, CrawlWakes, Participant, shared_robots, url_tag
+from jobs.kinds.tracked_pages import tracking_hook
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.models import CrawlRequest, WebhookSpec
 from jobs.queue.claim import FENCE_FIELD
@@ -114,9 +116,9 @@ async def run_crawl(
     run: JobRun, request: dict[str, Any], work_for: Callable[[CrawlRequest], PageWork], policy: AddressPolicy,
     limits: CrawlLimits, spreading: Spreading, watch: Watch,
 ) -> JobOutcome:
+    """`watch`: whose earlier looks a tracked crawl (`track_changes`, or a schedule's run) compares with."""
     spec = CrawlRequest.model_validate(request)
-    if spec.track_changes or watch.schedule is not None:
-        return await run_tracked_crawl(run, request, work_for, policy, limits, watch)
+    tracked = spec.track_changes or watch.schedule is not None
     env = run.env
     start = validate_url(spec.url, policy)
     first = normalize_url(start) or start
@@ -132,9 +134,13 @@ async def run_crawl(
                                    bounds=bounds, seeds=[Seed(url_tag(first), first, 0)])
     except (CrawlEnded, CrawlSuperseded) as exc:
         raise JobCancelled(f"the crawl cannot start: {exc}") from exc
-    work = work_for(spec)
+    work = asked = work_for(spec)
+    if tracked:  # the comparison reads the Markdown and the product; each page shows what was asked
+        work = replace(work, formats=asked.formats | TRACKING_FORMATS)
     robots = shared_robots(env.redis, state, work, limits) if spec.respect_robots else None
     if resumed is None:
+        if tracked:  # a crawl that starts afresh starts a new list of looks (a resumed one keeps its own)
+            run.with_next_publish(forget_looks(env.queue.keys, run.job_id))
         if robots is not None:
             await robots.rules(start)  # once, before anyone else needs it
         if spec.sitemap:
@@ -150,14 +156,19 @@ async def run_crawl(
     webhook = WebhookSpec.model_validate(request["webhook"]) if request.get("webhook") else None
     participant = Participant(env, state, holder_name(env.worker_name, spreading.arq_id, run.fence), run.attempt,
                               fence, work, policy, limits, CrawlScope(scope_rules, spec.max_depth, robots),
-                              spreading.wakes, webhook)
+                              spreading.wakes, webhook,
+                              tracking_hook(env, watch, run.job_id, asked.formats, fence, webhook) if tracked else None)
     with participant.joined():  # before its parts exist: this worker leaves them to the others
         await enqueue_parts(run, spreading, "crawl", spec.priority)
         await take_part(run, participant)
     counters = await finish_spread(run, state)
     pages = counters.get("pages", 0)
     await run.progress("store", 100, f"Crawled {pages} pages", defer=True)
-    summary = {"pages": pages, "failed": counters.get("failed", 0), "skipped_by_robots": counters.get("skipped", 0),
-               "errors": {name.removeprefix("error "): count for name, count in counters.items()
-                          if name.startswith("error ")}}
+    summary: dict[str, Any] = {
+        "pages": pages, "failed": counters.get("failed", 0), "skipped_by_robots": counters.get("skipped", 0),
+        "errors": {name.removeprefix("error "): count for name, count in counters.items()
+                   if name.startswith("error ")}}
+    if tracked:
+        summary["changes"], commands = await crawl_changes(env.redis, env.queue.keys, watch, run.job_id, start)
+        run.with_next_publish(*commands)
     return JobOutcome(orjson.dumps(summary), summary)

@@ -32,11 +32,6 @@ def push_commands(keys: Keyspace, job_id: str, entry: bytes, ttl_s: int) -> list
     return [ThenCommand("RPUSH", keys.pages(job_id), (entry,)), ThenCommand("EXPIRE", keys.pages(job_id), (ttl_s,))]
 
 
-def reset_command(keys: Keyspace, job_id: str) -> ThenCommand:
-    """Drop the page list: a new attempt starts a new one (in its first, fenced, publish)."""
-    return ThenCommand("DEL", keys.pages(job_id))
-
-
 async def read_pages(redis: Redis, keys: Keyspace, job_id: str, start: int, count: int) -> tuple[list[bytes], int]:
     """A slice of the entries and how many there are in all."""
     async with redis.pipeline(transaction=False) as pipe:

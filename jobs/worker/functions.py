@@ -115,10 +115,9 @@ JOB_FUNCTIONS = {"scrape": scrape, "crawl": crawl, "batch": batch, "ask": ask}
 async def crawl_part(ctx: dict[str, Any], job_id: str, owner: str) -> str:
     """A part of a running crawl or batch (jobs.kinds.crawl_part): no attempt, no record of its own."""
     context = worker_context(ctx)
-    del owner  # the job's record says whose it is; the part only helps
     return await run_part(context.env, job_id, ctx["job_id"], ctx.get("job_try") or 1,
                           lambda spec: _work(context, spec), context.policy, context.crawl_limits,
-                          context.crawl_wakes)
+                          context.crawl_wakes, Watch(owner, None, context.change_limits))
 
 
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from service.settings import WebSettings
 from tests.support.servers import serve_in_thread
 from tests.support.stack import Stack
 from tests.support.watched_site import Product, WatchedSite
+from tests.support.worker_process import worker_process
 
 SAFETY_S = 60
 
@@ -26,7 +28,7 @@ def shop() -> Iterator[tuple[WatchedSite, str]]:
 async def crawl(stack: Stack, url: str, **options: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]],
                                                                list[dict[str, Any]]]:
     """Run a tracked crawl to its end: (its summary, its pages by URL, its events)."""
-    job = await stack.submit({"type": "crawl", "url": url, "track_changes": True, "limit": 20, **options})
+    job = await stack.submit({"type": "crawl", "url": url, "track_changes": True, **{"limit": 20, **options}})
     events = await asyncio.wait_for(stack.wait_terminal(job["id"]), SAFETY_S)
     assert events[-1]["type"] == "completed", events
     result = (await stack.client.get(f"/jobs/{job['id']}/result?limit=100")).json()
@@ -66,3 +68,19 @@ async def test_an_untracked_crawl_has_no_change_anywhere(stack: Stack, shop: tup
     assert "changes" not in events[-1]["data"]["summary"]
     assert all("change" not in page for page in result["pages"])
     assert "changed" not in [e["type"] for e in events]
+
+
+async def test_pages_done_by_other_workers_are_tracked_too(idle_stack: Stack, settings: WebSettings) -> None:
+    site = WatchedSite({f"item{n}": Product(f"Item {n}", 10.0 + n) for n in range(30)}, delay_s=0.05)
+    with serve_in_thread(site.app()) as base:
+        async with worker_process(settings) as first, worker_process(settings) as second:
+            await crawl(idle_stack, f"{base}/", limit=40)
+            site.set("item3", price=1.0)
+            summary, pages, events = await crawl(idle_stack, f"{base}/", limit=40)
+    done_by = {e["data"]["worker"] for e in events if e["type"] == "page"}
+    assert done_by == {first.name, second.name}  # the crawl spread over both
+    assert summary["changes"] == {"new": 0, "changed": 1, "same": 30, "gone": 0, "gone_urls": []}
+    assert all(page["change"]["status"] in ("same", "changed") for page in pages.values())
+    assert pages[f"{base}/p/item3"]["change"]["fields"] == {"product.price": {"before": 13.0, "after": 1.0}}
+    page_events = {e["data"]["url"]: e["data"] for e in events if e["type"] == "page"}
+    assert page_events[f"{base}/p/item3"]["change"] == "changed"

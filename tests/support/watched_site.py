@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import threading
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class WatchedSite:
     """The shop's state; tests change it between runs (the server reads it in its own thread)."""
 
     products: dict[str, Product] = field(default_factory=dict)
+    delay_s: float = 0.0  # each product page answers this late (a crawl then spreads over its workers)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set(self, slug: str, **changes: object) -> None:
@@ -39,6 +41,8 @@ class WatchedSite:
             del self.products[slug]
 
     async def _product(self, request: Request) -> Response:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         with self.lock:
             product = self.products.get(request.path_params["slug"])
             if product is None:
