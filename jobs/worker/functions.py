@@ -8,6 +8,7 @@ comes from `worker_context(ctx)` (jobs.worker.context), arq's try count from
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq.worker import Retry
@@ -63,53 +64,59 @@ def _spreading(ctx: dict[str, Any], owner: str) -> Spreading:
     return Spreading(ctx["job_id"], context.crawl_wakes, taking, owner)
 
 
-async def scrape(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
-                 attempt_base: int = 0) -> str:
-    context = worker_context(ctx)
+JobFunction = Callable[..., Awaitable[str]]
+BodyFor = Callable[[dict[str, Any], WorkerContext, str], JobBody]
+"""What a kind runs in an attempt, given arq's ctx, the worker's context and the job's owner."""
 
+
+def _job_function(body_for: BodyFor) -> JobFunction:
+    """The arq function of a kind: every kind runs its body through the same attempt (`_run`)."""
+
+    async def job(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
+                  attempt_base: int = 0) -> str:
+        return await _run(ctx, job_id, request, owner, attempt_base, body_for(ctx, worker_context(ctx), owner))
+
+    return job
+
+
+def _scrape(ctx: dict[str, Any], context: WorkerContext, owner: str) -> JobBody:
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         # A schedule's run compares with the schedule's earlier runs, any other tracked scrape with its owner's.
         watch = Watch(owner, run.schedule_id, context.change_limits)
         return await scrape_page(run, req, context.fetcher, context.extractor, context.policy, watch, context.llm)
 
-    return await _run(ctx, job_id, request, owner, attempt_base, body)
+    return body
 
 
-async def crawl(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
-                attempt_base: int = 0) -> str:
-    context = worker_context(ctx)
-
+def _crawl(ctx: dict[str, Any], context: WorkerContext, owner: str) -> JobBody:
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         return await run_crawl(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits,
                                _spreading(ctx, owner), Watch(owner, run.schedule_id, context.change_limits))
 
-    return await _run(ctx, job_id, request, owner, attempt_base, body)
+    return body
 
 
-async def batch(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
-                attempt_base: int = 0) -> str:
-    context = worker_context(ctx)
-
+def _batch(ctx: dict[str, Any], context: WorkerContext, owner: str) -> JobBody:
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         return await run_batch(run, req, _work(context, PagesRequest.model_validate(
             {k: v for k, v in req.items() if k in ("formats", "extract")})), context.policy, context.crawl_limits,
             _spreading(ctx, owner))
 
-    return await _run(ctx, job_id, request, owner, attempt_base, body)
+    return body
 
 
-async def ask(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
-              attempt_base: int = 0) -> str:
-    context = worker_context(ctx)
-
+def _ask(ctx: dict[str, Any], context: WorkerContext, owner: str) -> JobBody:
     async def body(run: JobRun, req: dict[str, Any]) -> JobOutcome:
         return await run_ask(run, req, lambda spec: _work(context, spec), context.policy, context.crawl_limits,
                              context.llm, owner)
 
-    return await _run(ctx, job_id, request, owner, attempt_base, body)
+    return body
 
 
-JOB_FUNCTIONS = {"scrape": scrape, "crawl": crawl, "batch": batch, "ask": ask}
+JOB_FUNCTIONS: dict[str, JobFunction] = {
+    kind: _job_function(body_for)
+    for kind, body_for in {"scrape": _scrape, "crawl": _crawl, "batch": _batch, "ask": _ask}.items()
+}
 
 
 async def crawl_part(ctx: dict[str, Any], job_id: str, owner: str) -> str:
