@@ -107,8 +107,8 @@ def assert_one_attempt_wrote_after_the_takeover(events: list[dict[str, Any]], wo
     later_pages = [event for event in events[takeover:] if event["type"] == "page"]
     # Pages of the new attempt only: the stalled worker, once resumed, may help it as one of the crawl's
     # parts (fenced by its page leases), but its stale attempt writes nothing.
+    # Which worker fetches them is not decided: the resumed one, as a part, may take every page left.
     assert {event["data"]["attempt"] for event in later_pages} == {2}
-    assert worker in {event["data"]["worker"] for event in later_pages}
     # The new attempt resumed the crawl: the pages done before the stall stay done, none is done twice.
     all_pages = [event["data"]["url"] for event in events if event["type"] == "page"]
     assert len(later_pages) < LIMIT
