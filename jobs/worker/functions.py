@@ -8,9 +8,10 @@ comes from `worker_context(ctx)` (jobs.worker.context), arq's try count from
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
+from arq.typing import WorkerCoroutine
 from arq.worker import Retry
 
 from jobs.changes.tracking import Watch
@@ -64,12 +65,11 @@ def _spreading(ctx: dict[str, Any], owner: str) -> Spreading:
     return Spreading(ctx["job_id"], context.crawl_wakes, taking, owner)
 
 
-JobFunction = Callable[..., Awaitable[str]]
 BodyFor = Callable[[dict[str, Any], WorkerContext, str], JobBody]
 """What a kind runs in an attempt, given arq's ctx, the worker's context and the job's owner."""
 
 
-def _job_function(body_for: BodyFor) -> JobFunction:
+def _job_function(body_for: BodyFor) -> WorkerCoroutine:
     """The arq function of a kind: every kind runs its body through the same attempt (`_run`)."""
 
     async def job(ctx: dict[str, Any], job_id: str, request: dict[str, Any], owner: str = "public",
@@ -113,7 +113,7 @@ def _ask(ctx: dict[str, Any], context: WorkerContext, owner: str) -> JobBody:
     return body
 
 
-JOB_FUNCTIONS: dict[str, JobFunction] = {
+JOB_FUNCTIONS: dict[str, WorkerCoroutine] = {
     kind: _job_function(body_for)
     for kind, body_for in {"scrape": _scrape, "crawl": _crawl, "batch": _batch, "ask": _ask}.items()
 }
