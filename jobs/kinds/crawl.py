@@ -39,11 +39,11 @@ from jobs.errors import JobCancelled
 from jobs.fetch import validate_url
 from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.page_work import PageWork
-from jobs.kinds.spread import PART_PREFIX, CrawlLimits, CrawlScope, CrawlWakes, Participant, shared_robots, url_tag
+from jobs.kinds.spread import CrawlLimits, CrawlScope, CrawlWakes, Participant, shared_robots, url_tag
 from jobs.kinds.tracked_pages import tracking_hook
 from jobs.lifecycle.attempt import JobOutcome, JobRun
 from jobs.models import CrawlRequest, WebhookSpec
-from jobs.queue.claim import FENCE_FIELD
+from jobs.queue.claim import FENCE_FIELD, PART_PREFIX
 from jobs.queue.enqueue import arq_job_commands, queue_commands
 from jobs.queue.scores import queue_score
 from jobs.store.crawl_state import CrawlBounds, CrawlEnded, CrawlState, CrawlSuperseded, Seed

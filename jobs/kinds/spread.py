@@ -42,6 +42,7 @@ from jobs.fetch.addresses import AddressPolicy
 from jobs.kinds.page_work import PageOutcome, PageWork, process_page
 from jobs.lifecycle.attempt import JobEnv, queue_webhooks
 from jobs.models import WebhookSpec
+from jobs.queue.claim import part_of
 from jobs.store.crawl_state import Completed, CrawlState, Leased
 from jobs.store.pages import error_entry
 from streams.events import EventType, encode_data, now_ms
@@ -54,8 +55,6 @@ logger = logging.getLogger("scrapestream.jobs")
 MAX_CONSIDERED = 500_000
 # The wake channel's message for a crawl: `crawl <job id>`.
 CRAWL_WAKE_PREFIX = b"crawl "
-# A crawl part's arq id: `cp-<job id>-<n>` (`jobs.kinds.crawl.part_id`).
-PART_PREFIX = "cp-"
 
 
 PageHook = Callable[[PageOutcome, dict[str, Any]], Awaitable[PageOutcome]]
@@ -97,7 +96,7 @@ class CrawlWakes:
 
     def is_own_part(self, arq_id: str) -> bool:
         """Whether `arq_id` is a part (`cp-<job id>-<n>`) of a crawl this process already takes part in."""
-        return arq_id.startswith(PART_PREFIX) and arq_id[len(PART_PREFIX):].rsplit("-", 1)[0] in self._waiting
+        return part_of(arq_id) in self._waiting
 
     def wake(self, message: bytes) -> bool:
         """Wake the participants a wake-channel message names; whether it was a crawl's message."""

@@ -103,6 +103,18 @@ def record_id(arq_id: str) -> str:
     return arq_id.split(".", 1)[0]
 
 
+# A crawl part's arq id: `cp-<job id>-<n>` (jobs.kinds.crawl.part_id). A part has no record of its own
+# (its claim must not touch the job's fence), so record_id leaves it as it is.
+PART_PREFIX = "cp-"
+
+
+def part_of(arq_id: str) -> str | None:
+    """The crawl or batch whose part `arq_id` is; None for any other arq job."""
+    if not arq_id.startswith(PART_PREFIX):
+        return None
+    return arq_id[len(PART_PREFIX):].rsplit("-", 1)[0]
+
+
 class ClaimedJob(NamedTuple):
     job_id: str  # the arq job id
     score: int

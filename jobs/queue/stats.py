@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from jobs.queue.claim import record_id
+from jobs.queue.claim import part_of, record_id
 from jobs.queue.kinds import JOB_KINDS
 from jobs.queue.payloads import INVALID_PAYLOADS_FIELD
 from jobs.store.records import kind_from_reply, priority_from_reply, queue_kind_read, queue_priority_read
@@ -45,7 +45,13 @@ class QueueEntry:
 
     @property
     def job_id(self) -> str:
-        return record_id(self.arq_id)
+        """The job the entry works for: its own, or for a crawl part the crawl's."""
+        return part_of(self.arq_id) or record_id(self.arq_id)
+
+    @property
+    def is_part(self) -> bool:
+        """A part of a crawl or batch (jobs.kinds.crawl_part): work for a job, not a job of its own."""
+        return part_of(self.arq_id) is not None
 
     @property
     def is_job(self) -> bool:

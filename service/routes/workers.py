@@ -1,4 +1,4 @@
-"""`GET /workers`: each live worker, and the jobs it runs now (as its leases name them)."""
+"""`GET /workers`: each live worker, and the jobs it runs or helps with now (as its leases name them)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ async def workers(request: Request) -> Response:
     await authenticate(request)  # any valid key: like /queue, it describes the whole service
     roster = await live_workers(state.redis, state.keys)
     _, entries = await read_queue(state.redis, state.keys)
-    running = [entry for entry in entries if entry.holder and entry.is_job]
+    # A worker taking part in a crawl another worker coordinates runs a part of it: the crawl shows on both.
+    running = [entry for entry in entries if entry.holder and (entry.is_job or entry.is_part)]
     summaries = await job_summaries(state.redis, state.keys, [entry.job_id for entry in running])
     jobs_of: dict[str, list[dict[str, Any]]] = {}
     for entry, summary in zip(running, summaries, strict=True):

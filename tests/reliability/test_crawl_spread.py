@@ -151,6 +151,10 @@ async def test_a_scrape_starts_during_a_big_crawl_and_a_cancel_stops_every_worke
         scrape = await idle_stack.submit({"type": "scrape", "url": f"{site}/plain", "priority": 5})
         assert (await idle_stack.wait_terminal(scrape["id"]))[-1]["type"] == "completed"
         assert (await idle_stack.client.get(f"/jobs/{job_id}")).json()["status"] == "running"
+        # An operator sees the crawl on both workers: the coordinator's job, and the part the other one runs.
+        cards = (await idle_stack.client.get("/workers")).json()["workers"]
+        assert {card["name"]: [job["id"] for job in card["jobs"]] for card in cards} == {
+            worker.name: [job_id] for worker in workers}
 
         answer = await idle_stack.client.delete(f"/jobs/{job_id}")
         assert answer.status_code == 202
