@@ -96,6 +96,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._release()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        """A graceful shutdown (SIGTERM) ends an open event stream at once, what it has written flushed.
+
+        uvicorn lets a response in progress finish, up to --timeout-graceful-shutdown; an SSE response
+        never finishes, so every follower was cancelled at that deadline, each with a traceback in the
+        log, and the restart waited for it. Its client reconnects with Last-Event-ID, to this process's
+        successor. Only a chunked response in progress is ended: every other one has a length."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and cycle.chunked_encoding and not cycle.response_complete:
+            self.transport.close()
+            return
+        super().shutdown()
+
     def evict(self) -> None:
         """Closed to make room for a new connection (see service/connection_cap.py)."""
         self._release()

@@ -44,7 +44,8 @@ redis <6 (jobs/redis_connection.py, MasterPool) - test_redis_sentinel_*
 uvicorn <0.56 (service/http_guard.py, GuardedHttpToolsProtocol) - test_uvicorn_*
     HttpToolsProtocol.__init__, connection_made/lost, data_received, send_400_response,
         on_message_begin, on_header, on_headers_complete, on_message_complete,
-        on_response_complete  overridden around uvicorn's own (signatures held)
+        on_response_complete, shutdown  overridden around uvicorn's own (signatures held); shutdown
+        reads the cycle's response_started, chunked_encoding, response_complete
     data_received answers any httptools.HttpParserError with send_400_response (our 431 rides
         on it); each RequestResponseCycle calls back on_response_complete; attributes
         transport, parser, cycle (.response_complete), loop
@@ -353,6 +354,7 @@ UVICORN_OVERRIDDEN = {
     "on_headers_complete": "(self) -> 'None'",
     "on_message_complete": "(self) -> 'None'",
     "on_response_complete": "(self) -> 'None'",
+    "shutdown": "(self) -> 'None'",
 }
 
 

@@ -48,6 +48,8 @@ class InspectingApp:
                    "not True for a response without Content-Length (ClientSink writes chunked framing itself)")
         self.check(getattr(cycle, "response_complete", None) is False, "RequestResponseCycle.response_complete",
                    "not False while the body is still open")
+        self.check(getattr(cycle, "response_started", None) is True, "RequestResponseCycle.response_started",
+                   "not True once the head is sent (service/http_guard.py's shutdown ends open streams by it)")
         sink = ClientSink(send)
         self.fast_path_taken = sink.try_write(b"data: direct\n\n")
         await sink.write(b"data: awaited\n\n")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ WAIT_S = 30  # a safety net for what the tests wait on, never a measure
 class Web:
     port: int
     pid: int
+    log_path: Path
 
     @property
     def base_url(self) -> str:
@@ -52,7 +55,7 @@ class Web:
 def procfile_web(settings: WebSettings, **overrides: str) -> Iterator[Web]:
     port = free_port()
     with procfile_process("web", settings_env(settings, **overrides), port=port) as process:
-        web = Web(port, process.pid)  # `exec`: the shell's pid is uvicorn's
+        web = Web(port, process.pid, process.log_path)  # type: ignore[attr-defined]  # `exec`: the shell's pid is uvicorn's
         for _ in range(600):
             assert process.poll() is None, "the Procfile's web: line exited"
             with contextlib.suppress(httpx.TransportError):
@@ -201,6 +204,27 @@ async def test_at_the_connection_cap_slowloris_sockets_give_way_to_real_clients(
         evicted = await slowloris(web, 200, closing=200 - 32)
         assert set(evicted) == {b""}
         assert web.health() == 200
+
+
+def test_sigterm_ends_open_event_streams_at_once_and_without_an_error(settings: WebSettings) -> None:
+    with procfile_web(settings) as web:
+        submitted = httpx.post(web.base_url + "/jobs", timeout=WAIT_S,
+                               json={"type": "scrape", "url": "http://example.com/", "delay_s": 3600})
+        events = f"/jobs/{submitted.json()['id']}/events".encode()
+        with socket.create_connection(("127.0.0.1", web.port), timeout=WAIT_S) as follower:
+            follower.sendall(b"GET " + events + b" HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            received = follower.recv(65536)
+            assert received.startswith(b"HTTP/1.1 200 ")
+            os.kill(web.pid, signal.SIGTERM)  # what a PaaS sends before every restart
+            while chunk := follower.recv(65536):
+                received += chunk
+        assert b"event: queued" in received  # what the stream had written reached the client first
+        # The server closed the stream (its client reconnects with Last-Event-ID) rather than cancelling
+        # it at --timeout-graceful-shutdown, which logged a traceback for every follower.
+        os.waitpid(web.pid, 0)  # uvicorn ends by re-raising the SIGTERM it handled: the status says no more
+        log = web.log_path.read_text(errors="replace")
+        assert "Finished server process" in log, log[-3000:]  # its shutdown ran to the end
+        assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
 
 
 def test_past_the_connection_cap_busy_connections_shed_503_until_they_go(settings: WebSettings) -> None:
