@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from service.settings import WebSettings
 from tests.support.listeners import Canary
@@ -28,6 +29,14 @@ def redis_url(redis_server: RedisServer) -> str:
     with redis.Redis.from_url(redis_server.url) as client:
         client.flushall()
     return redis_server.url
+
+
+@pytest.fixture(name="redis")
+async def redis_client(redis_url: str) -> AsyncIterator[AsyncRedis]:
+    """An async client on the test's Redis, for tests that look at keys directly."""
+    client = AsyncRedis.from_url(redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

@@ -47,13 +47,6 @@ async def client(web: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    connection = Redis.from_url(redis_url)
-    yield connection
-    await connection.aclose()
-
-
 async def followers_of_the_process(client: httpx.AsyncClient) -> int:
     response = await client.get("/metrics")
     match = FOLLOWERS.search(response.content)

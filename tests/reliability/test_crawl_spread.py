@@ -38,13 +38,6 @@ def wide_site() -> Iterator[tuple[WideSite, str]]:
         yield site, base_url
 
 
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
 @contextlib.asynccontextmanager
 async def two_workers(settings: Settings) -> AsyncIterator[tuple[WorkerProcess, WorkerProcess]]:
     async with worker_process(settings, **ENV) as first, worker_process(settings, **ENV) as second:

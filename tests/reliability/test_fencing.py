@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -54,13 +54,6 @@ async def many_pages(request: Request) -> Response:
 def many_page_site() -> Iterator[str]:
     with serve_in_thread(Starlette(routes=[Route("/{path:path}", many_pages)])) as base_url:
         yield base_url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 # One page at a time, 50 ms apart: the crawl takes a few seconds, time enough to stall it half-way.

@@ -12,13 +12,6 @@ from streams.publish import PendingEvent, StreamLimits, append_event, create_str
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 def keys() -> Keyspace:
     return Keyspace("t")
 
