@@ -1,6 +1,6 @@
 """Followers that stop reading: are they dropped, and does anyone else notice?
 
-    .venv/bin/python bench/stalled_followers.py [--stalled 2000] [--rate 100] [--send-timeout 10]
+    .venv/bin/python bench/stalled_followers.py [--stalled 2000] [--rate 100] [--send-timeout 10] [--waves 1]
 
 Starts its own redis-server and one web process (as bench/_harness.py runs
 it), then: a normal follower of job B (stamped events, 20/s) throughout; job A
@@ -11,7 +11,9 @@ so far) and then never read. Prints, for the phases before / while they attach
 with (closing) / after: the normal follower's latency (publish →
 received), `/health` answers, the web process's RSS and CPU time and the host's TCP memory;
 and when the server dropped the stalled followers (from its `/metrics` gauge)
-and whether each of their connections was closed. Asserts nothing.
+and whether each of their connections was closed. `--waves N` does it all
+N times in a row (phases numbered): whether what a wave leaves in RSS is
+reused by the next or adds up. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -130,7 +132,19 @@ async def sample_forever(client: httpx.AsyncClient, pid: int, phase: list[Phase]
         await asyncio.sleep(0.5)
 
 
-async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float) -> None:
+@dataclass
+class Wave:
+    """One wave of stalled followers: when they connected and were dropped, and how many the server closed."""
+
+    connected_s: float
+    peak: int
+    peak_at: float
+    first_drop_at: float | None
+    all_dropped_at: float
+    closed: int
+
+
+async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float, waves: int) -> None:
     loop = asyncio.get_running_loop()
     redis = Redis.from_url(redis_url, client_name="bench")
     busy, watched = await new_job(redis), await new_job(redis)
@@ -142,7 +156,11 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
                 ).encode()
 
     # "closing": this client reads what its 2,000 sockets were left with (its own loop is busy then).
-    phases = [Phase("before"), Phase("attach"), Phase("stalled"), Phase("closing"), Phase("after")]
+    # Every later wave repeats attach/stalled/closing/after, numbered: does what stays after one wave grow?
+    phases = [Phase("before")]
+    for number in range(1, waves + 1):
+        suffix = "" if number == 1 else f" {number}"
+        phases += [Phase(name + suffix) for name in ("attach", "stalled", "closing", "after")]
     phase = [phases[0]]
     gauge = [0]
     cpu_mark = [0.0]
@@ -155,18 +173,8 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
         phase[0] = next_phase
         normal.latencies = next_phase.latencies
 
-    attached = asyncio.Event()
-    normal = LeanFollower(request(watched), attached, [0], 1, phases[0].latencies)
-    await loop.create_connection(lambda: normal, host, int(port))
-    await asyncio.wait_for(attached.wait(), 30)
-    publishers = [asyncio.create_task(publish_forever(redis, watched, NORMAL_RATE, "normal")),
-                  asyncio.create_task(publish_forever(redis, busy, rate, "x" * 1000))]
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        sampler = asyncio.create_task(sample_forever(client, pid, phase, gauge))
-        cpu_mark[0] = cpu_seconds(pid)
-        await asyncio.sleep(5)
-
-        enter(phases[1])
+    async def wave(attach: Phase, stall: Phase, closing: Phase, after: Phase) -> Wave:
+        enter(attach)
         started = time.perf_counter()
         sockets: list[socket.socket] = []
         # Followers that had read everything so far (they resume from the newest entry), then stop reading.
@@ -181,34 +189,48 @@ async def run(base_url: str, pid: int, redis_url: str, stalled: int, rate: float
             if gauge[0] > peak:
                 peak, peak_at = gauge[0], time.perf_counter() - started
                 if peak == stalled + 1:  # all attached: from here on they only stall
-                    enter(phases[2])
+                    enter(stall)
             if first_drop_at is None and peak >= stalled and gauge[0] < peak:
                 first_drop_at = time.perf_counter() - started
             if peak > 1 and gauge[0] == 1:
                 break
         all_dropped_at = time.perf_counter() - started
         # The clients read again: every connection must end (EOF or reset) by itself.
-        enter(phases[3])
+        enter(closing)
         closed = sum(await asyncio.gather(*(until_closed(sock) for sock in sockets)))
-
-        enter(phases[4])
+        enter(after)
         await asyncio.sleep(10)
-        enter(phases[4])  # closes the last phase's CPU time
+        return Wave(connected_s, peak, peak_at, first_drop_at, all_dropped_at, closed)
+
+    attached = asyncio.Event()
+    normal = LeanFollower(request(watched), attached, [0], 1, phases[0].latencies)
+    await loop.create_connection(lambda: normal, host, int(port))
+    await asyncio.wait_for(attached.wait(), 30)
+    publishers = [asyncio.create_task(publish_forever(redis, watched, NORMAL_RATE, "normal")),
+                  asyncio.create_task(publish_forever(redis, busy, rate, "x" * 1000))]
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        sampler = asyncio.create_task(sample_forever(client, pid, phase, gauge))
+        cpu_mark[0] = cpu_seconds(pid)
+        await asyncio.sleep(5)
+        results = [await wave(*phases[1 + 4 * index:5 + 4 * index]) for index in range(waves)]
+        enter(phases[-1])  # closes the last phase's CPU time
         sampler.cancel()
     for task in publishers:
         task.cancel()
     await redis.aclose()
 
-    print(f"stalled followers: {stalled} on a job publishing {rate:g} events/s (~1 KB each); "
-          f"connected in {connected_s:.1f} s; the server's gauge peaked at {peak} ({peak_at:.1f} s)")
-    print(f"dropped by the server: first at {first_drop_at or float('nan'):.1f} s, all at {all_dropped_at:.1f} s "
-          f"after the first connect; connections closed by the server: {closed}/{stalled}")
-    print(f"{'phase':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'events':>6} {'/health answers':>28} "
+    print(f"stalled followers: {stalled} on a job publishing {rate:g} events/s (~1 KB each), {waves} wave(s)")
+    for number, result in enumerate(results, 1):
+        print(f"wave {number}: connected in {result.connected_s:.1f} s; the server's gauge peaked at {result.peak} "
+              f"({result.peak_at:.1f} s); dropped by the server: first at "
+              f"{result.first_drop_at or float('nan'):.1f} s, all at {result.all_dropped_at:.1f} s after the first "
+              f"connect; connections closed by the server: {result.closed}/{stalled}")
+    print(f"{'phase':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'events':>6} {'/health answers':>28} "
           f"{'health max ms':>13} {'RSS MB (min-max)':>17} {'TCP mem MiB (max)':>17} {'web CPU s':>9}")
     for p in phases:
         health = ", ".join(f"{n}x {a}" for a, n in p.health.items())
         rss = f"{min(p.rss) / 2**20:.0f}-{max(p.rss) / 2**20:.0f}" if p.rss else "-"
-        print(f"{p.name:>8} {percentile(p.latencies, 50):>7.1f} {percentile(p.latencies, 99):>7.1f} "
+        print(f"{p.name:>10} {percentile(p.latencies, 50):>7.1f} {percentile(p.latencies, 99):>7.1f} "
               f"{max(p.latencies, default=float('nan')):>7.1f} {len(p.latencies):>6} {health:>28} "
               f"{max(p.health_ms, default=float('nan')):>13.1f} {rss:>17} "
               f"{max(p.tcp_kib, default=0) / 1024:>17.1f} {p.cpu_s:>9.2f}", flush=True)
@@ -219,13 +241,14 @@ async def main() -> None:
     parser.add_argument("--stalled", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--send-timeout", type=float, default=10)
+    parser.add_argument("--waves", type=int, default=1, help="attach, stall and drop them this many times in a row")
     args = parser.parse_args()
     raise_fd_limit()
     print(f"machine: {machine()}; SSE_SEND_TIMEOUT_S={args.send_timeout:g}")
     with redis_server() as redis_url, web_process(redis_url, SSE_SEND_TIMEOUT_S=str(args.send_timeout)) as (
         base_url, process
     ):
-        await run(base_url, process.pid, redis_url, args.stalled, args.rate)
+        await run(base_url, process.pid, redis_url, args.stalled, args.rate, args.waves)
 
 
 if __name__ == "__main__":

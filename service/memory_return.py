@@ -37,13 +37,20 @@ def _load_malloc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined
 
 _malloc_trim = _load_malloc_trim()
 _scheduled: asyncio.TimerHandle | None = None
+_trims = 0
 
 
 def _trim() -> None:
-    global _scheduled
+    global _scheduled, _trims
     _scheduled = None
     if _malloc_trim is not None:
         _malloc_trim(0)
+        _trims += 1
+
+
+def heap_trims() -> int:
+    """How many times this process has handed its freed heap back (`/metrics`: scrapestream_heap_trims)."""
+    return _trims
 
 
 def return_freed_memory_soon() -> None:

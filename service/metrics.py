@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .memory_return import heap_trims
+
 
 class QueueCollector(Collector):
     """Reports the last `queue_stats` handed to it (the route reads Redis, then renders)."""
@@ -22,6 +24,10 @@ class QueueCollector(Collector):
         followers = GaugeMetricFamily("scrapestream_sse_followers", "SSE followers of this web process")
         followers.add_metric([], self.follower_count())
         yield followers
+        trims = CounterMetricFamily("scrapestream_heap_trims",
+                                    "Times this web process handed freed heap back to the OS after dropped followers")
+        trims.add_metric([], heap_trims())
+        yield trims
         if not stats:
             return
         queued = GaugeMetricFamily("scrapestream_queued_jobs", "Jobs waiting in the queue", labels=["priority"])

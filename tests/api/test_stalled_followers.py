@@ -25,13 +25,14 @@ from service.settings import WebSettings
 from streams.keys import Keyspace
 from streams.publish import StreamLimits, append_event
 from tests.support.process import settings_env
-from tests.support.procfile import procfile_web
+from tests.support.procfile import procfile_web, procfile_web_process
 from tests.support.sse import read_sse
 
 STALLED = 30
 EVENTS = 300
 PAYLOAD = "x" * 8_000  # 300 events of 8 KB: far more than a stalled socket's buffers hold
 FOLLOWERS = re.compile(rb"^scrapestream_sse_followers (\d+)", re.M)
+MB = 1024 * 1024
 
 
 @pytest.fixture
@@ -60,13 +61,14 @@ async def until_followers(client: httpx.AsyncClient, count: int) -> None:
             await asyncio.sleep(0.05)
 
 
-def stalled_follower(base_url: str, path: str) -> socket.socket:
+def stalled_follower(base_url: str, path: str, *, last_event_id: str = "") -> socket.socket:
     """A raw socket with a tiny receive buffer that sends the request and never reads."""
     host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
     sock.connect((host, port))
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    resume = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id else ""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n{resume}\r\n".encode())
     return sock
 
 
@@ -119,3 +121,70 @@ async def test_stalled_followers_are_aborted_and_a_reader_of_the_same_job_gets_e
 
 async def collect(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
     return [event async for event in read_sse(client, path)]
+
+
+WAVE = 300  # stalled followers per wave
+TRIMS = re.compile(rb"^scrapestream_heap_trims_total (\d+)", re.M)
+
+
+async def heap_trims(client: httpx.AsyncClient) -> int:
+    match = TRIMS.search((await client.get("/metrics")).content)
+    assert match is not None
+    return int(float(match.group(1)))
+
+
+async def test_waves_of_stalled_followers_reuse_the_memory_the_first_left(settings: WebSettings, redis: Redis) -> None:
+    """Three waves of 300 followers that stall: RSS after each wave stays where the first left it.
+
+    CPython keeps some of its small-object arenas after a burst of dropped connections
+    (README, Performance: a few objects still alive pin each), so RSS does not fall all
+    the way back; what stays must be reused by the next burst, not added to. Each wave
+    is measured once glibc's freed heap was handed back (`scrapestream_heap_trims_total`).
+    """
+    env = settings_env(settings, SSE_SEND_TIMEOUT_S="3", SSE_SEND_BUFFER_BYTES="16384")
+    keys, limits = Keyspace(settings.key_prefix), StreamLimits(maxlen=10_000, ttl_s=3600)
+    with procfile_web_process(env) as web:
+        async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+            submitted = await client.post("/jobs", json={"type": "scrape", "url": "http://example.com/",
+                                                         "delay_s": 3600})
+            assert submitted.status_code == 202, submitted.text
+            job_id = submitted.json()["id"]
+            path = f"/jobs/{job_id}/events"
+            for _ in range(50):
+                assert (await client.get("/health")).status_code == 200
+            baseline = web.rss_bytes()
+            peaks: list[int] = []
+            afters: list[int] = []
+            for _ in range(3):
+                trims = await heap_trims(client)
+                newest = (await redis.xrevrange(keys.events(job_id), count=1))[0][0].decode()
+                stalled = [stalled_follower(web.base_url, path, last_event_id=newest) for _ in range(WAVE)]
+                try:
+                    await until_followers(client, WAVE)
+                    for i in range(100):  # 800 KB each of them is sent: far more than their sockets hold
+                        await append_event(redis, keys.events(job_id), keys.record(job_id), "progress",
+                                           {"phase": "fetch", "percent": i, "message": PAYLOAD}, limits=limits)
+                    peak = web.rss_bytes()
+                    async with asyncio.timeout(60):  # a safety net, not a timing assertion
+                        while await followers_of_the_process(client) > 0:
+                            peak = max(peak, web.rss_bytes())
+                            await asyncio.sleep(0.05)
+                    for sock in stalled:  # every connection was closed by the server
+                        await asyncio.to_thread(read_until_closed, sock)
+                finally:
+                    for sock in stalled:
+                        sock.close()
+                async with asyncio.timeout(60):
+                    while await heap_trims(client) == trims:  # noqa: ASYNC110 - another process's counter
+                        await asyncio.sleep(0.05)
+                assert web.health() == 200
+                peaks.append(peak)
+                afters.append(web.rss_bytes())
+            grown = peaks[0] - baseline
+            print(f"RSS MB: baseline {baseline / MB:.0f}, peaks {[round(p / MB) for p in peaks]}, "
+                  f"after {[round(a / MB) for a in afters]}")
+            assert grown > 4 * MB, f"{WAVE} stalled followers grew RSS by only {grown / MB:.1f} MB"
+            # Left unreused, each wave would add about `grown` again (its tail of the stream stays under 1 MiB).
+            for peak, after in zip(peaks[1:], afters[1:], strict=True):
+                assert after < afters[0] + grown // 2, f"a later wave added {(after - afters[0]) / MB:.0f} MB"
+                assert peak < peaks[0] + grown // 2

@@ -15,55 +15,21 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from service.settings import WebSettings
 from tests.support.process import settings_env
-from tests.support.procfile import procfile_process
-from tests.support.redis_server import free_port
+from tests.support.procfile import WebProcess, procfile_web_process
 
 MB = 1024 * 1024
 WAIT_S = 30  # a safety net for what the tests wait on, never a measure
 
 
-@dataclass
-class Web:
-    port: int
-    pid: int
-    log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise AssertionError("no VmRSS")
-
-    def health(self) -> int:
-        """`/health` on a connection of its own."""
-        return httpx.get(self.base_url + "/health", timeout=WAIT_S).status_code
-
-
 @contextlib.contextmanager
-def procfile_web(settings: WebSettings, **overrides: str) -> Iterator[Web]:
-    port = free_port()
-    with procfile_process("web", settings_env(settings, **overrides), port=port) as process:
-        web = Web(port, process.pid, process.log_path)  # type: ignore[attr-defined]  # `exec`: the shell's pid is uvicorn's
-        for _ in range(600):
-            assert process.poll() is None, "the Procfile's web: line exited"
-            with contextlib.suppress(httpx.TransportError):
-                if web.health() == 200:
-                    break
-            threading.Event().wait(0.05)
-        else:
-            raise AssertionError("the Procfile's web: line did not answer")
+def procfile_web(settings: WebSettings, **overrides: str) -> Iterator[WebProcess]:
+    with procfile_web_process(settings_env(settings, **overrides)) as web:
         yield web
 
 
@@ -167,7 +133,7 @@ async def trickle(port: int, closed: asyncio.Queue[bytes], started: asyncio.Even
         writer.close()
 
 
-async def slowloris(web: Web, sockets: int, closing: int | None = None) -> list[bytes]:
+async def slowloris(web: WebProcess, sockets: int, closing: int | None = None) -> list[bytes]:
     """`sockets` trickling heads, and `/health` must answer 200 meanwhile; what the first
     `closing` of them (default: all) read before the server closed them."""
     closed: asyncio.Queue[bytes] = asyncio.Queue()

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -55,21 +56,51 @@ def procfile_process(
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
+@dataclass
+class WebProcess:
+    """The Procfile's `web:` process as a test attacks it: where it listens, and what it holds."""
+
+    port: int
+    pid: int  # `exec`: the shell's pid is uvicorn's
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def health(self) -> int:
+        """`/health` on a connection of its own."""
+        return httpx.get(self.base_url + "/health", timeout=30).status_code
+
+
 @contextlib.contextmanager
-def procfile_web(env: Mapping[str, str]) -> Iterator[str]:
-    """The Procfile's `web:` line on a free port; yields its loopback base URL once `/health` answers."""
+def procfile_web_process(env: Mapping[str, str]) -> Iterator[WebProcess]:
+    """The Procfile's `web:` line on a free port, once `/health` answers."""
     port = free_port()
     with procfile_process("web", env, port=port) as process:
-        base_url = f"http://127.0.0.1:{port}"
+        web = WebProcess(port, process.pid, process.log_path)  # type: ignore[attr-defined]
         for _ in range(600):  # a safety net while it starts, not a timing assertion
             if process.poll() is not None:
-                output = process.log_path.read_text(errors="replace")[-4000:]  # type: ignore[attr-defined]
+                output = web.log_path.read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"the Procfile's web: line exited with {process.returncode}: "
                                    f"{shlex.join(['sh', '-c', procfile_command('web')])}\n{output}")
             with contextlib.suppress(httpx.TransportError):
-                httpx.get(base_url + "/health", timeout=2)
+                httpx.get(web.base_url + "/health", timeout=2)
                 break
             time.sleep(0.05)
         else:
             raise RuntimeError("the Procfile's web: line did not answer within 30 s")
-        yield base_url
+        yield web
+
+
+@contextlib.contextmanager
+def procfile_web(env: Mapping[str, str]) -> Iterator[str]:
+    """The Procfile's `web:` line on a free port; yields its loopback base URL once `/health` answers."""
+    with procfile_web_process(env) as web:
+        yield web.base_url
