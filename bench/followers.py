@@ -157,7 +157,8 @@ async def main() -> None:
     print(f"{'followers':>9} {'attach s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'delivered':>9} "
           f"{'redis conns':>11} {'KiB/follower':>12}")
     for n in (int(x) for x in args.followers.split(",")):
-        with redis_server() as redis_url, web_process(redis_url) as (base_url, process):
+        # MAX_CONNECTIONS (4,096 by default) would shed the rest with 503: room for them all.
+        with redis_server() as redis_url, web_process(redis_url, MAX_CONNECTIONS=str(n + 64)) as (base_url, process):
             row = await run(base_url, process.pid, redis_url, n, args.events)
         print(f"{row['followers']:>9} {row['attach_s']:>9.2f} {row['p50']:>8.1f} {row['p99']:>8.1f} "
               f"{row['max']:>8.1f} {row['delivered']:>9.1%} {row['redis_conns']:>11} "

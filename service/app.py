@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jobs.logs import configure_logging
 
 from .body_limit import BodyLimit
-from .errors import EXCEPTION_HANDLERS
+from .errors import EXCEPTION_HANDLERS, error_response
 from .gc_policy import hold_off_full_collections
 from .routes.activity import activity_events, activity_link
 from .routes.apidocs import docs, docs_asset, openapi
@@ -39,30 +41,74 @@ logger = logging.getLogger("scrapestream.service")
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-class ScrapestreamApp(Starlette):
-    """Starlette, with two hot paths: `POST /jobs` goes straight to its endpoint under the app's
-    middleware (no routing, no Request), and SSE keeps the server's own `send` (see `service.sse`)."""
+def followed_job(path: str) -> str | None:
+    """The job id of `/jobs/{job_id}/events` (one segment, as the route matches it), else None."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[0] == "" and parts[1] == "jobs" and parts[2] and parts[3] == "events":
+        return parts[2]
+    return None
 
-    def __init__(self, *, submit: SubmitEndpoint, **kwargs: Any) -> None:
+
+class DirectEndpoint:
+    """A request/response endpoint run as an ASGI app of its own: no router, no exception middleware.
+
+    Its mapped errors are answered by `service.errors.error_response` (what the
+    app's handlers use too); anything else goes up to the 500 handler.
+    """
+
+    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await self.endpoint(Request(scope, receive))
+        except Exception as exc:
+            answer = error_response(exc)
+            if answer is None:
+                raise  # a bug: the app's 500 handler answers it
+            response = answer
+        await response(scope, receive, send)
+
+
+class ScrapestreamApp(Starlette):
+    """Starlette, with two hot paths that skip its router and exception middleware, under the app's
+    own middleware and 500 handler all the same: `POST /jobs` (the submit endpoint, which also skips
+    Request objects) and `GET /jobs/{id}/events`. A follower holds its request for as long as it
+    follows, and with it every layer it went through: the router's and the exception middleware's
+    frames and wrappers were ~6 of a follower's ~21 KiB (bench/followers.py). SSE also keeps the
+    server's own `send` (see `service.sse`)."""
+
+    def __init__(self, *, submit: SubmitEndpoint, follow: Callable[[Request], Awaitable[Response]],
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.submit = submit
+        self.follow = DirectEndpoint(follow)
         self.submit_stack: ASGIApp | None = None
+        self.follow_stack: ASGIApp | None = None
 
-    def build_submit_stack(self) -> ASGIApp:
-        """The endpoint under what `build_middleware_stack` puts above the router: the 500 handler and
-        the app's middleware, the same classes with the same settings. Its errors it answers itself."""
-        app: ASGIApp = self.submit
+    def under_middleware(self, app: ASGIApp) -> ASGIApp:
+        """`app` under what `build_middleware_stack` puts above the router: the 500 handler and the
+        app's middleware, the same classes with the same settings."""
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
         handler = self.exception_handlers.get(500) or self.exception_handlers.get(Exception)
         return ServerErrorMiddleware(app, handler=handler, debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/jobs":
-            if self.submit_stack is None:
-                self.submit_stack = self.build_submit_stack()
-            await self.submit_stack(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            if scope["method"] == "POST" and scope["path"] == "/jobs":
+                if self.submit_stack is None:
+                    self.submit_stack = self.under_middleware(self.submit)
+                await self.submit_stack(scope, receive, send)
+                return
+            if scope["method"] == "GET" and (job_id := followed_job(scope["path"])) is not None:
+                if self.follow_stack is None:
+                    self.follow_stack = self.under_middleware(self.follow)
+                scope["app"] = self  # as Starlette and its router set them
+                scope["path_params"] = {"job_id": job_id}
+                scope[SERVER_SEND] = send
+                await self.follow_stack(scope, receive, send)
+                return
         scope[SERVER_SEND] = send
         await super().__call__(scope, receive, send)
 
@@ -124,6 +170,7 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         )
     app = ScrapestreamApp(
         submit=submit,
+        follow=job_events,
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
