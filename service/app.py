@@ -41,12 +41,7 @@ logger = logging.getLogger("scrapestream.service")
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-def followed_job(path: str) -> str | None:
-    """The job id of `/jobs/{job_id}/events` (one segment, as the route matches it), else None."""
-    parts = path.split("/")
-    if len(parts) == 4 and parts[0] == "" and parts[1] == "jobs" and parts[2] and parts[3] == "events":
-        return parts[2]
-    return None
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class DirectEndpoint:
@@ -56,7 +51,7 @@ class DirectEndpoint:
     app's handlers use too); anything else goes up to the 500 handler.
     """
 
-    def __init__(self, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+    def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,20 +66,20 @@ class DirectEndpoint:
 
 
 class ScrapestreamApp(Starlette):
-    """Starlette, with two hot paths that skip its router and exception middleware, under the app's
-    own middleware and 500 handler all the same: `POST /jobs` (the submit endpoint, which also skips
-    Request objects) and `GET /jobs/{id}/events`. A follower holds its request for as long as it
-    follows, and with it every layer it went through: the router's and the exception middleware's
-    frames and wrappers were ~6 of a follower's ~21 KiB (bench/followers.py). SSE also keeps the
-    server's own `send` (see `service.sse`)."""
+    """Starlette, with hot paths that skip its router and exception middleware, under the app's own
+    middleware and 500 handler all the same: `POST /jobs` (the submit endpoint, which also skips
+    Request objects) and the two event streams, `GET /jobs/{id}/events` and `GET /events`. A
+    follower holds its request for as long as it follows, and with it every layer it went through:
+    the router's and the exception middleware's frames and wrappers were ~5 of a follower's ~22 KiB
+    (bench/followers.py). SSE also keeps the server's own `send` (see `service.sse`)."""
 
-    def __init__(self, *, submit: SubmitEndpoint, follow: Callable[[Request], Awaitable[Response]],
+    def __init__(self, *, submit: SubmitEndpoint, follow_job: Endpoint, follow_activity: Endpoint,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.submit = submit
-        self.follow = DirectEndpoint(follow)
-        self.submit_stack: ASGIApp | None = None
-        self.follow_stack: ASGIApp | None = None
+        self.direct: dict[str, ASGIApp] = {
+            "submit": submit, "job": DirectEndpoint(follow_job), "activity": DirectEndpoint(follow_activity),
+        }
+        self.direct_stacks: dict[str, ASGIApp] | None = None  # made at the first request, as Starlette's own
 
     def under_middleware(self, app: ASGIApp) -> ASGIApp:
         """`app` under what `build_middleware_stack` puts above the router: the 500 handler and the
@@ -95,22 +90,40 @@ class ScrapestreamApp(Starlette):
         return ServerErrorMiddleware(app, handler=handler, debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            if scope["method"] == "POST" and scope["path"] == "/jobs":
-                if self.submit_stack is None:
-                    self.submit_stack = self.under_middleware(self.submit)
-                await self.submit_stack(scope, receive, send)
-                return
-            if scope["method"] == "GET" and (job_id := followed_job(scope["path"])) is not None:
-                if self.follow_stack is None:
-                    self.follow_stack = self.under_middleware(self.follow)
-                scope["app"] = self  # as Starlette and its router set them
-                scope["path_params"] = {"job_id": job_id}
+        direct = direct_path(scope) if scope["type"] == "http" else None
+        if direct is not None:
+            if self.direct_stacks is None:
+                self.direct_stacks = {name: self.under_middleware(app) for name, app in self.direct.items()}
+            name, path_params = direct
+            scope["app"] = self  # as Starlette and its router set them
+            scope["path_params"] = path_params
+            if name != "submit":
                 scope[SERVER_SEND] = send
-                await self.follow_stack(scope, receive, send)
-                return
+            await self.direct_stacks[name](scope, receive, send)
+            return
         scope[SERVER_SEND] = send
         await super().__call__(scope, receive, send)
+
+
+def direct_path(scope: Scope) -> tuple[str, dict[str, str]] | None:
+    """Which hot path serves this request (and its path parameters), or None for the router."""
+    method, path = scope["method"], scope["path"]
+    if method == "POST" and path == "/jobs":
+        return "submit", {}
+    if method == "GET":
+        if path == "/events":
+            return "activity", {}
+        if (job_id := followed_job(path)) is not None:
+            return "job", {"job_id": job_id}
+    return None
+
+
+def followed_job(path: str) -> str | None:
+    """The job id of `/jobs/{job_id}/events` (one segment, as the route matches it), else None."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[0] == "" and parts[1] == "jobs" and parts[2] and parts[3] == "events":
+        return parts[2]
+    return None
 
 
 def create_app(settings: WebSettings | None = None) -> Starlette:
@@ -170,7 +183,8 @@ def create_app(settings: WebSettings | None = None) -> Starlette:
         )
     app = ScrapestreamApp(
         submit=submit,
-        follow=job_events,
+        follow_job=job_events,
+        follow_activity=activity_events,
         routes=routes,
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
