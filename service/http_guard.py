@@ -67,6 +67,11 @@ class HeadTooLarge(Exception):
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    # Held beside uvicorn's attributes, not in the instance dict: added there, they grew each
+    # connection's dict past its first size (~1.5 KiB more for every connection an SSE follower holds).
+    __slots__ = ("answers", "book", "bytes_while_waiting", "counted", "head_bytes", "head_refused", "header_count",
+                 "limits", "lingering", "waiting_timer")
+
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(config, server_state, app_state, _loop)

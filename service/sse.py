@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 from typing import Any
@@ -20,7 +21,12 @@ from .memory_return import return_freed_memory_soon
 
 logger = logging.getLogger("scrapestream.sse")
 
-SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no", "Connection": "keep-alive",
+               "Content-Type": "text/event-stream; charset=utf-8"}
+# Encoded once, as Starlette's `init_headers` would for each response; every response gets its
+# own copy of the list (CORS appends to it) of the same tuples.
+_SSE_RAW_HEADERS = tuple((name.lower().encode("latin-1"), value.encode("latin-1"))
+                         for name, value in SSE_HEADERS.items())
 
 # The server's own `send`, stored by `service.app.ScrapestreamApp` before any middleware wraps it.
 SERVER_SEND = "scrapestream.server_send"
@@ -54,6 +60,7 @@ def encode_position(entry_id: str) -> bytes:
     return ServerSentEvent(id=entry_id, sep=_LINE_END).encode()
 
 
+@functools.cache
 def encode_retry_hint(retry_ms: int) -> bytes:
     """How long `EventSource` waits before it reconnects."""
     return ServerSentEvent(retry=retry_ms, sep=_LINE_END).encode()
@@ -188,7 +195,7 @@ class EventStreamResponse(Response):
     ) -> None:
         self.status_code = 200
         self.background = None
-        self.init_headers(SSE_HEADERS)
+        self.raw_headers = list(_SSE_RAW_HEADERS)
         self.hub = hub
         self.key = key
         self.after_id = after_id
