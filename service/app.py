@@ -97,6 +97,8 @@ class ScrapestreamApp(Starlette):
             name, path_params = direct
             scope["app"] = self  # as Starlette and its router set them
             scope["path_params"] = path_params
+            # The event streams write their bodies to the server's own `send`; a submit's scope goes
+            # without it, which would tie its request cycle in a reference cycle (see service.sse).
             if name != "submit":
                 scope[SERVER_SEND] = send
             await self.direct_stacks[name](scope, receive, send)
