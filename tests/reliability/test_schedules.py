@@ -51,7 +51,11 @@ async def test_two_workers_and_restarts_run_each_tick_once_with_one_catch_up(set
     redis = Redis.from_url(settings.redis_url)
     watch = RunWatch(redis, Keyspace(settings.key_prefix))
     try:
-        async with web_process(settings) as web, httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+        # Idle connections are dropped by the client before the server's keep-alive timeout (5 s) can
+        # close one as a request goes out on it ("Server disconnected without sending a response").
+        limits = httpx.Limits(keepalive_expiry=1)
+        async with web_process(settings) as web, httpx.AsyncClient(base_url=web.base_url, timeout=30,
+                                                                    limits=limits) as client:
             made = await client.post("/schedules", json={"every_s": EVERY_S, "job": {"url": f"{site}/plain"}})
             assert made.status_code == 201, made.text
             schedule_id = made.json()["id"]
