@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.config import Config
@@ -70,7 +71,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # Held beside uvicorn's attributes, not in the instance dict: added there, they grew each
     # connection's dict past its first size (~1.5 KiB more for every connection an SSE follower holds).
     __slots__ = ("answers", "book", "bytes_while_waiting", "counted", "head_bytes", "head_refused", "header_count",
-                 "limits", "lingering", "waiting_timer")
+                 "limits", "lingering", "on_lost", "waiting_timer")
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -85,6 +86,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.lingering = False
         self.waiting_timer: asyncio.TimerHandle | None = None
         self.bytes_while_waiting = False
+        # Called once when the connection is lost (service.sse: an event stream's follow ends at once).
+        self.on_lost: Callable[[], None] | None = None
 
     # ---- the connection's life ----
 
@@ -100,6 +103,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._release()
         super().connection_lost(exc)
+        on_lost, self.on_lost = self.on_lost, None
+        if on_lost is not None:
+            on_lost()
 
     def shutdown(self) -> None:
         """A graceful shutdown (SIGTERM) ends an open event stream at once, what it has written flushed.

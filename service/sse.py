@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -17,6 +18,7 @@ from starlette.types import Message, Receive, Scope, Send
 from streams.events import Event
 from streams.hub import FollowerClosed, FollowerHub, FollowerStalled, GapFrame
 
+from .http_guard import GuardedHttpToolsProtocol
 from .memory_return import return_freed_memory_soon
 
 logger = logging.getLogger("scrapestream.sse")
@@ -129,7 +131,7 @@ class ClientSink:
     simply ends.
     """
 
-    __slots__ = ("_cycle", "_send", "_transport")
+    __slots__ = ("_cycle", "_send", "_transport", "aborted")
 
     def __init__(self, send: Send) -> None:
         self._send = send
@@ -137,6 +139,7 @@ class ClientSink:
         # The connection's transport (uvicorn's h11 cycle has one too): to bound and abort it.
         transport = getattr(getattr(send, "__self__", None), "transport", None)
         self._transport: asyncio.WriteTransport | None = transport if hasattr(transport, "abort") else None
+        self.aborted = False  # by the hub, for a client that accepted nothing for too long
 
     def try_write(self, frame: bytes) -> bool:
         cycle, transport = self._cycle, self._transport
@@ -157,7 +160,15 @@ class ClientSink:
     async def write(self, frame: bytes) -> None:
         await self._send({"type": "http.response.body", "body": frame, "more_body": True})
 
+    def protocol(self) -> asyncio.BaseProtocol | None:
+        """The server's protocol object of this connection (None without a transport)."""
+        return self._transport.get_protocol() if self._transport is not None else None
+
+    def is_closing(self) -> bool:
+        return self._transport is not None and self._transport.is_closing()
+
     def abort(self) -> None:
+        self.aborted = True
         if self._transport is not None:
             self._transport.abort()
 
@@ -183,8 +194,8 @@ class EventStreamResponse(Response):
     """`text/event-stream` of one job's events, served by the process's `FollowerHub`.
 
     There is no per-follower generator or task per event: the hub writes each
-    entry into `ClientSink`. Per connection one task waits for
-    `http.disconnect`; when it comes, the follow is cancelled at once.
+    entry into `ClientSink`. When the client's connection is lost
+    (`DisconnectWatch`), the follow is cancelled at once.
     """
 
     media_type = "text/event-stream"
@@ -213,19 +224,19 @@ class EventStreamResponse(Response):
         await sink.write(self.retry_hint)
         follow = asyncio.current_task()
         assert follow is not None
-        left = asyncio.ensure_future(_until_disconnect(receive))
+        gone = False
 
-        def client_left(_: object) -> None:
+        def client_left() -> None:
+            nonlocal gone
+            gone = True
             follow.cancel()  # stop following at once: this frees the hub's subscription
 
-        left.add_done_callback(client_left)
+        watch = DisconnectWatch(scope, receive, sink, client_left)
+        stalled = False
         try:
             await self.hub.serve(self.key, self.after_id, sink, gap_frame=self.gap_frame)
         except FollowerStalled:
-            logger.info("SSE follower of %s dropped: its client accepted nothing for %g s",
-                        self.key, self.hub.send_timeout_s)
-            return_freed_memory_soon()  # stalled followers tend to go in bursts
-            return  # its connection is aborted: nothing more can be sent
+            stalled = True
         except FollowerClosed:
             pass  # dropped (its writes failed, or shutting down); the client resumes with Last-Event-ID
         except RedisError:
@@ -233,18 +244,71 @@ class EventStreamResponse(Response):
             # reconnects); `reconnect_later` answers them until Redis is back.
             logger.warning("SSE follower of %s ended: Redis unreachable", self.key)
         except asyncio.CancelledError:
-            if not left.done():
+            if not gone:
                 raise
             follow.uncancel()
-            return  # the client is gone; nothing more to send
+            # The connection of a stalled client, once aborted, may be reported lost before the hub says why.
+            stalled = sink.aborted
+            if not stalled:
+                return  # the client is gone; nothing more to send
         finally:
-            left.remove_done_callback(client_left)
-            if not left.done():
-                left.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await left
+            await watch.stop()
+        if stalled:
+            logger.info("SSE follower of %s dropped: its client accepted nothing for %g s",
+                        self.key, self.hub.send_timeout_s)
+            return_freed_memory_soon()  # stalled followers tend to go in bursts
+            return  # its connection is aborted: nothing more can be sent
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class DisconnectWatch:
+    """Calls `on_gone` once when the client's connection is lost, for as long as a response follows.
+
+    Under the Procfile's protocol (service.http_guard) the protocol itself calls
+    it from `connection_lost`: nothing waits on `receive` meanwhile, which was a
+    task, three coroutines and a future for every follower (~2 KiB of its ~15,
+    bench/followers.py). Anywhere else, and for a request that came with a body
+    (read and dropped here, or the server would stop reading the connection),
+    a task waits for `http.disconnect`.
+    """
+
+    __slots__ = ("_on_done", "_protocol", "_task")
+
+    def __init__(self, scope: Scope, receive: Receive, sink: ClientSink, on_gone: Callable[[], None]) -> None:
+        self._protocol: GuardedHttpToolsProtocol | None = None
+        self._task: asyncio.Task[Message] | None = None
+        protocol = sink.protocol()
+        if isinstance(protocol, GuardedHttpToolsProtocol) and protocol.on_lost is None and not _has_body(scope):
+            self._protocol = protocol
+            protocol.on_lost = on_gone
+            if sink.is_closing():  # lost before it was watched
+                asyncio.get_running_loop().call_soon(on_gone)
+            return
+        self._on_done: Callable[[object], None] = lambda _: on_gone()
+        self._task = asyncio.ensure_future(_until_disconnect(receive))
+        self._task.add_done_callback(self._on_done)
+
+    async def stop(self) -> None:
+        """Stop watching: the connection may carry the next request."""
+        if self._protocol is not None:
+            self._protocol.on_lost = None
+            return
+        task = self._task
+        if task is not None:
+            task.remove_done_callback(self._on_done)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def _has_body(scope: Scope) -> bool:
+    """Whether the request says a body follows (a GET may carry one)."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return True
+    return False
 
 
 async def _until_disconnect(receive: Receive) -> Message:

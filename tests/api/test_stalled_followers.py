@@ -188,3 +188,38 @@ async def test_waves_of_stalled_followers_reuse_the_memory_the_first_left(settin
             for peak, after in zip(peaks[1:], afters[1:], strict=True):
                 assert after < afters[0] + grown // 2, f"a later wave added {(after - afters[0]) / MB:.0f} MB"
                 assert peak < peaks[0] + grown // 2
+
+
+@pytest.mark.parametrize("body", [b"", b"hello"], ids=["no body", "a GET with a body"])
+async def test_followers_that_hang_up_are_let_go_though_nothing_is_written_to_them(
+    settings: WebSettings, body: bytes
+) -> None:
+    """No keep-alive comes for an hour and the job publishes nothing: only the server noticing the
+    closed connections lets them go (the Procfile's protocol tells the stream; with a body, a task
+    that reads it does)."""
+    env = settings_env(settings, SSE_KEEPALIVE_S="3600")
+    with procfile_web_process(env) as web:
+        async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
+            submitted = await client.post("/jobs", json={"type": "scrape", "url": "http://example.com/",
+                                                         "delay_s": 3600})
+            assert submitted.status_code == 202, submitted.text
+            path = f"/jobs/{submitted.json()['id']}/events"
+            head = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            followers = [socket.create_connection(("127.0.0.1", web.port)) for _ in range(50)]
+            for sock in followers:
+                sock.sendall(head)
+            try:
+                await until_followers(client, 50)
+                for sock in followers[:20]:
+                    sock.close()
+                await until_followers(client, 30)
+                # The rest still follow: the job's next event reaches them.
+                assert (await client.delete(f"/jobs/{submitted.json()['id']}")).status_code in (200, 202)
+                for sock in followers[20:]:
+                    received = await asyncio.to_thread(read_until_closed, sock)
+                    assert b"event: cancelled" in received
+                await until_followers(client, 0)
+            finally:
+                for sock in followers:
+                    sock.close()
